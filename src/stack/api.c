@@ -1,0 +1,367 @@
+/* The socket-like API: the RFC 9293 §3.10 user calls (OPEN, SEND, RECEIVE,
+ * CLOSE, ABORT, STATUS) in BSD clothes. Every call checks its handle and the
+ * state first, so wrong use returns an error and changes nothing. */
+#include <errno.h>
+#include <string.h>
+
+#include "stack/stack_impl.h"
+#include "tcp/seq.h"
+
+#define GT_DEFAULT_BACKLOG 128
+
+int gt_socket(gt_stack *st)
+{
+	gt_tcb *tcb = gt_tcb_new(st);
+	if (!tcb)
+		return -EMFILE;
+	int s = gt_stack_sock_alloc(st, tcb);
+	if (s < 0)
+		gt_tcb_free(tcb);
+	return s;
+}
+
+int gt_bind(gt_stack *st, int s, uint32_t addr, uint16_t port)
+{
+	gt_tcb *tcb = gt_stack_sock_tcb(st, s);
+	if (!tcb)
+		return -EBADF;
+	if (tcb->bound || tcb->opened)
+		return -EINVAL;
+	if (addr == 0)
+		addr = st->cfg.local_addr;
+	if (addr != st->cfg.local_addr)
+		return -EADDRNOTAVAIL;
+	if (port == 0) {
+		port = gt_stack_pick_port(st, 0, 0);
+		if (port == 0)
+			return -EADDRINUSE;
+	}
+	/* Only another bound socket or listener conflicts: connections that
+	 * merely use the port (in TIME_WAIT, say) do not, as with SO_REUSEADDR. */
+	if (gt_stack_lookup(st, addr, port, 0, 0))
+		return -EADDRINUSE;
+	tcb->tuple.local_addr = addr;
+	tcb->tuple.local_port = port;
+	tcb->tuple.remote_addr = 0;
+	tcb->tuple.remote_port = 0;
+	gt_stack_hash_insert(st, tcb);
+	return 0;
+}
+
+int gt_listen(gt_stack *st, int s, int backlog, gt_time_us now)
+{
+	gt_tcb *tcb = gt_stack_sock_tcb(st, s);
+	if (!tcb)
+		return -EBADF;
+	if (tcb->state == GT_TCP_LISTEN) {
+		tcb->backlog = backlog > 0 ? (uint32_t)backlog : GT_DEFAULT_BACKLOG;
+		return 0;
+	}
+	if (tcb->state != GT_TCP_CLOSED || tcb->opened)
+		return -EINVAL;
+	if (!tcb->bound) {
+		int r = gt_bind(st, s, 0, 0);
+		if (r < 0)
+			return r;
+	}
+	tcb->backlog = backlog > 0 ? (uint32_t)backlog : GT_DEFAULT_BACKLOG;
+	tcb->opened = true;
+	gt_tcb_set_state(tcb, GT_TCP_LISTEN, "listen()", now);
+	return 0;
+}
+
+int gt_accept(gt_stack *st, int s, uint32_t *peer_addr, uint16_t *peer_port)
+{
+	gt_tcb *lst = gt_stack_sock_tcb(st, s);
+	if (!lst)
+		return -EBADF;
+	if (lst->state != GT_TCP_LISTEN)
+		return -EINVAL;
+	gt_tcb *child = lst->acq_head;
+	if (!child)
+		return -EAGAIN;
+	gt_listen_child_detach(child);
+	int h = gt_stack_sock_alloc(st, child);
+	if (h < 0)
+		return h; /* cannot happen: there are as many slots as TCBs */
+	if (peer_addr)
+		*peer_addr = child->tuple.remote_addr;
+	if (peer_port)
+		*peer_port = child->tuple.remote_port;
+	child->last_ready = 0;
+	lst->last_ready = gt_tcb_poll(lst);
+	return h;
+}
+
+int gt_connect(gt_stack *st, int s, uint32_t addr, uint16_t port, gt_time_us now)
+{
+	gt_tcb *tcb = gt_stack_sock_tcb(st, s);
+	if (!tcb)
+		return -EBADF;
+	if (tcb->state == GT_TCP_SYN_SENT || tcb->state == GT_TCP_SYN_RECEIVED)
+		return -EALREADY;
+	if (tcb->state == GT_TCP_LISTEN)
+		return -EINVAL;
+	if (tcb->state != GT_TCP_CLOSED || tcb->opened)
+		return -EISCONN;
+	if (addr == 0 || port == 0)
+		return -EINVAL;
+	if (gt_tcb_alloc_buffers(tcb) < 0)
+		return -ENOMEM;
+	uint16_t lport = tcb->tuple.local_port;
+	if (!tcb->bound) {
+		lport = gt_stack_pick_port(st, addr, port);
+		if (lport == 0)
+			return -EADDRNOTAVAIL;
+	} else {
+		gt_tcb *old = gt_stack_lookup(st, tcb->tuple.local_addr, lport, addr, port);
+		if (old && old->state != GT_TCP_TIME_WAIT)
+			return -EADDRINUSE;
+		/* Reusing a 4-tuple still in TIME_WAIT is safe here: our ISN
+		 * clock has moved past the old connection's sequence space
+		 * (RFC 6191 §2). */
+		if (old)
+			gt_tcb_close(old, 0, "TIME_WAIT reused", now);
+		gt_stack_hash_remove(st, tcb);
+	}
+	tcb->tuple.local_addr = st->cfg.local_addr;
+	tcb->tuple.local_port = lport;
+	tcb->tuple.remote_addr = addr;
+	tcb->tuple.remote_port = port;
+	gt_stack_hash_insert(st, tcb);
+	tcb->snd_mss = st->cfg.mss;
+	gt_tcb_init_sequence(tcb, now);
+	/* RFC 9293 §3.10.1: OPEN (active) — send SYN, enter SYN-SENT */
+	gt_tcb_set_state(tcb, GT_TCP_SYN_SENT, "connect()", now);
+	gt_tcb_send_syn(tcb, now);
+	gt_tcb_notify(tcb, now);
+	return -EINPROGRESS;
+}
+
+ssize_t gt_send(gt_stack *st, int s, const void *buf, size_t len, gt_time_us now)
+{
+	gt_tcb *tcb = gt_stack_sock_tcb(st, s);
+	if (!tcb)
+		return -EBADF;
+	if (!buf && len)
+		return -EFAULT;
+	if (tcb->error)
+		return tcb->error;
+	if (tcb->state == GT_TCP_LISTEN || (tcb->state == GT_TCP_CLOSED && !tcb->opened))
+		return -ENOTCONN;
+	if (tcb->wr_shut || tcb->state == GT_TCP_CLOSED)
+		return -EPIPE;
+	/* RFC 9293 §3.10.2: in SYN-SENT and SYN-RECEIVED the data is queued */
+	if (!gt_state_can_send(tcb->state) && tcb->state != GT_TCP_SYN_SENT &&
+	    tcb->state != GT_TCP_SYN_RECEIVED)
+		return -EPIPE;
+	if (len == 0)
+		return 0;
+	if (len > UINT32_MAX)
+		len = UINT32_MAX;
+	uint32_t n = gt_ringbuf_append(&tcb->sndbuf, buf, (uint32_t)len);
+	if (n == 0)
+		return -EAGAIN;
+	gt_tcb_output(tcb, now);
+	gt_tcb_notify(tcb, now);
+	return n;
+}
+
+ssize_t gt_recv(gt_stack *st, int s, void *buf, size_t len, gt_time_us now)
+{
+	gt_tcb *tcb = gt_stack_sock_tcb(st, s);
+	if (!tcb)
+		return -EBADF;
+	if (!buf && len)
+		return -EFAULT;
+	if (tcb->rd_shut)
+		return 0;
+	if (tcb->rcvbuf.len > 0 && len > 0) {
+		uint32_t n = len < tcb->rcvbuf.len ? (uint32_t)len : tcb->rcvbuf.len;
+		uint32_t before = seq_gt(tcb->rcv_adv, tcb->rcv_nxt) ? tcb->rcv_adv - tcb->rcv_nxt : 0;
+		gt_ringbuf_peek(&tcb->rcvbuf, 0, buf, n);
+		gt_ringbuf_consume(&tcb->rcvbuf, n);
+		/* RFC 9293 §3.8.6.2.2: tell the peer when the window opens enough */
+		if (gt_state_can_receive(tcb->state) && gt_tcb_rcv_window(tcb) > before) {
+			tcb->ack_now = true;
+			gt_tcb_output(tcb, now);
+		}
+		gt_tcb_notify(tcb, now);
+		return n;
+	}
+	if (len == 0 && tcb->rcvbuf.len > 0)
+		return 0;
+	if (tcb->fin_rcvd)
+		return 0;
+	if (tcb->error) {
+		int e = tcb->error;
+		tcb->error = 0; /* reported once, then EOF (as BSD sockets do) */
+		gt_tcb_notify(tcb, now);
+		return e;
+	}
+	if (tcb->state == GT_TCP_LISTEN || (tcb->state == GT_TCP_CLOSED && !tcb->opened))
+		return -ENOTCONN;
+	if (tcb->state == GT_TCP_CLOSED)
+		return 0;
+	return -EAGAIN;
+}
+
+/* RFC 9293 §3.10.4 CLOSE, for the sending direction. Returns true if the TCB
+ * was freed. */
+static bool close_send_side(gt_tcb *tcb, const char *cause, gt_time_us now)
+{
+	if (tcb->wr_shut)
+		return false;
+	tcb->wr_shut = true;
+	switch (tcb->state) {
+	case GT_TCP_SYN_SENT:
+		/* the FIN follows once the connection is established */
+		tcb->fin_queued = true;
+		break;
+	case GT_TCP_SYN_RECEIVED:
+		tcb->fin_queued = true;
+		break;
+	case GT_TCP_ESTABLISHED:
+		tcb->fin_queued = true;
+		gt_tcb_set_state(tcb, GT_TCP_FIN_WAIT_1, cause, now);
+		gt_tcb_output(tcb, now);
+		break;
+	case GT_TCP_CLOSE_WAIT:
+		tcb->fin_queued = true;
+		gt_tcb_set_state(tcb, GT_TCP_LAST_ACK, cause, now);
+		gt_tcb_output(tcb, now);
+		break;
+	default:
+		break;
+	}
+	return false;
+}
+
+int gt_shutdown(gt_stack *st, int s, int how, gt_time_us now)
+{
+	gt_tcb *tcb = gt_stack_sock_tcb(st, s);
+	if (!tcb)
+		return -EBADF;
+	if (how != GT_SHUT_RD && how != GT_SHUT_WR && how != GT_SHUT_RDWR)
+		return -EINVAL;
+	if (tcb->state == GT_TCP_LISTEN || tcb->state == GT_TCP_CLOSED)
+		return -ENOTCONN;
+	if (how != GT_SHUT_WR) {
+		tcb->rd_shut = true;
+		gt_ringbuf_consume(&tcb->rcvbuf, tcb->rcvbuf.len);
+	}
+	if (how != GT_SHUT_RD)
+		close_send_side(tcb, "shutdown()", now);
+	gt_tcb_notify(tcb, now);
+	return 0;
+}
+
+int gt_close(gt_stack *st, int s, gt_time_us now)
+{
+	gt_tcb *tcb = gt_stack_sock_tcb(st, s);
+	if (!tcb)
+		return -EBADF;
+	gt_stack_sock_release(st, s);
+	switch (tcb->state) {
+	case GT_TCP_CLOSED:
+		gt_tcb_free(tcb);
+		return 0;
+	case GT_TCP_LISTEN:
+		gt_listen_close(tcb, now);
+		gt_tcb_close(tcb, 0, "close()", now);
+		return 0;
+	case GT_TCP_SYN_SENT:
+		/* RFC 9293 §3.10.4: delete the TCB */
+		gt_tcb_close(tcb, 0, "close()", now);
+		return 0;
+	default:
+		break;
+	}
+	if (tcb->rcvbuf.len > 0 && !tcb->rd_shut && gt_state_synchronized(tcb->state) &&
+	    tcb->state != GT_TCP_TIME_WAIT) {
+		/* RFC 9293 §3.10.4 and RFC 1122 §4.2.2.13: closing with unread data
+		 * loses it, so the peer must learn: send RST, not FIN */
+		gt_tcb_send_rst(tcb, now);
+		gt_tcb_close(tcb, 0, "close() with unread data", now);
+		return 0;
+	}
+	close_send_side(tcb, "close()", now);
+	if (tcb->state == GT_TCP_FIN_WAIT_2 && tcb->t_fin_wait_2 == GT_TIME_NEVER) {
+		tcb->t_fin_wait_2 = now + st->cfg.fin_wait_2_timeout_us;
+		gt_tcb_timers_changed(tcb);
+	}
+	return 0;
+}
+
+int gt_abort(gt_stack *st, int s, gt_time_us now)
+{
+	gt_tcb *tcb = gt_stack_sock_tcb(st, s);
+	if (!tcb)
+		return -EBADF;
+	gt_stack_sock_release(st, s);
+	switch (tcb->state) {
+	case GT_TCP_CLOSED:
+		gt_tcb_free(tcb);
+		return 0;
+	case GT_TCP_LISTEN:
+		gt_listen_close(tcb, now);
+		break;
+	case GT_TCP_SYN_RECEIVED:
+	case GT_TCP_ESTABLISHED:
+	case GT_TCP_FIN_WAIT_1:
+	case GT_TCP_FIN_WAIT_2:
+	case GT_TCP_CLOSE_WAIT:
+		/* RFC 9293 §3.10.5: <SEQ=SND.NXT><CTL=RST> */
+		gt_tcb_send_rst(tcb, now);
+		break;
+	default: /* SYN_SENT, CLOSING, LAST_ACK, TIME_WAIT: just delete */
+		break;
+	}
+	gt_tcb_close(tcb, 0, "abort()", now);
+	return 0;
+}
+
+int gt_poll(const gt_stack *st, int s)
+{
+	const gt_tcb *tcb = gt_stack_sock_tcb(st, s);
+	return tcb ? (int)gt_tcb_poll(tcb) : -EBADF;
+}
+
+int gt_sock_error(gt_stack *st, int s)
+{
+	gt_tcb *tcb = gt_stack_sock_tcb(st, s);
+	if (!tcb)
+		return -EBADF;
+	int e = tcb->error;
+	tcb->error = 0;
+	return e;
+}
+
+int gt_sock_state(const gt_stack *st, int s)
+{
+	const gt_tcb *tcb = gt_stack_sock_tcb(st, s);
+	return tcb ? (int)tcb->state : -EBADF;
+}
+
+int gt_sock_tuple(const gt_stack *st, int s, gt_conn_tuple *out)
+{
+	const gt_tcb *tcb = gt_stack_sock_tcb(st, s);
+	if (!tcb)
+		return -EBADF;
+	if (!tcb->bound && !tcb->opened)
+		return -ENOTCONN;
+	*out = tcb->tuple;
+	return 0;
+}
+
+size_t gt_sock_readable(const gt_stack *st, int s)
+{
+	const gt_tcb *tcb = gt_stack_sock_tcb(st, s);
+	return tcb ? tcb->rcvbuf.len : 0;
+}
+
+size_t gt_sock_unacked(const gt_stack *st, int s)
+{
+	const gt_tcb *tcb = gt_stack_sock_tcb(st, s);
+	return tcb ? tcb->sndbuf.len : 0;
+}

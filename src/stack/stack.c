@@ -1,0 +1,463 @@
+/* The stack instance: creation, demultiplexing by 4-tuple, the timer heap,
+ * packet input, and the one exit for events and packets. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stack/stack_impl.h"
+#include "tcp/seq.h"
+
+void gt_stack_config_default(gt_stack_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->name = "host";
+	cfg->mss = 1460;
+	cfg->sndbuf = 65536;
+	cfg->rcvbuf = 65536;
+	cfg->max_conns = 1024;
+	cfg->reasm_max_ranges = 16;
+	cfg->msl_us = 30 * 1000000ull;
+	cfg->rto_initial_us = 1000000;
+	cfg->rto_min_us = 200000;
+	cfg->rto_max_us = 60 * 1000000ull;
+	cfg->delack_us = 40000;
+	cfg->fin_wait_2_timeout_us = 60 * 1000000ull;
+	cfg->max_retries = 12;
+	cfg->max_syn_retries = 6;
+	cfg->ephemeral_lo = 49152;
+	cfg->ephemeral_hi = 65535;
+}
+
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	x ^= x >> 33;
+	return x;
+}
+
+int gt_stack_create(const gt_stack_config *cfg, gt_stack **out)
+{
+	if (!cfg || !out || !cfg->output || cfg->mss < 64 || cfg->sndbuf < 1024 ||
+	    cfg->rcvbuf < 1024 || cfg->max_conns == 0 || cfg->max_conns > 65535 ||
+	    cfg->ephemeral_lo == 0 || cfg->ephemeral_lo > cfg->ephemeral_hi ||
+	    cfg->rto_min_us == 0 || cfg->rto_min_us > cfg->rto_max_us || cfg->msl_us == 0)
+		return -EINVAL;
+	gt_stack *st = calloc(1, sizeof(*st));
+	if (!st)
+		return -ENOMEM;
+	st->cfg = *cfg;
+	snprintf(st->name, sizeof(st->name), "%s", cfg->name ? cfg->name : "host");
+	st->cfg.name = st->name;
+	if (st->cfg.rcvbuf > 65535)
+		st->cfg.rcvbuf = 65535; /* no window scaling yet (RFC 7323 is a later step) */
+
+	uint32_t nb = 16;
+	while (nb < cfg->max_conns * 2)
+		nb <<= 1;
+	st->buckets = calloc(nb, sizeof(*st->buckets));
+	st->heap = calloc(cfg->max_conns, sizeof(*st->heap));
+	st->socks = calloc(cfg->max_conns, sizeof(*st->socks));
+	if (!st->buckets || !st->heap || !st->socks) {
+		gt_stack_destroy(st);
+		return -ENOMEM;
+	}
+	st->bucket_mask = nb - 1;
+	uint64_t k0, k1;
+	memcpy(&k0, cfg->isn_key, 8);
+	memcpy(&k1, cfg->isn_key + 8, 8);
+	st->hash_key = mix64(k0 ^ mix64(k1 ^ 0x676c617373746370ull));
+	st->sock_cap = cfg->max_conns;
+	for (uint32_t i = 0; i < st->sock_cap; i++)
+		st->socks[i].next_free = i + 1;
+	st->sock_free = 0;
+	uint32_t range = (uint32_t)cfg->ephemeral_hi - cfg->ephemeral_lo + 1;
+	st->next_ephemeral = (uint16_t)(cfg->ephemeral_lo + (st->hash_key % range));
+	st->ip_id = (uint16_t)(st->hash_key >> 32);
+	*out = st;
+	return 0;
+}
+
+void gt_stack_destroy(gt_stack *st)
+{
+	if (!st)
+		return;
+	while (st->all)
+		gt_tcb_free(st->all);
+	free(st->buckets);
+	free(st->heap);
+	free(st->socks);
+	free(st);
+}
+
+const char *gt_stack_name(const gt_stack *st)
+{
+	return st->name;
+}
+
+uint32_t gt_stack_addr(const gt_stack *st)
+{
+	return st->cfg.local_addr;
+}
+
+const gt_stack_counters *gt_stack_get_counters(const gt_stack *st)
+{
+	return &st->counters;
+}
+
+size_t gt_stack_conn_count(const gt_stack *st)
+{
+	size_t n = 0;
+	for (const gt_tcb *t = st->all; t; t = t->all_next)
+		n += t->state != GT_TCP_CLOSED;
+	return n;
+}
+
+/* ---- demux ---- */
+
+static uint32_t bucket_of(const gt_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
+                          uint16_t rport)
+{
+	uint64_t h = ((uint64_t)laddr << 32 | raddr) ^ st->hash_key;
+	h = mix64(h ^ ((uint64_t)lport << 16 | rport) * 0x9e3779b97f4a7c15ull);
+	return (uint32_t)h & st->bucket_mask;
+}
+
+gt_tcb *gt_stack_lookup(gt_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
+                        uint16_t rport)
+{
+	for (gt_tcb *t = st->buckets[bucket_of(st, laddr, lport, raddr, rport)]; t; t = t->hash_next)
+		if (t->tuple.local_port == lport && t->tuple.remote_port == rport &&
+		    t->tuple.remote_addr == raddr && t->tuple.local_addr == laddr)
+			return t;
+	return NULL;
+}
+
+void gt_stack_hash_insert(gt_stack *st, gt_tcb *tcb)
+{
+	const gt_conn_tuple *c = &tcb->tuple;
+	uint32_t b = bucket_of(st, c->local_addr, c->local_port, c->remote_addr, c->remote_port);
+	tcb->hash_next = st->buckets[b];
+	st->buckets[b] = tcb;
+	tcb->bound = true;
+}
+
+void gt_stack_hash_remove(gt_stack *st, gt_tcb *tcb)
+{
+	if (!tcb->bound)
+		return;
+	const gt_conn_tuple *c = &tcb->tuple;
+	gt_tcb **pp = &st->buckets[bucket_of(st, c->local_addr, c->local_port, c->remote_addr,
+	                                     c->remote_port)];
+	while (*pp && *pp != tcb)
+		pp = &(*pp)->hash_next;
+	if (*pp)
+		*pp = tcb->hash_next;
+	tcb->hash_next = NULL;
+	tcb->bound = false;
+}
+
+uint16_t gt_stack_pick_port(gt_stack *st, uint32_t raddr, uint16_t rport)
+{
+	uint32_t lo = st->cfg.ephemeral_lo, range = (uint32_t)st->cfg.ephemeral_hi - lo + 1;
+	/* RFC 6056 §3.3.3: start from a keyed hash of the destination plus a
+	 * counter, so ports are hard to guess and reuse of a pair is spread out. */
+	uint32_t offset = (uint32_t)mix64(st->hash_key ^ ((uint64_t)raddr << 16 | rport));
+	for (uint32_t i = 0; i < range; i++) {
+		uint16_t port = (uint16_t)(lo + (offset + st->next_ephemeral + i) % range);
+		if (gt_stack_lookup(st, st->cfg.local_addr, port, 0, 0))
+			continue; /* a listener or a bound socket owns it */
+		if (gt_stack_lookup(st, st->cfg.local_addr, port, raddr, rport))
+			continue;
+		st->next_ephemeral = (uint16_t)(st->next_ephemeral + i + 1);
+		return port;
+	}
+	return 0;
+}
+
+/* ---- timer heap ---- */
+
+static void heap_swap(gt_stack *st, size_t a, size_t b)
+{
+	gt_tcb *t = st->heap[a];
+	st->heap[a] = st->heap[b];
+	st->heap[b] = t;
+	st->heap[a]->heap_idx = a;
+	st->heap[b]->heap_idx = b;
+}
+
+static void heap_sift(gt_stack *st, size_t i)
+{
+	while (i > 0 && st->heap[(i - 1) / 2]->deadline > st->heap[i]->deadline) {
+		heap_swap(st, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < st->heap_len && st->heap[l]->deadline < st->heap[m]->deadline)
+			m = l;
+		if (r < st->heap_len && st->heap[r]->deadline < st->heap[m]->deadline)
+			m = r;
+		if (m == i)
+			return;
+		heap_swap(st, i, m);
+		i = m;
+	}
+}
+
+void gt_stack_heap_remove(gt_stack *st, gt_tcb *tcb)
+{
+	size_t i = tcb->heap_idx;
+	if (i == SIZE_MAX)
+		return;
+	tcb->heap_idx = SIZE_MAX;
+	st->heap_len--;
+	if (i != st->heap_len) {
+		st->heap[i] = st->heap[st->heap_len];
+		st->heap[i]->heap_idx = i;
+		heap_sift(st, i);
+	}
+}
+
+void gt_stack_heap_update(gt_stack *st, gt_tcb *tcb)
+{
+	if (tcb->deadline == GT_TIME_NEVER) {
+		gt_stack_heap_remove(st, tcb);
+		return;
+	}
+	if (tcb->heap_idx == SIZE_MAX) {
+		tcb->heap_idx = st->heap_len;
+		st->heap[st->heap_len++] = tcb;
+	}
+	heap_sift(st, tcb->heap_idx);
+}
+
+gt_time_us gt_stack_next_deadline(const gt_stack *st)
+{
+	return st->heap_len ? st->heap[0]->deadline : GT_TIME_NEVER;
+}
+
+void gt_stack_on_deadline(gt_stack *st, gt_time_us now)
+{
+	/* Each handler disarms or re-arms in the future every timer it runs, or
+	 * frees the TCB, so this loop ends. */
+	while (st->heap_len && st->heap[0]->deadline <= now)
+		gt_tcb_on_timers(st->heap[0], now);
+}
+
+/* ---- TIME_WAIT list ---- */
+
+void gt_stack_tw_add(gt_stack *st, gt_tcb *tcb)
+{
+	tcb->tw_next = NULL;
+	tcb->tw_prev = st->tw_tail;
+	if (st->tw_tail)
+		st->tw_tail->tw_next = tcb;
+	else
+		st->tw_head = tcb;
+	st->tw_tail = tcb;
+	st->tw_count++;
+}
+
+void gt_stack_tw_remove(gt_stack *st, gt_tcb *tcb)
+{
+	if (tcb->tw_prev)
+		tcb->tw_prev->tw_next = tcb->tw_next;
+	else if (st->tw_head == tcb)
+		st->tw_head = tcb->tw_next;
+	else
+		return; /* not in the list */
+	if (tcb->tw_next)
+		tcb->tw_next->tw_prev = tcb->tw_prev;
+	else
+		st->tw_tail = tcb->tw_prev;
+	tcb->tw_prev = tcb->tw_next = NULL;
+	st->tw_count--;
+}
+
+bool gt_stack_tw_recycle(gt_stack *st, gt_time_us now)
+{
+	gt_tcb *old = st->tw_head;
+	if (!old)
+		return false;
+	gt_tcb_close(old, 0, "TIME_WAIT recycled", now);
+	return true;
+}
+
+/* ---- events and output ---- */
+
+void gt_stack_emit(gt_stack *st, const gt_event *ev)
+{
+	if (st->cfg.on_event)
+		st->cfg.on_event(st->cfg.event_user, ev);
+}
+
+static void seg_info_of(const gt_segment *seg, gt_seg_info *info)
+{
+	info->seq = seg->seq;
+	info->ack = seg->ack;
+	info->len = seg->payload_len;
+	info->win = seg->wnd;
+	info->flags = seg->flags;
+	info->rexmit = false;
+	info->mss = seg->opts.has_mss ? seg->opts.mss : 0;
+}
+
+void gt_stack_drop(gt_stack *st, gt_drop_reason reason, const gt_tcb *tcb, const gt_segment *seg,
+                   const uint8_t *pkt, size_t len, gt_time_us now)
+{
+	st->counters.drop[reason]++;
+	st->counters.drops++;
+	if (!st->cfg.on_event)
+		return;
+	gt_event ev = {.kind = GT_EV_DROP, .t_us = now, .host = st->name, .reason = reason,
+	               .pkt = pkt, .pkt_len = len, .sock = -1};
+	if (tcb) {
+		ev.has_conn = true;
+		ev.conn = tcb->tuple;
+	} else if (seg) {
+		ev.has_conn = true;
+		ev.conn = gt_seg_tuple(seg);
+	}
+	if (seg) {
+		ev.has_seg = true;
+		seg_info_of(seg, &ev.seg);
+	}
+	gt_stack_emit(st, &ev);
+}
+
+void gt_stack_transmit(gt_stack *st, const gt_conn_tuple *conn, size_t len, bool rexmit,
+                       gt_time_us now)
+{
+	gt_wire_finalize(st->txbuf, len);
+	st->counters.tx_segments++;
+	if (rexmit)
+		st->counters.tx_rexmits++;
+	if (st->txbuf[GT_IPV4_HDR_LEN + 13] & GT_TCP_RST)
+		st->counters.tx_rsts++;
+	if (st->cfg.on_event) {
+		gt_segment seg;
+		gt_event ev = {.kind = GT_EV_TX, .t_us = now, .host = st->name, .has_conn = true,
+		               .conn = *conn, .pkt = st->txbuf, .pkt_len = len, .sock = -1};
+		if (gt_wire_peek(st->txbuf, len, &seg)) {
+			ev.has_seg = true;
+			seg_info_of(&seg, &ev.seg);
+			ev.seg.rexmit = rexmit;
+		}
+		gt_stack_emit(st, &ev);
+	}
+	st->cfg.output(st->cfg.output_user, st->txbuf, len);
+}
+
+void gt_stack_send_reset_for(gt_stack *st, const gt_segment *seg, gt_time_us now)
+{
+	if (seg->flags & GT_TCP_RST)
+		return; /* RFC 9293 §3.10.7.1: an incoming RST is discarded, never answered */
+	gt_segment rst = {.src_addr = seg->dst_addr,
+	                  .dst_addr = seg->src_addr,
+	                  .src_port = seg->dst_port,
+	                  .dst_port = seg->src_port};
+	if (seg->flags & GT_TCP_ACK) {
+		/* <SEQ=SEG.ACK><CTL=RST> */
+		rst.seq = seg->ack;
+		rst.flags = GT_TCP_RST;
+	} else {
+		/* <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>, SEG.LEN counting SYN and FIN */
+		rst.ack = seg->seq + seg->payload_len + !!(seg->flags & GT_TCP_SYN) +
+		          !!(seg->flags & GT_TCP_FIN);
+		rst.flags = GT_TCP_RST | GT_TCP_ACK;
+	}
+	size_t hl = gt_wire_write_headers(st->txbuf, &rst, 0, st->ip_id++);
+	gt_conn_tuple c = gt_seg_tuple(seg);
+	gt_stack_transmit(st, &c, hl, false, now);
+}
+
+/* ---- input ---- */
+
+void gt_stack_input(gt_stack *st, const uint8_t *pkt, size_t len, gt_time_us now)
+{
+	gt_segment seg;
+	st->counters.rx_packets++;
+	gt_drop_reason why = gt_wire_parse(pkt, len, &seg);
+	if (why != GT_DROP_NONE) {
+		bool peek = gt_wire_peek(pkt, len, &seg);
+		gt_stack_drop(st, why, NULL, peek ? &seg : NULL, pkt, len, now);
+		return;
+	}
+	if (seg.dst_addr != st->cfg.local_addr) {
+		gt_stack_drop(st, GT_DROP_NOT_FOR_US, NULL, &seg, pkt, len, now);
+		return;
+	}
+	if (seg.src_port == 0 || seg.dst_port == 0) {
+		gt_stack_drop(st, GT_DROP_BAD_PORT, NULL, &seg, pkt, len, now);
+		return;
+	}
+	/* A SYN with RST or FIN has no meaning in any state; such "Christmas tree"
+	 * segments are scans, not connections. */
+	if ((seg.flags & GT_TCP_SYN) && (seg.flags & (GT_TCP_RST | GT_TCP_FIN))) {
+		gt_stack_drop(st, GT_DROP_BAD_FLAGS, NULL, &seg, pkt, len, now);
+		return;
+	}
+	st->counters.rx_segments++;
+
+	gt_tcb *tcb =
+	    gt_stack_lookup(st, seg.dst_addr, seg.dst_port, seg.src_addr, seg.src_port);
+	if (!tcb || tcb->state == GT_TCP_CLOSED)
+		tcb = gt_stack_lookup(st, seg.dst_addr, seg.dst_port, 0, 0);
+
+	if (st->cfg.on_event) {
+		gt_event ev = {.kind = GT_EV_RX, .t_us = now, .host = st->name, .has_conn = true,
+		               .conn = gt_seg_tuple(&seg), .has_seg = true, .pkt = pkt,
+		               .pkt_len = len, .sock = -1};
+		seg_info_of(&seg, &ev.seg);
+		gt_stack_emit(st, &ev);
+	}
+
+	if (!tcb || tcb->state == GT_TCP_CLOSED) {
+		/* RFC 9293 §3.10.7.1: CLOSED — no TCB, answer with a reset */
+		gt_stack_drop(st, GT_DROP_NO_CONNECTION, NULL, &seg, NULL, 0, now);
+		gt_stack_send_reset_for(st, &seg, now);
+		return;
+	}
+	if (tcb->state == GT_TCP_LISTEN)
+		gt_listen_input(tcb, &seg, now);
+	else
+		gt_tcb_input(tcb, &seg, now);
+}
+
+/* ---- sockets ---- */
+
+int gt_stack_sock_alloc(gt_stack *st, gt_tcb *tcb)
+{
+	if (st->sock_free >= st->sock_cap)
+		return -EMFILE;
+	uint32_t i = st->sock_free;
+	st->sock_free = st->socks[i].next_free;
+	st->socks[i].tcb = tcb;
+	st->socks[i].gen = (uint16_t)((st->socks[i].gen + 1) & 0x7fff);
+	int h = (int)((uint32_t)st->socks[i].gen << 16 | i);
+	tcb->sock = h;
+	return h;
+}
+
+void gt_stack_sock_release(gt_stack *st, int s)
+{
+	uint32_t i = (uint32_t)s & 0xffff;
+	st->socks[i].tcb->sock = -1;
+	st->socks[i].tcb = NULL;
+	st->socks[i].next_free = st->sock_free;
+	st->sock_free = i;
+}
+
+gt_tcb *gt_stack_sock_tcb(const gt_stack *st, int s)
+{
+	if (s < 0)
+		return NULL;
+	uint32_t i = (uint32_t)s & 0xffff;
+	if (i >= st->sock_cap || !st->socks[i].tcb || st->socks[i].gen != (uint32_t)s >> 16)
+		return NULL;
+	return st->socks[i].tcb;
+}

@@ -1,0 +1,481 @@
+/* SEGMENT ARRIVES (RFC 9293 §3.10.7.3 and §3.10.7.4), one function per step so
+ * the RFC can be read beside it. LISTEN and CLOSED are in stack/listen.c and
+ * stack/stack.c. */
+#include <errno.h>
+
+#include "stack/stack_impl.h"
+#include "tcp/cc.h"
+#include "tcp/seq.h"
+
+/* What a step decided: go on to the next step, or stop (segment consumed, or
+ * the TCB was freed). */
+typedef enum { STEP_CONTINUE, STEP_DONE } step_result;
+
+static uint32_t seg_len(const gt_segment *seg)
+{
+	return seg->payload_len + !!(seg->flags & GT_TCP_SYN) + !!(seg->flags & GT_TCP_FIN);
+}
+
+static void drop(gt_tcb *tcb, gt_drop_reason why, const gt_segment *seg, gt_time_us now)
+{
+	gt_stack_drop(tcb->st, why, tcb, seg, NULL, 0, now);
+}
+
+static void set_send_window(gt_tcb *tcb, const gt_segment *seg)
+{
+	tcb->snd_wnd = seg->wnd;
+	tcb->snd_wl1 = seg->seq;
+	tcb->snd_wl2 = seg->ack;
+	if (tcb->snd_wnd > tcb->max_snd_wnd)
+		tcb->max_snd_wnd = tcb->snd_wnd;
+	if (tcb->snd_wnd == 0)
+		tcb->window_probed = true;
+}
+
+static void take_peer_mss(gt_tcb *tcb, const gt_segment *seg)
+{
+	/* RFC 9293 §3.7.1: without the option, assume 536 */
+	uint16_t peer = seg->opts.has_mss ? seg->opts.mss : 536;
+	if (peer < 64)
+		peer = 64; /* a hostile MSS of 0 must not stall the sender */
+	tcb->snd_mss = peer < tcb->st->cfg.mss ? peer : tcb->st->cfg.mss;
+}
+
+/* A connection just reached ESTABLISHED: a close() that was queued in
+ * SYN_SENT/SYN_RECEIVED happens now (RFC 9293 §3.10.4). */
+static void established(gt_tcb *tcb, const char *cause, gt_time_us now)
+{
+	gt_tcb_set_state(tcb, GT_TCP_ESTABLISHED, cause, now);
+	if (tcb->fin_queued)
+		gt_tcb_set_state(tcb, GT_TCP_FIN_WAIT_1, "close() (queued)", now);
+}
+
+/* ---- the eighth step: FIN ---- */
+
+static void process_fin(gt_tcb *tcb, gt_time_us now)
+{
+	gt_stack *st = tcb->st;
+	tcb->rcv_nxt += 1;
+	tcb->fin_rcvd = true;
+	switch (tcb->state) {
+	case GT_TCP_SYN_RECEIVED:
+	case GT_TCP_ESTABLISHED:
+		gt_tcb_set_state(tcb, GT_TCP_CLOSE_WAIT, "rcv FIN", now);
+		/* The ACK may wait a little: if the application closes at once
+		 * the FIN rides on it (the three-way close). */
+		if (st->cfg.delack_us && !tcb->ack_now) {
+			if (tcb->t_delack == GT_TIME_NEVER)
+				tcb->t_delack = now + st->cfg.delack_us;
+		} else {
+			tcb->ack_now = true;
+		}
+		break;
+	case GT_TCP_FIN_WAIT_1:
+		/* our FIN is not yet acknowledged (else step five moved us on):
+		 * a simultaneous close */
+		gt_tcb_set_state(tcb, GT_TCP_CLOSING, "rcv FIN", now);
+		tcb->ack_now = true;
+		break;
+	case GT_TCP_FIN_WAIT_2:
+		tcb->ack_now = true;
+		gt_tcb_enter_time_wait(tcb, "rcv FIN", now);
+		break;
+	case GT_TCP_TIME_WAIT:
+		tcb->ack_now = true;
+		tcb->t_2msl = now + 2 * st->cfg.msl_us; /* restart the 2 MSL timeout */
+		gt_tcb_timers_changed(tcb);
+		break;
+	default: /* CLOSE_WAIT, CLOSING, LAST_ACK: remain */
+		tcb->ack_now = true;
+		break;
+	}
+}
+
+/* ---- the seventh step: segment text ---- */
+
+static void ack_policy_in_order(gt_tcb *tcb, gt_time_us now)
+{
+	/* RFC 9293 §3.8.6.3 and RFC 5681 §4.2: delay an ACK by at most delack_us,
+	 * and ACK at least every second full-sized segment */
+	const gt_stack_config *cfg = &tcb->st->cfg;
+	if (!cfg->delack_us || ++tcb->segs_unacked >= 2) {
+		tcb->ack_now = true;
+	} else if (tcb->t_delack == GT_TIME_NEVER) {
+		tcb->t_delack = now + cfg->delack_us;
+	}
+}
+
+static void receive_text(gt_tcb *tcb, uint32_t seq, const uint8_t *data, uint32_t len,
+                         const gt_segment *seg, gt_time_us now)
+{
+	gt_ringbuf *rb = &tcb->rcvbuf;
+	uint32_t off = seq - tcb->rcv_nxt;
+	if (rb->len + off + len > rb->cap) {
+		/* cannot happen within the window we offered; never write past it */
+		if (rb->len + off >= rb->cap) {
+			drop(tcb, GT_DROP_OUT_OF_WINDOW, seg, now);
+			return;
+		}
+		len = rb->cap - rb->len - off;
+	}
+	if (off == 0) {
+		gt_ringbuf_write_at(rb, rb->len, data, len);
+		rb->len += len;
+		tcb->rcv_nxt += len;
+		bool filled_hole = false;
+		while (!gt_reasm_empty(&tcb->reasm)) {
+			uint32_t nxt = gt_reasm_pull(&tcb->reasm, tcb->rcv_nxt);
+			if (nxt == tcb->rcv_nxt)
+				break;
+			rb->len += nxt - tcb->rcv_nxt;
+			tcb->rcv_nxt = nxt;
+			filled_hole = true;
+		}
+		if (filled_hole)
+			tcb->ack_now = true; /* RFC 5681 §4.2: ACK a segment that fills a gap at once */
+		else
+			ack_policy_in_order(tcb, now);
+	} else {
+		gt_ringbuf_write_at(rb, rb->len + off, data, len);
+		if (!gt_reasm_add(&tcb->reasm, seq, seq + len))
+			drop(tcb, GT_DROP_REASM_FULL, seg, now);
+		tcb->ack_now = true; /* RFC 5681 §4.2: a duplicate ACK for out-of-order data */
+	}
+}
+
+static step_result step_text_and_fin(gt_tcb *tcb, const gt_segment *seg, uint32_t seq,
+                                     const uint8_t *data, uint32_t len, bool fin, gt_time_us now)
+{
+	/* sixth step: URG. The urgent mechanism is kept only for compatibility
+	 * (RFC 9293 §3.8.5); urgent data is delivered as ordinary data. */
+
+	/* seventh step: segment text */
+	if (len > 0) {
+		if (!gt_state_can_receive(tcb->state)) {
+			/* CLOSE_WAIT, CLOSING, LAST_ACK, TIME_WAIT: "this should not
+			 * occur, since a FIN has been received" — ignore the text */
+			drop(tcb, GT_DROP_DATA_AFTER_FIN, seg, now);
+			fin = false;
+			len = 0;
+		} else if (tcb->sock < 0 && !tcb->parent && tcb->wr_shut) {
+			/* RFC 9293 §3.10.4 / RFC 1122 §4.2.2.13: the application has
+			 * closed and can never read this: reset the connection */
+			drop(tcb, GT_DROP_DATA_AFTER_CLOSE, seg, now);
+			gt_tcb_send_rst(tcb, now);
+			gt_tcb_close(tcb, 0, "rcv data after close()", now);
+			return STEP_DONE;
+		} else {
+			receive_text(tcb, seq, data, len, seg, now);
+		}
+	}
+
+	/* eighth step: FIN */
+	if (fin) {
+		uint32_t fin_seq = seq + len;
+		if (fin_seq == tcb->rcv_nxt) {
+			process_fin(tcb, now);
+		} else if (seq_gt(fin_seq, tcb->rcv_nxt) && tcb->state != GT_TCP_TIME_WAIT) {
+			/* beyond a hole: remember it until the hole fills */
+			tcb->reasm.has_fin = true;
+			tcb->reasm.fin_seq = fin_seq;
+		}
+	}
+	if (!tcb->fin_rcvd && tcb->reasm.has_fin && tcb->reasm.fin_seq == tcb->rcv_nxt &&
+	    gt_state_can_receive(tcb->state))
+		process_fin(tcb, now);
+	return STEP_CONTINUE;
+}
+
+/* ---- §3.10.7.3: SYN-SENT ---- */
+
+static void syn_sent_input(gt_tcb *tcb, const gt_segment *seg, gt_time_us now)
+{
+	bool has_ack = seg->flags & GT_TCP_ACK;
+	/* first: the ACK bit */
+	if (has_ack && (seq_le(seg->ack, tcb->iss) || seq_gt(seg->ack, tcb->snd_nxt))) {
+		drop(tcb, GT_DROP_BAD_ACK, seg, now);
+		gt_stack_send_reset_for(tcb->st, seg, now); /* <SEQ=SEG.ACK><CTL=RST> unless RST */
+		return;
+	}
+	/* second: the RST bit (RFC 5961 §3.2: only with an acceptable ACK) */
+	if (seg->flags & GT_TCP_RST) {
+		if (has_ack)
+			gt_tcb_close(tcb, -ECONNREFUSED, "rcv RST", now);
+		else
+			drop(tcb, GT_DROP_RST_INVALID, seg, now);
+		return;
+	}
+	/* third: security — no IPsec or compartments here */
+	/* fourth: the SYN bit */
+	if (!(seg->flags & GT_TCP_SYN)) {
+		drop(tcb, GT_DROP_UNEXPECTED, seg, now);
+		return;
+	}
+	tcb->irs = seg->seq;
+	tcb->rcv_nxt = seg->seq + 1;
+	tcb->rcv_adv = tcb->rcv_nxt;
+	take_peer_mss(tcb, seg);
+	if (has_ack) {
+		tcb->snd_una = seg->ack;
+		set_send_window(tcb, seg);
+		established(tcb, "rcv SYN,ACK", now);
+		gt_cc_init(tcb);
+		gt_tcb_on_ack_advance(tcb, 1, now);
+		tcb->ack_now = true;
+		/* data or FIN on the SYN-ACK: continue at the sixth step */
+		if (step_text_and_fin(tcb, seg, seg->seq + 1, seg->payload, seg->payload_len,
+		                      seg->flags & GT_TCP_FIN, now) == STEP_DONE)
+			return;
+	} else {
+		/* simultaneous open: both sides sent SYN */
+		set_send_window(tcb, seg);
+		gt_cc_init(tcb);
+		gt_tcb_set_state(tcb, GT_TCP_SYN_RECEIVED, "rcv SYN (simultaneous open)", now);
+		gt_tcb_send_syn(tcb, now);
+		/* any text is not acknowledged, so the peer sends it again */
+	}
+	gt_tcb_output(tcb, now);
+	gt_tcb_notify(tcb, now);
+}
+
+/* ---- §3.10.7.4: the synchronized states and SYN-RECEIVED ---- */
+
+/* The first step: is the segment acceptable (the four cases)? */
+static bool acceptable(const gt_tcb *tcb, const gt_segment *seg, uint32_t rcv_wnd)
+{
+	uint32_t len = seg_len(seg);
+	uint32_t nxt = tcb->rcv_nxt;
+	if (len == 0 && rcv_wnd == 0)
+		return seg->seq == nxt;
+	if (len == 0)
+		return seq_in(seg->seq, nxt, nxt + rcv_wnd);
+	if (rcv_wnd == 0)
+		return false;
+	return seq_in(seg->seq, nxt, nxt + rcv_wnd) || seq_in(seg->seq + len - 1, nxt, nxt + rcv_wnd);
+}
+
+static step_result step_rst(gt_tcb *tcb, const gt_segment *seg, gt_time_us now)
+{
+	/* RFC 5961 §3.2: only an RST exactly at RCV.NXT resets; one elsewhere in
+	 * the window draws a challenge ACK */
+	if (seg->seq != tcb->rcv_nxt) {
+		drop(tcb, GT_DROP_RST_CHALLENGED, seg, now);
+		gt_tcb_send_ratelimited_ack(tcb, now);
+		return STEP_DONE;
+	}
+	switch (tcb->state) {
+	case GT_TCP_SYN_RECEIVED:
+		if (tcb->passive) {
+			/* return to LISTEN: the listener stays, this attempt goes */
+			gt_tcb_set_state(tcb, GT_TCP_LISTEN, "rcv RST", now);
+			gt_tcb_free(tcb);
+		} else {
+			gt_tcb_close(tcb, -ECONNREFUSED, "rcv RST", now);
+		}
+		break;
+	case GT_TCP_ESTABLISHED:
+	case GT_TCP_FIN_WAIT_1:
+	case GT_TCP_FIN_WAIT_2:
+	case GT_TCP_CLOSE_WAIT:
+		gt_tcb_close(tcb, -ECONNRESET, "rcv RST", now);
+		break;
+	default: /* CLOSING, LAST_ACK, TIME_WAIT */
+		gt_tcb_close(tcb, 0, "rcv RST", now);
+		break;
+	}
+	return STEP_DONE;
+}
+
+static step_result step_syn(gt_tcb *tcb, const gt_segment *seg, gt_time_us now)
+{
+	if (tcb->state == GT_TCP_SYN_RECEIVED && tcb->passive) {
+		/* RFC 9293 §3.10.7.4 fourth: a passive open returns to LISTEN */
+		gt_tcb_set_state(tcb, GT_TCP_LISTEN, "rcv SYN", now);
+		gt_tcb_free(tcb);
+		return STEP_DONE;
+	}
+	/* RFC 5961 §4.2: a SYN in a synchronized state draws a challenge ACK */
+	drop(tcb, GT_DROP_SYN_CHALLENGED, seg, now);
+	gt_tcb_send_ratelimited_ack(tcb, now);
+	return STEP_DONE;
+}
+
+static step_result step_ack(gt_tcb *tcb, const gt_segment *seg, gt_time_us now)
+{
+	if (!(seg->flags & GT_TCP_ACK)) {
+		drop(tcb, GT_DROP_NO_ACK, seg, now);
+		return STEP_DONE;
+	}
+	if (tcb->state == GT_TCP_SYN_RECEIVED) {
+		if (!(seq_lt(tcb->snd_una, seg->ack) && seq_le(seg->ack, tcb->snd_nxt))) {
+			drop(tcb, GT_DROP_BAD_ACK, seg, now);
+			gt_stack_send_reset_for(tcb->st, seg, now); /* <SEQ=SEG.ACK><CTL=RST> */
+			return STEP_DONE;
+		}
+		if (tcb->passive && !gt_listen_child_established(tcb)) {
+			/* the accept queue is full: ignore the ACK, the SYN-ACK is
+			 * sent again and the peer's ACK with it */
+			drop(tcb, GT_DROP_ACCEPT_QUEUE_FULL, seg, now);
+			return STEP_DONE;
+		}
+		set_send_window(tcb, seg);
+		established(tcb, "rcv ACK of SYN", now);
+	}
+	/* RFC 9293 §3.10.7.4 fifth, with RFC 5961 §5.2: an ACK of data never sent
+	 * is answered with an ACK and dropped; so is one older than the window */
+	if (seq_gt(seg->ack, tcb->snd_max) ||
+	    seq_lt(seg->ack, tcb->snd_una - (tcb->max_snd_wnd ? tcb->max_snd_wnd : 1))) {
+		drop(tcb, GT_DROP_BAD_ACK, seg, now);
+		gt_tcb_send_ratelimited_ack(tcb, now);
+		return STEP_DONE;
+	}
+	if (seq_gt(seg->ack, tcb->snd_una)) {
+		uint32_t acked = seg->ack - tcb->snd_una;
+		tcb->snd_una = seg->ack;
+		gt_tcb_on_ack_advance(tcb, acked, now);
+	} else if (seg->ack == tcb->snd_una && seg->payload_len == 0 &&
+	           !(seg->flags & (GT_TCP_SYN | GT_TCP_FIN)) && seg->wnd == tcb->snd_wnd &&
+	           tcb->snd_max != tcb->snd_una) {
+		gt_tcb_on_dupack(tcb, now); /* RFC 5681 §2: a duplicate ACK */
+	}
+	/* the send window, only from segments newer than the last update */
+	if (seq_lt(tcb->snd_wl1, seg->seq) ||
+	    (tcb->snd_wl1 == seg->seq && seq_le(tcb->snd_wl2, seg->ack))) {
+		bool opened = tcb->snd_wnd == 0 && seg->wnd > 0;
+		set_send_window(tcb, seg);
+		if (opened)
+			tcb->t_persist = GT_TIME_NEVER;
+	}
+
+	uint32_t fin_seq = tcb->snd_buf_seq + tcb->sndbuf.len;
+	bool fin_acked = tcb->fin_sent && seq_gt(tcb->snd_una, fin_seq);
+	switch (tcb->state) {
+	case GT_TCP_FIN_WAIT_1:
+		if (fin_acked) {
+			gt_tcb_set_state(tcb, GT_TCP_FIN_WAIT_2, "rcv ACK of FIN", now);
+			if (tcb->sock < 0) {
+				tcb->t_fin_wait_2 = now + tcb->st->cfg.fin_wait_2_timeout_us;
+				gt_tcb_timers_changed(tcb);
+			}
+		}
+		break;
+	case GT_TCP_CLOSING:
+		if (fin_acked)
+			gt_tcb_enter_time_wait(tcb, "rcv ACK of FIN", now);
+		break;
+	case GT_TCP_LAST_ACK:
+		if (fin_acked) {
+			gt_tcb_close(tcb, 0, "rcv ACK of FIN", now);
+			return STEP_DONE;
+		}
+		break;
+	default:
+		break;
+	}
+	return STEP_CONTINUE;
+}
+
+void gt_tcb_input(gt_tcb *tcb, const gt_segment *seg, gt_time_us now)
+{
+	gt_stack *st = tcb->st;
+	if (tcb->state == GT_TCP_SYN_SENT) {
+		syn_sent_input(tcb, seg, now);
+		return;
+	}
+	/* A retransmitted SYN in SYN_RECEIVED means our SYN-ACK was lost: send it
+	 * again, never a reset. */
+	if (tcb->state == GT_TCP_SYN_RECEIVED && (seg->flags & GT_TCP_SYN) &&
+	    !(seg->flags & (GT_TCP_ACK | GT_TCP_RST)) && seg->seq == tcb->irs) {
+		gt_tcb_send_syn(tcb, now);
+		return;
+	}
+	/* A new SYN for a connection in TIME_WAIT, above the old sequence space,
+	 * may reopen it (RFC 9293 §3.10.7.4 fourth, RFC 6191 §2 without timestamps). */
+	if (tcb->state == GT_TCP_TIME_WAIT && (seg->flags & GT_TCP_SYN) &&
+	    !(seg->flags & (GT_TCP_ACK | GT_TCP_RST)) && seq_gt(seg->seq, tcb->rcv_nxt)) {
+		gt_tcb *lst = gt_stack_lookup(st, tcb->tuple.local_addr, tcb->tuple.local_port, 0, 0);
+		if (lst && lst->state == GT_TCP_LISTEN) {
+			gt_tcb_close(tcb, 0, "rcv SYN (TIME_WAIT reuse)", now);
+			gt_listen_input(lst, seg, now);
+			return;
+		}
+	}
+
+	/* first: check the sequence number */
+	uint32_t rcv_wnd = seq_gt(tcb->rcv_adv, tcb->rcv_nxt) ? tcb->rcv_adv - tcb->rcv_nxt : 0;
+	uint32_t seq = seg->seq;
+	const uint8_t *data = seg->payload;
+	uint32_t len = seg->payload_len;
+	bool syn = seg->flags & GT_TCP_SYN;
+	bool fin = seg->flags & GT_TCP_FIN;
+	if (!acceptable(tcb, seg, rcv_wnd)) {
+		if (rcv_wnd == 0 && seg->seq == tcb->rcv_nxt && !(seg->flags & GT_TCP_RST)) {
+			/* a zero window accepts no text, but the ACK, URG and RST in
+			 * it are still processed */
+			len = 0;
+			fin = false;
+			tcb->ack_now = true;
+		} else if (seg->flags & GT_TCP_RST) {
+			drop(tcb, GT_DROP_RST_INVALID, seg, now);
+			return;
+		} else if (tcb->state == GT_TCP_TIME_WAIT && fin &&
+		           seg->seq + seg->payload_len + 1 == tcb->rcv_nxt) {
+			/* RFC 9293 §3.10.7.4 eighth: the peer's FIN again — our last ACK
+			 * was lost. ACK it and restart the 2 MSL timeout. */
+			tcb->t_2msl = now + 2 * st->cfg.msl_us;
+			gt_tcb_send_ack(tcb, now);
+			gt_tcb_timers_changed(tcb);
+			return;
+		} else {
+			drop(tcb, GT_DROP_OUT_OF_WINDOW, seg, now);
+			/* <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>; a segment that carries
+			 * nothing is answered at most every 500 ms, so that two
+			 * confused ends cannot ACK each other forever */
+			if (seg_len(seg) > 0)
+				gt_tcb_send_ack(tcb, now);
+			else
+				gt_tcb_send_ratelimited_ack(tcb, now);
+			return;
+		}
+	} else {
+		/* trim to the window: what precedes RCV.NXT, and what passes its end */
+		if (seq_lt(seq, tcb->rcv_nxt)) {
+			uint32_t cut = tcb->rcv_nxt - seq;
+			if (syn) {
+				syn = false;
+				cut--;
+				seq++;
+			}
+			if (cut > len)
+				cut = len;
+			data += cut;
+			len -= cut;
+			seq += cut;
+		}
+		uint32_t right = tcb->rcv_nxt + rcv_wnd;
+		if (seq_gt(seq + len, right)) {
+			len = seq_gt(right, seq) ? right - seq : 0;
+			fin = false;
+		}
+	}
+
+	/* second: the RST bit */
+	if (seg->flags & GT_TCP_RST) {
+		step_rst(tcb, seg, now);
+		return;
+	}
+	/* third: security and precedence — no IPsec or compartments here */
+	/* fourth: the SYN bit */
+	if (syn) {
+		step_syn(tcb, seg, now);
+		return;
+	}
+	/* fifth: the ACK field */
+	if (step_ack(tcb, seg, now) == STEP_DONE)
+		return;
+	/* sixth to eighth: URG, text, FIN */
+	if (step_text_and_fin(tcb, seg, seq, data, len, fin, now) == STEP_DONE)
+		return;
+	gt_tcb_output(tcb, now);
+	gt_tcb_notify(tcb, now);
+}

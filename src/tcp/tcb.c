@@ -1,0 +1,266 @@
+/* TCB lifecycle: creation, state changes, closing, timers, readiness. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stack/stack_impl.h"
+#include "tcp/seq.h"
+
+gt_tcb *gt_tcb_new(gt_stack *st)
+{
+	if (st->tcb_count >= st->cfg.max_conns)
+		return NULL;
+	gt_tcb *tcb = calloc(1, sizeof(*tcb));
+	if (!tcb)
+		return NULL;
+	tcb->st = st;
+	tcb->state = GT_TCP_CLOSED;
+	tcb->sock = -1;
+	tcb->heap_idx = SIZE_MAX;
+	tcb->deadline = GT_TIME_NEVER;
+	tcb->t_rexmit = tcb->t_persist = tcb->t_delack = GT_TIME_NEVER;
+	tcb->t_2msl = tcb->t_fin_wait_2 = tcb->t_user = GT_TIME_NEVER;
+	tcb->tuple.local_addr = st->cfg.local_addr;
+	tcb->cwnd = UINT32_MAX;
+	tcb->ssthresh = UINT32_MAX;
+	gt_rto_init(&tcb->rto, st->cfg.rto_initial_us, st->cfg.rto_min_us, st->cfg.rto_max_us);
+	tcb->all_next = st->all;
+	if (st->all)
+		st->all->all_prev = tcb;
+	st->all = tcb;
+	st->tcb_count++;
+	return tcb;
+}
+
+int gt_tcb_alloc_buffers(gt_tcb *tcb)
+{
+	const gt_stack_config *cfg = &tcb->st->cfg;
+	if (tcb->sndbuf.data)
+		return 0;
+	if (gt_ringbuf_init(&tcb->sndbuf, cfg->sndbuf) < 0)
+		return -ENOMEM;
+	if (gt_ringbuf_init(&tcb->rcvbuf, cfg->rcvbuf) < 0 ||
+	    gt_reasm_init(&tcb->reasm, cfg->reasm_max_ranges) < 0) {
+		gt_ringbuf_free(&tcb->sndbuf);
+		gt_ringbuf_free(&tcb->rcvbuf);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void free_buffers(gt_tcb *tcb)
+{
+	gt_ringbuf_free(&tcb->sndbuf);
+	gt_ringbuf_free(&tcb->rcvbuf);
+	gt_reasm_free(&tcb->reasm);
+}
+
+void gt_tcb_set_state(gt_tcb *tcb, gt_tcp_state to, const char *cause, gt_time_us now)
+{
+	gt_stack *st = tcb->st;
+	gt_tcp_state from = tcb->state;
+	if (from == to)
+		return;
+	tcb->state = to;
+	if (to == GT_TCP_ESTABLISHED)
+		st->counters.conns_opened++;
+	if (st->cfg.on_event) {
+		gt_event ev = {.kind = GT_EV_STATE, .t_us = now, .host = st->name, .has_conn = true,
+		               .conn = tcb->tuple, .from = from, .to = to, .cause = cause,
+		               .sock = tcb->sock};
+		gt_stack_emit(st, &ev);
+	}
+}
+
+static void stop_timers(gt_tcb *tcb)
+{
+	tcb->t_rexmit = tcb->t_persist = tcb->t_delack = GT_TIME_NEVER;
+	tcb->t_2msl = tcb->t_fin_wait_2 = tcb->t_user = GT_TIME_NEVER;
+	gt_tcb_timers_changed(tcb);
+}
+
+void gt_tcb_free(gt_tcb *tcb)
+{
+	gt_stack *st = tcb->st;
+	if (tcb->state == GT_TCP_LISTEN || tcb->children) {
+		while (tcb->children)
+			gt_tcb_free(tcb->children);
+	}
+	if (tcb->parent)
+		gt_listen_child_detach(tcb);
+	if (tcb->sock >= 0)
+		gt_stack_sock_release(st, tcb->sock);
+	gt_stack_hash_remove(st, tcb);
+	gt_stack_heap_remove(st, tcb);
+	gt_stack_tw_remove(st, tcb);
+	if (tcb->all_prev)
+		tcb->all_prev->all_next = tcb->all_next;
+	else
+		st->all = tcb->all_next;
+	if (tcb->all_next)
+		tcb->all_next->all_prev = tcb->all_prev;
+	st->tcb_count--;
+	free_buffers(tcb);
+	free(tcb);
+}
+
+bool gt_tcb_close(gt_tcb *tcb, int err, const char *cause, gt_time_us now)
+{
+	gt_stack *st = tcb->st;
+	if (err && !tcb->error)
+		tcb->error = err;
+	if (err == -ECONNRESET)
+		st->counters.conns_reset++;
+	if (err == -ETIMEDOUT)
+		st->counters.conns_timedout++;
+	gt_tcb_set_state(tcb, GT_TCP_CLOSED, cause, now);
+	stop_timers(tcb);
+	gt_stack_tw_remove(st, tcb);
+	/* RFC 9293 §3.10.7.4: "delete the TCB". A socket that still holds it keeps
+	 * a CLOSED shell so that recv() can report EOF or the error. */
+	if (tcb->sock < 0 || tcb->parent) {
+		gt_tcb_free(tcb);
+		return true;
+	}
+	gt_stack_hash_remove(st, tcb);
+	tcb->fin_queued = false;
+	gt_tcb_notify(tcb, now);
+	return false;
+}
+
+void gt_tcb_enter_time_wait(gt_tcb *tcb, const char *cause, gt_time_us now)
+{
+	gt_stack *st = tcb->st;
+	gt_tcb_set_state(tcb, GT_TCP_TIME_WAIT, cause, now);
+	/* RFC 9293 §3.10.7.4 eighth: turn off the other timers, start 2 MSL */
+	tcb->t_rexmit = tcb->t_persist = tcb->t_delack = GT_TIME_NEVER;
+	tcb->t_fin_wait_2 = tcb->t_user = GT_TIME_NEVER;
+	tcb->t_2msl = now + 2 * st->cfg.msl_us;
+	gt_tcb_timers_changed(tcb);
+	gt_stack_tw_add(st, tcb);
+	/* Only the sequence numbers matter now: an unread tail stays readable
+	 * for a socket, an orphan gives its buffers back at once. */
+	if (tcb->sock < 0) {
+		gt_ringbuf_free(&tcb->sndbuf);
+		gt_ringbuf_free(&tcb->rcvbuf);
+		gt_reasm_free(&tcb->reasm);
+	}
+	gt_tcb_notify(tcb, now);
+}
+
+void gt_tcb_timers_changed(gt_tcb *tcb)
+{
+	gt_time_us d = tcb->t_rexmit;
+	if (tcb->t_persist < d)
+		d = tcb->t_persist;
+	if (tcb->t_delack < d)
+		d = tcb->t_delack;
+	if (tcb->t_2msl < d)
+		d = tcb->t_2msl;
+	if (tcb->t_fin_wait_2 < d)
+		d = tcb->t_fin_wait_2;
+	if (tcb->t_user < d)
+		d = tcb->t_user;
+	tcb->deadline = d;
+	gt_stack_heap_update(tcb->st, tcb);
+}
+
+void gt_tcb_on_timers(gt_tcb *tcb, gt_time_us now)
+{
+	if (tcb->t_2msl <= now) {
+		/* RFC 9293 §3.10.8: TIME-WAIT TIMEOUT — delete the TCB */
+		gt_tcb_close(tcb, 0, "2MSL timeout", now);
+		return;
+	}
+	if (tcb->t_user <= now) {
+		/* RFC 9293 §3.10.8: USER TIMEOUT — flush, signal, delete */
+		gt_tcb_close(tcb, -ETIMEDOUT, "user timeout", now);
+		return;
+	}
+	if (tcb->t_fin_wait_2 <= now) {
+		/* An orphaned FIN_WAIT_2 whose peer never closes would be held
+		 * forever; like every deployed stack we bound it. */
+		gt_tcb_close(tcb, 0, "FIN_WAIT_2 timeout", now);
+		return;
+	}
+	if (tcb->t_rexmit <= now) {
+		tcb->t_rexmit = GT_TIME_NEVER;
+		gt_tcb_rexmit_timeout(tcb, now);
+		return; /* the tcb may be gone; the loop in the stack comes back */
+	}
+	if (tcb->t_persist <= now) {
+		tcb->t_persist = GT_TIME_NEVER;
+		gt_tcb_persist_timeout(tcb, now);
+		return;
+	}
+	if (tcb->t_delack <= now) {
+		tcb->t_delack = GT_TIME_NEVER;
+		tcb->ack_now = true;
+		gt_tcb_output(tcb, now);
+		gt_tcb_timers_changed(tcb);
+	}
+}
+
+uint32_t gt_tcb_rcv_window(gt_tcb *tcb)
+{
+	if (!tcb->rcvbuf.data) {
+		/* an orphan in TIME_WAIT gave its buffer back; keep offering the
+		 * window it had rather than announcing a zero window */
+		return seq_gt(tcb->rcv_adv, tcb->rcv_nxt) ? tcb->rcv_adv - tcb->rcv_nxt : 0;
+	}
+	uint32_t free_space = gt_ringbuf_free_space(&tcb->rcvbuf);
+	if (free_space > 65535)
+		free_space = 65535;
+	uint32_t right = tcb->rcv_nxt + free_space;
+	uint32_t cur = seq_gt(tcb->rcv_adv, tcb->rcv_nxt) ? tcb->rcv_adv - tcb->rcv_nxt : 0;
+	/* RFC 9293 §3.8.6.2.2 (receiver SWS avoidance): move the right edge only
+	 * by at least min(half the buffer, one MSS); never shrink it. */
+	uint32_t step = tcb->rcvbuf.cap / 2;
+	if (tcb->snd_mss && tcb->snd_mss < step)
+		step = tcb->snd_mss;
+	if (seq_ge(right, tcb->rcv_adv) && (right - tcb->rcv_nxt) - cur >= step)
+		return right - tcb->rcv_nxt;
+	return cur;
+}
+
+uint32_t gt_tcb_poll(const gt_tcb *tcb)
+{
+	uint32_t m = 0;
+	if (tcb->state == GT_TCP_LISTEN)
+		return tcb->acq_len ? GT_POLLIN : 0;
+	if (tcb->rcvbuf.len || tcb->fin_rcvd || tcb->rd_shut)
+		m |= GT_POLLIN;
+	if (tcb->fin_rcvd)
+		m |= GT_POLLRDHUP;
+	if (gt_state_can_send(tcb->state) && !tcb->wr_shut &&
+	    gt_ringbuf_free_space(&tcb->sndbuf) > 0)
+		m |= GT_POLLOUT;
+	if (tcb->error) {
+		m |= GT_POLLERR | GT_POLLIN;
+	}
+	if (tcb->state == GT_TCP_CLOSED && (tcb->error || tcb->fin_rcvd || tcb->wr_shut))
+		m |= GT_POLLHUP | GT_POLLIN;
+	if (tcb->fin_rcvd && tcb->wr_shut)
+		m |= GT_POLLHUP;
+	return m;
+}
+
+void gt_tcb_notify(gt_tcb *tcb, gt_time_us now)
+{
+	if (tcb->sock < 0) {
+		if (tcb->parent && tcb->in_acq)
+			gt_tcb_notify(tcb->parent, now);
+		return;
+	}
+	uint32_t m = gt_tcb_poll(tcb);
+	if (m == tcb->last_ready)
+		return;
+	tcb->last_ready = m;
+	gt_stack *st = tcb->st;
+	if (st->cfg.on_event) {
+		gt_event ev = {.kind = GT_EV_SOCKET, .t_us = now, .host = st->name, .has_conn = tcb->bound,
+		               .conn = tcb->tuple, .sock = tcb->sock, .ready = m,
+		               .error = tcb->error};
+		gt_stack_emit(st, &ev);
+	}
+}

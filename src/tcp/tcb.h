@@ -1,0 +1,168 @@
+/* The Transmission Control Block (RFC 9293 §3.3.1) and the engine's internal
+ * calls between input, output, timers and the API. */
+#ifndef GT_TCP_TCB_H
+#define GT_TCP_TCB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "glasstcp/stack.h"
+#include "tcp/reasm.h"
+#include "tcp/ringbuf.h"
+#include "tcp/rto.h"
+#include "wire/wire.h"
+
+struct gt_stack;
+
+typedef struct gt_tcb {
+	struct gt_stack *st;
+	gt_tcp_state state;
+	gt_conn_tuple tuple;
+	int sock;     /* the socket handle owning it, or -1 (orphaned or not accepted) */
+	bool bound;   /* local port chosen: in the demux table */
+	bool passive; /* created from a LISTEN (RFC 9293 §3.10.7.4: back to LISTEN on RST) */
+	bool opened;  /* a connection was attempted: connect() or listen() cannot follow */
+
+	/* stack bookkeeping */
+	struct gt_tcb *hash_next;
+	struct gt_tcb *all_prev, *all_next;
+	struct gt_tcb *tw_prev, *tw_next; /* TIME_WAIT age list */
+	size_t heap_idx;                  /* in the timer heap, or SIZE_MAX */
+	gt_time_us deadline;              /* earliest of the timers below */
+
+	/* listener side: parent links a passive child until accept() */
+	struct gt_tcb *parent;
+	struct gt_tcb *child_prev, *child_next; /* in parent's children list */
+	struct gt_tcb *children;
+	struct gt_tcb *acq_next; /* accept queue (FIFO) */
+	struct gt_tcb *acq_head, *acq_tail;
+	uint32_t acq_len;
+	uint32_t syn_len; /* children still in SYN_RECEIVED */
+	uint32_t backlog;
+	bool in_acq;
+
+	/* RFC 9293 §3.3.1 send sequence variables */
+	uint32_t iss;
+	uint32_t snd_una;
+	uint32_t snd_nxt;
+	uint32_t snd_max; /* highest sequence number sent + 1 */
+	uint32_t snd_wnd;
+	uint32_t snd_wl1;
+	uint32_t snd_wl2;
+	uint32_t max_snd_wnd; /* RFC 9293 §3.8.6.2.1: largest window the peer offered */
+	uint16_t snd_mss;
+	gt_ringbuf sndbuf;    /* data from snd_buf_seq on */
+	uint32_t snd_buf_seq; /* sequence number of sndbuf's first byte */
+	bool fin_queued;      /* FIN to send after the data (close or shutdown) */
+	bool fin_sent;
+
+	/* RFC 5681 congestion window: the seam for later algorithms */
+	uint32_t cwnd;
+	uint32_t ssthresh;
+	uint32_t dupacks;
+	bool in_recovery;
+	uint32_t recover;
+
+	/* RFC 9293 §3.3.1 receive sequence variables */
+	uint32_t irs;
+	uint32_t rcv_nxt;
+	uint32_t rcv_adv;  /* right edge of the window we advertised */
+	gt_ringbuf rcvbuf; /* unread bytes, then out-of-order bytes at their offset */
+	gt_reasm reasm;
+	bool fin_rcvd;
+	bool rd_shut; /* shutdown(SHUT_RD) */
+	bool wr_shut; /* shutdown(SHUT_WR) or close() */
+
+	/* acknowledgement policy (RFC 9293 §3.8.6.3, RFC 5681 §4.2) */
+	bool ack_now;
+	uint32_t segs_unacked;
+
+	/* timers: absolute times or GT_TIME_NEVER */
+	gt_time_us t_rexmit;
+	gt_time_us t_persist;
+	gt_time_us t_delack;
+	gt_time_us t_2msl;
+	gt_time_us t_fin_wait_2;
+	gt_time_us t_user;
+	unsigned rexmit_count;
+	bool window_probed; /* the peer answered a probe with a zero window */
+	gt_rto rto;
+	bool rtt_timing;
+	uint32_t rtt_seq;
+	gt_time_us rtt_start;
+	gt_time_us last_ratelimited_ack;
+
+	int error;           /* pending error (negative errno) */
+	uint32_t last_ready; /* last GT_POLL* mask announced */
+} gt_tcb;
+
+/* ---- states ---- */
+/* RFC 9293 §3.3.2: states in which both SYNs have been exchanged */
+static inline bool gt_state_synchronized(gt_tcp_state s)
+{
+	return s >= GT_TCP_ESTABLISHED;
+}
+/* states in which the peer's FIN has been received */
+static inline bool gt_state_fin_received(gt_tcp_state s)
+{
+	return s == GT_TCP_CLOSE_WAIT || s == GT_TCP_CLOSING || s == GT_TCP_LAST_ACK ||
+	       s == GT_TCP_TIME_WAIT;
+}
+/* states in which we may still receive data */
+static inline bool gt_state_can_receive(gt_tcp_state s)
+{
+	return s == GT_TCP_ESTABLISHED || s == GT_TCP_FIN_WAIT_1 || s == GT_TCP_FIN_WAIT_2;
+}
+/* states in which the user may still send data */
+static inline bool gt_state_can_send(gt_tcp_state s)
+{
+	return s == GT_TCP_ESTABLISHED || s == GT_TCP_CLOSE_WAIT;
+}
+
+/* ---- tcb.c: lifecycle ---- */
+gt_tcb *gt_tcb_new(struct gt_stack *st);
+/* Allocates the send/receive buffers (connection start). */
+int gt_tcb_alloc_buffers(gt_tcb *tcb);
+void gt_tcb_set_state(gt_tcb *tcb, gt_tcp_state to, const char *cause, gt_time_us now);
+/* Enters CLOSED with error err (0 for a clean close) and releases the TCB if no
+ * socket holds it. The tcb must not be used after this returns true. */
+bool gt_tcb_close(gt_tcb *tcb, int err, const char *cause, gt_time_us now);
+/* Frees the TCB and everything it holds (no event, nothing sent). */
+void gt_tcb_free(gt_tcb *tcb);
+/* Recomputes the earliest timer and repositions it in the stack's heap. */
+void gt_tcb_timers_changed(gt_tcb *tcb);
+void gt_tcb_on_timers(gt_tcb *tcb, gt_time_us now);
+void gt_tcb_enter_time_wait(gt_tcb *tcb, const char *cause, gt_time_us now);
+/* Announces a readiness change as a GT_EV_SOCKET event. */
+void gt_tcb_notify(gt_tcb *tcb, gt_time_us now);
+uint32_t gt_tcb_poll(const gt_tcb *tcb);
+/* The receive window we would offer now, without shrinking the last one. */
+uint32_t gt_tcb_rcv_window(gt_tcb *tcb);
+
+/* Chooses the ISN (RFC 6528) and sets the send sequence variables. */
+void gt_tcb_init_sequence(gt_tcb *tcb, gt_time_us now);
+
+/* ---- output.c ---- */
+/* Sends what the windows allow (data, FIN), or a pending ACK. */
+void gt_tcb_output(gt_tcb *tcb, gt_time_us now);
+/* Sends a segment with no data: flags at sequence number seq. */
+void gt_tcb_send_ctl(gt_tcb *tcb, uint8_t flags, uint32_t seq, gt_time_us now);
+void gt_tcb_send_ack(gt_tcb *tcb, gt_time_us now);
+/* An ACK answering an unacceptable segment, at most one per 500 ms
+ * (RFC 5961 §7 / §10: no ACK war with a confused or hostile peer). */
+void gt_tcb_send_ratelimited_ack(gt_tcb *tcb, gt_time_us now);
+void gt_tcb_send_syn(gt_tcb *tcb, gt_time_us now);
+void gt_tcb_send_rst(gt_tcb *tcb, gt_time_us now);
+/* RFC 6298 §5: the retransmission timer. */
+void gt_tcb_rexmit_timeout(gt_tcb *tcb, gt_time_us now);
+void gt_tcb_persist_timeout(gt_tcb *tcb, gt_time_us now);
+/* Called when new data is acknowledged (RFC 6298 §5.2, §5.3, RTT sample). */
+void gt_tcb_on_ack_advance(gt_tcb *tcb, uint32_t acked, gt_time_us now);
+/* RFC 5681 §2: a duplicate ACK arrived. */
+void gt_tcb_on_dupack(gt_tcb *tcb, gt_time_us now);
+
+/* ---- input.c ---- */
+/* SEGMENT ARRIVES for a tcb in any state but LISTEN/CLOSED (RFC 9293 §3.10.7.3-4). */
+void gt_tcb_input(gt_tcb *tcb, const gt_segment *seg, gt_time_us now);
+
+#endif

@@ -1,0 +1,86 @@
+/* Wire format: IPv4 and TCP headers, options, checksums (RFC 791, RFC 9293 §3.1,
+ * RFC 7323, RFC 2018, RFC 1071). Pure functions over byte buffers. */
+#ifndef GT_WIRE_H
+#define GT_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "glasstcp/types.h"
+
+#define GT_IPV4_HDR_LEN 20
+#define GT_TCP_HDR_LEN 20
+#define GT_TCP_MAX_OPT_LEN 40
+#define GT_IP_PROTO_TCP 6
+
+typedef struct gt_tcp_opts {
+	bool has_mss;
+	bool has_wscale;
+	bool sack_permitted;
+	bool has_ts;
+	uint16_t mss;
+	uint8_t wscale;
+	uint8_t sack_count;
+	uint32_t ts_val;
+	uint32_t ts_ecr;
+	struct {
+		uint32_t left, right;
+	} sack[4];
+} gt_tcp_opts;
+
+/* A parsed segment. payload points into the packet given to gt_wire_parse. */
+typedef struct gt_segment {
+	uint32_t src_addr; /* host byte order */
+	uint32_t dst_addr;
+	uint16_t src_port;
+	uint16_t dst_port;
+	uint32_t seq;
+	uint32_t ack;
+	uint8_t flags;
+	uint16_t wnd;
+	uint16_t urp;
+	uint8_t ttl;
+	gt_tcp_opts opts;
+	const uint8_t *payload;
+	uint32_t payload_len;
+} gt_segment;
+
+/* Parses and validates an IPv4 packet carrying TCP: lengths, IPv4 header
+ * checksum, TCP checksum, data offset, options. Does not check the destination
+ * address. Returns GT_DROP_NONE and fills *seg, or the reason to drop. Never
+ * reads outside pkt[0..len). */
+gt_drop_reason gt_wire_parse(const uint8_t *pkt, size_t len, gt_segment *seg);
+
+/* Parses TCP options (bytes between the fixed header and the data). Unknown
+ * kinds are skipped by their length. Returns false when an option's length is
+ * malformed (0, 1 for a non-single-byte kind, or overrunning). */
+bool gt_wire_parse_options(const uint8_t *opt, size_t len, gt_tcp_opts *out);
+
+/* Writes the IPv4 and TCP headers for seg (addresses, ports, seq, ack, flags,
+ * wnd, urp, and the options present in seg->opts: MSS, window scale,
+ * SACK-permitted, timestamps, SACK blocks; padded with NOP/EOL to 4 bytes) at
+ * buf, with IPv4 total length covering payload_len bytes of data that the
+ * caller places right after the returned header length. TTL 64, DF set,
+ * identification ip_id. Checksums are left zero: call gt_wire_finalize. buf
+ * must hold GT_IPV4_HDR_LEN + GT_TCP_HDR_LEN + GT_TCP_MAX_OPT_LEN bytes. */
+size_t gt_wire_write_headers(uint8_t *buf, const gt_segment *seg, uint32_t payload_len, uint16_t ip_id);
+
+/* Computes and stores the IPv4 header checksum and the TCP checksum of a packet
+ * built by gt_wire_write_headers (len = whole packet). */
+void gt_wire_finalize(uint8_t *pkt, size_t len);
+
+/* RFC 1071 one's-complement sum helpers. gt_csum_add adds data, read as
+ * big-endian 16-bit words at any alignment, to a 32-bit partial sum; chain calls
+ * over consecutive pieces, all of even length but the last (an odd final byte is
+ * padded with zero, §4.1). gt_csum_fold folds the sum to 16 bits WITHOUT the
+ * final complement: a checksum field stores ~fold, and data that includes a
+ * correct checksum folds to 0xffff. */
+uint32_t gt_csum_add(uint32_t sum, const uint8_t *data, size_t len);
+uint16_t gt_csum_fold(uint32_t sum);
+
+/* Reads just the header fields for a trace (no checksum verification); returns
+ * false if the packet is not IPv4/TCP with complete headers. */
+bool gt_wire_peek(const uint8_t *pkt, size_t len, gt_segment *seg);
+
+#endif
