@@ -56,13 +56,18 @@ void gt_sim_free(gt_sim *sim);
 
 /* Adds a host running a stack; base may be NULL (defaults). The sim sets the
  * name, address, output, event callback and ISN key (from its PRNG). Returns
- * the host index (>= 0) or a negative errno. */
+ * the host index (>= 0), -EADDRINUSE (address taken), -ENOSPC (more than 16
+ * hosts) or the error of gt_stack_create. */
 int gt_sim_add_host(gt_sim *sim, const char *name, uint32_t addr, const gt_stack_config *base);
 gt_stack *gt_sim_stack(gt_sim *sim, int host);
 int gt_sim_host_count(const gt_sim *sim);
 const char *gt_sim_host_name(const gt_sim *sim, int host);
 
-/* Sets the link from -> to (-1 for every host on that side). */
+/* Sets the link from -> to (-1 for every host on that side, including hosts
+ * added later). A duplicate arrives 100 µs after the original; a held-back
+ * packet gets 1 µs to 1.5 x delay extra. No random number is drawn for an
+ * impairment whose probability is 0, so a clean link does not shift the
+ * random sequence of the others. */
 void gt_sim_set_link(gt_sim *sim, int from, int to, const gt_link_params *p);
 void gt_sim_link_default(gt_link_params *p);
 

@@ -72,8 +72,9 @@ int gt_trace_jsonl_write(FILE *f, const gt_event *ev);
 typedef struct gt_pcap_writer gt_pcap_writer;
 /* Opens path for writing; returns NULL with errno set on failure. */
 gt_pcap_writer *gt_pcap_open(const char *path);
-/* Records each tx event's packet (one capture point per writer). */
+/* Writes one record; a write error is remembered and reported by gt_pcap_close. */
 void gt_pcap_write_packet(gt_pcap_writer *w, gt_time_us t, const uint8_t *pkt, size_t len);
+/* Flushes and closes; 0, or -EIO if any write failed. */
 int gt_pcap_close(gt_pcap_writer *w);
 
 /* ---- The seed's table ----
@@ -86,6 +87,8 @@ void gt_trace_log_free(gt_trace_log *log);
 /* An event callback that appends a copy of ev (user = the log). */
 void gt_trace_log_record(void *log, const gt_event *ev);
 size_t gt_trace_log_count(const gt_trace_log *log);
+/* Events that could not be recorded for want of memory (never silently lost). */
+size_t gt_trace_log_dropped(const gt_trace_log *log);
 const gt_event *gt_trace_log_get(const gt_trace_log *log, size_t i);
 
 typedef struct gt_table_opts {

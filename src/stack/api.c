@@ -12,6 +12,12 @@
 int gt_socket(gt_stack *st)
 {
 	gt_tcb *tcb = gt_tcb_new(st);
+	/* max_conns counts TIME-WAIT: as for a SYN (listen.c), the oldest
+	 * TIME-WAIT connection makes room for a new one (RFC 9293 §3.10.7.4
+	 * TIME-WAIT holds only sequence state; RFC 6191 lets a new incarnation
+	 * replace it). */
+	if (!tcb && gt_stack_tw_recycle(st, st->last_now))
+		tcb = gt_tcb_new(st);
 	if (!tcb)
 		return -EMFILE;
 	int s = gt_stack_sock_alloc(st, tcb);
@@ -133,7 +139,7 @@ int gt_connect(gt_stack *st, int s, uint32_t addr, uint16_t port, gt_time_us now
 	gt_tcb_init_sequence(tcb, now);
 	/* RFC 9293 §3.10.1: OPEN (active) — send SYN, enter SYN-SENT */
 	gt_tcb_set_state(tcb, GT_TCP_SYN_SENT, "connect()", now);
-	gt_tcb_send_syn(tcb, now);
+	gt_tcb_send_syn(tcb, false, now);
 	gt_tcb_notify(tcb, now);
 	return -EINPROGRESS;
 }

@@ -94,7 +94,7 @@ void gt_listen_input(gt_tcb *lst, const gt_segment *seg, gt_time_us now)
 	gt_tcb_set_state(child, GT_TCP_SYN_RECEIVED, "rcv SYN", now);
 	/* <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>. Text on the SYN is not
 	 * acknowledged, so the peer sends it again after the handshake. */
-	gt_tcb_send_syn(child, now);
+	gt_tcb_send_syn(child, false, now);
 }
 
 bool gt_listen_child_established(gt_tcb *child)

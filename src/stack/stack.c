@@ -46,6 +46,14 @@ int gt_stack_create(const gt_stack_config *cfg, gt_stack **out)
 	    cfg->ephemeral_lo == 0 || cfg->ephemeral_lo > cfg->ephemeral_hi ||
 	    cfg->rto_min_us == 0 || cfg->rto_min_us > cfg->rto_max_us || cfg->msl_us == 0)
 		return -EINVAL;
+	/* RFC 791: a segment of mss octets plus the two headers must fit the
+	 * 16-bit IPv4 total length; RFC 1122 §4.2.3.2: an ACK delay "MUST be less
+	 * than 0.5 seconds"; RFC 1122 §3.2.1.3: 0.0.0.0, broadcast and multicast
+	 * are never a source address (the parser drops such packets too). */
+	if (cfg->mss > 65535 - GT_IPV4_HDR_LEN - GT_TCP_HDR_LEN || cfg->delack_us >= 500000 ||
+	    cfg->local_addr == 0 || cfg->local_addr == 0xffffffffu ||
+	    (cfg->local_addr & 0xf0000000u) == 0xe0000000u)
+		return -EINVAL;
 	gt_stack *st = calloc(1, sizeof(*st));
 	if (!st)
 		return -ENOMEM;
@@ -242,6 +250,8 @@ gt_time_us gt_stack_next_deadline(const gt_stack *st)
 
 void gt_stack_on_deadline(gt_stack *st, gt_time_us now)
 {
+	if (now > st->last_now)
+		st->last_now = now;
 	/* Each handler disarms or re-arms in the future every timer it runs, or
 	 * frees the TCB, so this loop ends. */
 	while (st->heap_len && st->heap[0]->deadline <= now)
@@ -280,7 +290,10 @@ void gt_stack_tw_remove(gt_stack *st, gt_tcb *tcb)
 
 bool gt_stack_tw_recycle(gt_stack *st, gt_time_us now)
 {
+	/* the oldest that no socket holds: closing it really frees a TCB */
 	gt_tcb *old = st->tw_head;
+	while (old && old->sock >= 0)
+		old = old->tw_next;
 	if (!old)
 		return false;
 	gt_tcb_close(old, 0, "TIME_WAIT recycled", now);
@@ -381,6 +394,8 @@ void gt_stack_input(gt_stack *st, const uint8_t *pkt, size_t len, gt_time_us now
 {
 	gt_segment seg;
 	st->counters.rx_packets++;
+	if (now > st->last_now)
+		st->last_now = now;
 	gt_drop_reason why = gt_wire_parse(pkt, len, &seg);
 	if (why != GT_DROP_NONE) {
 		bool peek = gt_wire_peek(pkt, len, &seg);

@@ -41,6 +41,7 @@ struct gt_stack {
 
 	uint16_t next_ephemeral;
 	uint16_t ip_id;
+	gt_time_us last_now; /* latest time given to input/on_deadline, for calls that take none */
 	uint8_t txbuf[GT_TXBUF_LEN];
 };
 

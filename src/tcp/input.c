@@ -46,6 +46,15 @@ static void take_peer_mss(gt_tcb *tcb, const gt_segment *seg)
 static void established(gt_tcb *tcb, const char *cause, gt_time_us now)
 {
 	gt_tcb_set_state(tcb, GT_TCP_ESTABLISHED, cause, now);
+	/* RFC 6298 §5.7: "If the timer expires awaiting the ACK of a SYN segment
+	 * and the TCP implementation is using an RTO less than 3 seconds, the RTO
+	 * MUST be re-initialized to 3 seconds when data transmission begins".
+	 * (rexmit_count still counts the SYN/SYN-ACK timeouts here; Karn left
+	 * no sample.) */
+	if (tcb->rexmit_count > 0 && !tcb->rto.has_sample && tcb->rto.rto < 3000000) {
+		tcb->rto.rto = tcb->rto.max < 3000000 ? tcb->rto.max : 3000000;
+		tcb->rto.backoff = 0;
+	}
 	if (tcb->fin_queued)
 		gt_tcb_set_state(tcb, GT_TCP_FIN_WAIT_1, "close() (queued)", now);
 }
@@ -231,7 +240,7 @@ static void syn_sent_input(gt_tcb *tcb, const gt_segment *seg, gt_time_us now)
 		set_send_window(tcb, seg);
 		gt_cc_init(tcb);
 		gt_tcb_set_state(tcb, GT_TCP_SYN_RECEIVED, "rcv SYN (simultaneous open)", now);
-		gt_tcb_send_syn(tcb, now);
+		gt_tcb_send_syn(tcb, false, now);
 		/* any text is not acknowledged, so the peer sends it again */
 	}
 	gt_tcb_output(tcb, now);
@@ -279,7 +288,15 @@ static step_result step_rst(gt_tcb *tcb, const gt_segment *seg, gt_time_us now)
 	case GT_TCP_CLOSE_WAIT:
 		gt_tcb_close(tcb, -ECONNRESET, "rcv RST", now);
 		break;
-	default: /* CLOSING, LAST_ACK, TIME_WAIT */
+	case GT_TCP_TIME_WAIT:
+		/* RFC 1337 §3, fix H1: ignore RST in TIME-WAIT. Such an RST is
+		 * typically the peer's answer to a late duplicate that reached it
+		 * after it deleted its TCB (TIME-WAIT assassination); obeying it
+		 * would cut TIME-WAIT short and lose its protection against old
+		 * duplicates. (RFC 9293 §3.10.7.4 itself would delete the TCB.) */
+		drop(tcb, GT_DROP_RST_INVALID, seg, now);
+		break;
+	default: /* CLOSING, LAST_ACK */
 		gt_tcb_close(tcb, 0, "rcv RST", now);
 		break;
 	}
@@ -335,16 +352,25 @@ static step_result step_ack(gt_tcb *tcb, const gt_segment *seg, gt_time_us now)
 		gt_tcb_on_ack_advance(tcb, acked, now);
 	} else if (seg->ack == tcb->snd_una && seg->payload_len == 0 &&
 	           !(seg->flags & (GT_TCP_SYN | GT_TCP_FIN)) && seg->wnd == tcb->snd_wnd &&
-	           tcb->snd_max != tcb->snd_una) {
-		gt_tcb_on_dupack(tcb, now); /* RFC 5681 §2: a duplicate ACK */
+	           seg->wnd != 0 && tcb->snd_max != tcb->snd_una) {
+		/* RFC 5681 §2: a duplicate ACK. Answers to zero-window probes
+		 * repeat the ACK too, but signal a full receiver, not a loss. */
+		gt_tcb_on_dupack(tcb, now);
 	}
 	/* the send window, only from segments newer than the last update */
 	if (seq_lt(tcb->snd_wl1, seg->seq) ||
 	    (tcb->snd_wl1 == seg->seq && seq_le(tcb->snd_wl2, seg->ack))) {
 		bool opened = tcb->snd_wnd == 0 && seg->wnd > 0;
 		set_send_window(tcb, seg);
-		if (opened)
+		if (opened) {
 			tcb->t_persist = GT_TIME_NEVER;
+			/* RFC 9293 §3.8.6.1: the probe's octet went past a zero window
+			 * and was not kept. Go on from SND.UNA now: waiting for the
+			 * probe's backed-off retransmission timeout (Nagle holds the
+			 * rest behind it) would stall the reopened window up to rto_max. */
+			if (tcb->snd_max - tcb->snd_una == 1 && seq_gt(tcb->snd_nxt, tcb->snd_una))
+				tcb->snd_nxt = tcb->snd_una;
+		}
 	}
 
 	uint32_t fin_seq = tcb->snd_buf_seq + tcb->sndbuf.len;
@@ -386,7 +412,7 @@ void gt_tcb_input(gt_tcb *tcb, const gt_segment *seg, gt_time_us now)
 	 * again, never a reset. */
 	if (tcb->state == GT_TCP_SYN_RECEIVED && (seg->flags & GT_TCP_SYN) &&
 	    !(seg->flags & (GT_TCP_ACK | GT_TCP_RST)) && seg->seq == tcb->irs) {
-		gt_tcb_send_syn(tcb, now);
+		gt_tcb_send_syn(tcb, true, now);
 		return;
 	}
 	/* A new SYN for a connection in TIME_WAIT, above the old sequence space,
@@ -399,6 +425,19 @@ void gt_tcb_input(gt_tcb *tcb, const gt_segment *seg, gt_time_us now)
 			gt_listen_input(lst, seg, now);
 			return;
 		}
+	}
+
+	/* Simultaneous open (RFC 9293 §3.5, figure 7): in SYN_RECEIVED the peer's
+	 * SYN,ACK repeats its SYN at IRS. The SYN is old news, its ACK is not:
+	 * take the segment as if the SYN had been trimmed. */
+	gt_segment synack_trimmed;
+	if (tcb->state == GT_TCP_SYN_RECEIVED && !tcb->passive &&
+	    (seg->flags & (GT_TCP_SYN | GT_TCP_ACK | GT_TCP_RST)) == (GT_TCP_SYN | GT_TCP_ACK) &&
+	    seg->seq == tcb->irs) {
+		synack_trimmed = *seg;
+		synack_trimmed.flags &= (uint8_t)~GT_TCP_SYN;
+		synack_trimmed.seq = tcb->irs + 1;
+		seg = &synack_trimmed;
 	}
 
 	/* first: check the sequence number */

@@ -32,7 +32,14 @@ static void send_segment(gt_tcb *tcb, uint32_t seq, uint8_t flags, uint32_t len,
 		tcb->rcv_adv = tcb->rcv_nxt + wnd;
 		tcb->ack_now = false;
 		tcb->segs_unacked = 0;
-		tcb->t_delack = GT_TIME_NEVER;
+		if (tcb->t_delack != GT_TIME_NEVER) {
+			/* This ACK is the delayed one (RFC 9293 §3.8.6.3): disarm it and
+			 * refresh the deadline now, since callers such as the reply to
+			 * an unacceptable segment do not; a stale deadline with no
+			 * timer due would make gt_stack_on_deadline spin forever. */
+			tcb->t_delack = GT_TIME_NEVER;
+			gt_tcb_timers_changed(tcb);
+		}
 	} else if (!(flags & GT_TCP_RST)) {
 		h.wnd = (uint16_t)(st->cfg.rcvbuf > 65535 ? 65535 : st->cfg.rcvbuf);
 	}
@@ -49,7 +56,13 @@ void gt_tcb_send_ctl(gt_tcb *tcb, uint8_t flags, uint32_t seq, gt_time_us now)
 
 void gt_tcb_send_ack(gt_tcb *tcb, gt_time_us now)
 {
-	send_segment(tcb, tcb->snd_nxt, GT_TCP_ACK, 0, false, now);
+	/* <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> (RFC 9293 §3.10.7.4). The RFC's
+	 * SND.NXT never moves back; ours is pulled back to SND.UNA for go-back-N
+	 * retransmission, so the RFC's value is snd_max here. An ACK sent from
+	 * the pulled-back snd_nxt can fall below the peer's RCV.NXT, be found
+	 * unacceptable and dropped, ACK field and all: with both ends
+	 * retransmitting, neither ever learns the other's ACK. */
+	send_segment(tcb, tcb->snd_max, GT_TCP_ACK, 0, false, now);
 }
 
 void gt_tcb_send_ratelimited_ack(gt_tcb *tcb, gt_time_us now)
@@ -71,18 +84,23 @@ static void arm_rexmit(gt_tcb *tcb, gt_time_us now)
 {
 	if (tcb->t_rexmit == GT_TIME_NEVER)
 		tcb->t_rexmit = now + gt_rto_current(&tcb->rto);
+	/* RFC 9293 §3.10.8 USER TIMEOUT: counts from when data goes unacknowledged */
+	if (tcb->st->cfg.user_timeout_us && tcb->t_user == GT_TIME_NEVER)
+		tcb->t_user = now + tcb->st->cfg.user_timeout_us;
 }
 
-void gt_tcb_send_syn(gt_tcb *tcb, gt_time_us now)
+void gt_tcb_send_syn(gt_tcb *tcb, bool rexmit, gt_time_us now)
 {
 	uint8_t flags = GT_TCP_SYN;
 	if (tcb->state == GT_TCP_SYN_RECEIVED)
 		flags |= GT_TCP_ACK;
-	bool rexmit = tcb->snd_max != tcb->iss;
+	/* Karn: time the SYN octet only the first time it goes out (a
+	 * simultaneous open's SYN,ACK carries it a second time) */
+	bool first = !rexmit && tcb->snd_max == tcb->iss;
 	send_segment(tcb, tcb->iss, flags, 0, rexmit, now);
 	tcb->snd_nxt = tcb->iss + 1;
 	tcb->snd_max = tcb->iss + 1;
-	if (!rexmit) {
+	if (first) {
 		tcb->rtt_timing = true;
 		tcb->rtt_seq = tcb->iss + 1;
 		tcb->rtt_start = now;
@@ -223,6 +241,9 @@ void gt_tcb_on_dupack(gt_tcb *tcb, gt_time_us now)
 static void send_window_probe(gt_tcb *tcb, gt_time_us now)
 {
 	/* RFC 9293 §3.8.6.1: probe a zero window with one octet of new data */
+	/* RFC 1122 §4.2.2.17: only an answer to this probe shows the peer alive;
+	 * the zero-window ACK that started the persist timer does not count */
+	tcb->window_probed = false;
 	tcb->snd_nxt = tcb->snd_una;
 	uint32_t used = send_data(tcb, tcb->snd_nxt, 1, now);
 	tcb->snd_nxt += used;
@@ -241,7 +262,7 @@ void gt_tcb_rexmit_timeout(gt_tcb *tcb, gt_time_us now)
 		}
 		tcb->rexmit_count++;
 		gt_rto_backoff(&tcb->rto); /* RFC 6298 §5.5 */
-		gt_tcb_send_syn(tcb, now);
+		gt_tcb_send_syn(tcb, true, now);
 		return;
 	}
 	if (tcb->snd_una == tcb->snd_max || !can_output_data(tcb->state)) {

@@ -238,7 +238,10 @@ uint32_t gt_tcb_poll(const gt_tcb *tcb)
 	if (tcb->error) {
 		m |= GT_POLLERR | GT_POLLIN;
 	}
-	if (tcb->state == GT_TCP_CLOSED && (tcb->error || tcb->fin_rcvd || tcb->wr_shut))
+	/* a connection that has ended (reset, refused, timed out, closed) is shut
+	 * both ways, also once its error has been read (socket.h: GT_POLLHUP) */
+	if (tcb->state == GT_TCP_CLOSED &&
+	    (tcb->error || tcb->fin_rcvd || tcb->wr_shut || tcb->opened))
 		m |= GT_POLLHUP | GT_POLLIN;
 	if (tcb->fin_rcvd && tcb->wr_shut)
 		m |= GT_POLLHUP;

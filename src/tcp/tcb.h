@@ -151,7 +151,8 @@ void gt_tcb_send_ack(gt_tcb *tcb, gt_time_us now);
 /* An ACK answering an unacceptable segment, at most one per 500 ms
  * (RFC 5961 §7 / §10: no ACK war with a confused or hostile peer). */
 void gt_tcb_send_ratelimited_ack(gt_tcb *tcb, gt_time_us now);
-void gt_tcb_send_syn(gt_tcb *tcb, gt_time_us now);
+/* SYN (SYN_SENT) or SYN,ACK (SYN_RECEIVED) at ISS; rexmit marks a resend. */
+void gt_tcb_send_syn(gt_tcb *tcb, bool rexmit, gt_time_us now);
 void gt_tcb_send_rst(gt_tcb *tcb, gt_time_us now);
 /* RFC 6298 §5: the retransmission timer. */
 void gt_tcb_rexmit_timeout(gt_tcb *tcb, gt_time_us now);

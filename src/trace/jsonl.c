@@ -1,11 +1,11 @@
 /* JSON Lines trace writer (RFC 8259 for the string escaping). The objects are
  * small and flat, so they are written field by field with stdio; the key order
  * is fixed so traces diff cleanly and same-seed runs compare byte for byte. */
+#include "glasstcp/trace.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
-
-#include "glasstcp/trace.h"
 
 /* Writes s as a JSON string literal, or null when s is NULL. Returns the first
  * negative stdio result, else 0. */
@@ -63,9 +63,9 @@ static int put_seg(FILE *f, const gt_seg_info *seg)
 	if (put_key_string(f, "flags", gt_tcp_flags_str(seg->flags, flags)) < 0)
 		return -1;
 	return fprintf(f, ",\"seq\":%" PRIu32 ",\"ack\":%" PRIu32 ",\"win\":%u,\"len\":%" PRIu32,
-		       seg->seq, seg->ack, (unsigned)seg->win, seg->len) < 0
-		       ? -1
-		       : 0;
+	               seg->seq, seg->ack, (unsigned)seg->win, seg->len) < 0
+	           ? -1
+	           : 0;
 }
 
 static int write_event(FILE *f, const gt_event *ev)

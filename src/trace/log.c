@@ -3,15 +3,16 @@
  * (trace.h), so each event is deep-copied: strings go to a per-log intern table
  * (a trace repeats a handful of host names and causes thousands of times) and
  * packet bytes are duplicated. */
+#include "glasstcp/trace.h"
+
 #include <stdlib.h>
 #include <string.h>
-
-#include "glasstcp/trace.h"
 
 struct gt_trace_log {
 	gt_event *ev;
 	size_t count;
 	size_t cap;
+	size_t dropped; /* events not recorded for want of memory */
 
 	/* Interned strings. Each lives in its own allocation so pointers held by
 	 * recorded events stay valid while the index array grows. */
@@ -80,8 +81,10 @@ void gt_trace_log_record(void *user, const gt_event *ev)
 	if (log->count == log->cap) {
 		size_t cap = log->cap ? 2 * log->cap : 64;
 		gt_event *arr = realloc(log->ev, cap * sizeof *arr);
-		if (!arr)
+		if (!arr) {
+			log->dropped++;
 			return;
+		}
 		log->ev = arr;
 		log->cap = cap;
 	}
@@ -89,14 +92,18 @@ void gt_trace_log_record(void *user, const gt_event *ev)
 	/* cause belongs to state events only (trace.h); elsewhere it is not
 	 * promised to be initialised, so it is not followed. */
 	if (!intern(log, ev->host, &copy.host) ||
-	    !intern(log, ev->kind == GT_EV_STATE ? ev->cause : NULL, &copy.cause))
+	    !intern(log, ev->kind == GT_EV_STATE ? ev->cause : NULL, &copy.cause)) {
+		log->dropped++;
 		return;
+	}
 	copy.pkt = NULL;
 	copy.pkt_len = 0;
 	if (ev->pkt && ev->pkt_len) {
 		uint8_t *pkt = malloc(ev->pkt_len);
-		if (!pkt)
+		if (!pkt) {
+			log->dropped++;
 			return;
+		}
 		memcpy(pkt, ev->pkt, ev->pkt_len);
 		copy.pkt = pkt;
 		copy.pkt_len = ev->pkt_len;
@@ -112,4 +119,9 @@ size_t gt_trace_log_count(const gt_trace_log *log)
 const gt_event *gt_trace_log_get(const gt_trace_log *log, size_t i)
 {
 	return log && i < log->count ? &log->ev[i] : NULL;
+}
+
+size_t gt_trace_log_dropped(const gt_trace_log *log)
+{
+	return log ? log->dropped : 0;
 }

@@ -2,13 +2,13 @@
  * draft-ietf-opsawg-pcap): a 24-byte file header, then a 16-byte header per
  * record. The format is small enough to write directly, which keeps libpcap
  * out of the core library's runtime dependencies. */
+#include "glasstcp/trace.h"
+
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "glasstcp/trace.h"
 
 /* Written in native byte order: readers detect the order from the magic. This
  * magic means microsecond timestamps (0xa1b23c4d would mean nanoseconds). */
@@ -83,8 +83,7 @@ void gt_pcap_write_packet(gt_pcap_writer *w, gt_time_us t, const uint8_t *pkt, s
 	put_u32(rec + 4, (uint32_t)(t % 1000000u));
 	put_u32(rec + 8, caplen);
 	put_u32(rec + 12, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len);
-	if (fwrite(rec, sizeof rec, 1, w->f) != 1 ||
-	    (caplen && fwrite(pkt, caplen, 1, w->f) != 1))
+	if (fwrite(rec, sizeof rec, 1, w->f) != 1 || (caplen && fwrite(pkt, caplen, 1, w->f) != 1))
 		w->failed = true;
 }
 

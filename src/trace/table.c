@@ -31,7 +31,8 @@ typedef struct sbuf {
 #if defined(__GNUC__)
 __attribute__((format(printf, 2, 3)))
 #endif
-static void sb_printf(sbuf *b, const char *fmt, ...)
+static void
+sb_printf(sbuf *b, const char *fmt, ...)
 {
 	if (b->oom)
 		return;
@@ -127,9 +128,9 @@ typedef struct tbuild {
 static gt_conn_tuple swap_tuple(const gt_conn_tuple *c)
 {
 	return (gt_conn_tuple){.local_addr = c->remote_addr,
-			       .remote_addr = c->local_addr,
-			       .local_port = c->remote_port,
-			       .remote_port = c->local_port};
+	                       .remote_addr = c->local_addr,
+	                       .local_port = c->remote_port,
+	                       .remote_port = c->local_port};
 }
 
 static bool same_tuple(const gt_conn_tuple *a, const gt_conn_tuple *b)
@@ -331,7 +332,7 @@ static int add_row(tbuild *b, gt_table_row *row, size_t pos)
 }
 
 static int segment_row(tbuild *b, size_t ci, tconn *c, size_t p, const bool isn_known[2],
-		       const uint32_t isn[2], bool absolute)
+                       const uint32_t isn[2], bool absolute)
 {
 	titem *tx = &c->items[p];
 	const gt_event *ev = tx->ev;
@@ -362,7 +363,8 @@ static int segment_row(tbuild *b, size_t ci, tconn *c, size_t p, const bool isn_
 	for (size_t i = a; i < c->n && c->items[i].ev->t_us == t; i++) {
 		titem *it = &c->items[i];
 		if (i != p && it->side == r && !it->used && it->ev->kind == GT_EV_DROP &&
-		    it->ev->has_seg && is_sim_drop(it->ev->reason) && same_seg(&it->ev->seg, &ev->seg)) {
+		    it->ev->has_seg && is_sim_drop(it->ev->reason) &&
+		    same_seg(&it->ev->seg, &ev->seg)) {
 			it->used = true;
 			lost = true;
 			break;
@@ -374,8 +376,8 @@ static int segment_row(tbuild *b, size_t ci, tconn *c, size_t p, const bool isn_
 		size_t q = c->n;
 		for (size_t i = p + 1; i < c->n; i++) {
 			const titem *it = &c->items[i];
-			if (it->side == r && !it->used && it->ev->kind == GT_EV_RX && it->ev->has_seg &&
-			    same_seg(&it->ev->seg, &ev->seg)) {
+			if (it->side == r && !it->used && it->ev->kind == GT_EV_RX &&
+			    it->ev->has_seg && same_seg(&it->ev->seg, &ev->seg)) {
 				q = i;
 				break;
 			}
@@ -401,16 +403,17 @@ static int segment_row(tbuild *b, size_t ci, tconn *c, size_t p, const bool isn_
 				} else if (it->ev->kind == GT_EV_RX) {
 					break;
 				} else if (it->ev->kind == GT_EV_DROP && note == GT_DROP_NONE &&
-					   !it->used && it->ev->has_seg &&
-					   !is_sim_drop(it->ev->reason) &&
-					   same_seg(&it->ev->seg, &ev->seg)) {
+				           !it->used && it->ev->has_seg &&
+				           !is_sim_drop(it->ev->reason) &&
+				           same_seg(&it->ev->seg, &ev->seg)) {
 					note = it->ev->reason;
 					it->used = true;
 				}
 			}
 			bool drew = false;
 			if (!answered && nstates) {
-				for (size_t j = first; j < c->n && c->items[j].ev->t_us == tr; j++) {
+				for (size_t j = first; j < c->n && c->items[j].ev->t_us == tr;
+				     j++) {
 					titem *it = &c->items[j];
 					if (it->side != r)
 						continue;
@@ -461,11 +464,11 @@ static int segment_row(tbuild *b, size_t ci, tconn *c, size_t p, const bool isn_
 		sb_printf(&seg, " [dropped: %s]", gt_drop_reason_name(note));
 
 	gt_table_row row = {
-		.t_us = t,
-		.conn = ci,
-		.dir = s == SIDE_LEFT ? GT_TABLE_DIR_RIGHT : GT_TABLE_DIR_LEFT,
-		.lost = lost,
-		.flags_len = strlen(flags),
+	    .t_us = t,
+	    .conn = ci,
+	    .dir = s == SIDE_LEFT ? GT_TABLE_DIR_RIGHT : GT_TABLE_DIR_LEFT,
+	    .lost = lost,
+	    .flags_len = strlen(flags),
 	};
 	char *scell = sb_take(&sender), *rcell = sb_take(&receiver);
 	row.left = s == SIDE_LEFT ? scell : rcell;
@@ -515,7 +518,7 @@ static void sort_rows(tbuild *b, size_t lo, size_t hi)
 		size_t pos = b->row_pos[i];
 		size_t j = i;
 		while (j > lo && (b->rows[j - 1].t_us > row.t_us ||
-				  (b->rows[j - 1].t_us == row.t_us && b->row_pos[j - 1] > pos))) {
+		                  (b->rows[j - 1].t_us == row.t_us && b->row_pos[j - 1] > pos))) {
 			b->rows[j] = b->rows[j - 1];
 			b->row_pos[j] = b->row_pos[j - 1];
 			j--;
@@ -544,10 +547,10 @@ static int draw_arrows(gt_table *t)
 		gt_table_row *r = &t->rows[i];
 		sbuf b = {0};
 		if (r->dir != GT_TABLE_DIR_NONE) {
-			const char *head = r->dir == GT_TABLE_DIR_LEFT ? (r->lost ? "X--- " : "<--- ")
-								       : "---- ";
+			const char *head =
+			    r->dir == GT_TABLE_DIR_LEFT ? (r->lost ? "X--- " : "<--- ") : "---- ";
 			sb_printf(&b, "%s%-*.*s%s ", head, (int)flags_w, (int)r->flags_len, r->seg,
-				  r->seg + r->flags_len);
+			          r->seg + r->flags_len);
 			size_t used = b.len;
 			if (r->dir == GT_TABLE_DIR_LEFT) {
 				sb_repeat(&b, '-', width - used);
@@ -697,9 +700,9 @@ int gt_trace_table_print(FILE *f, const gt_trace_log *log, const gt_table_opts *
 		if (t.nconns > 1 && r->conn != conn) {
 			char a[16], bb[16];
 			const gt_conn_tuple *c = &t.conns[r->conn];
-			sb_printf(&line, "\nconnection %s:%u > %s:%u", gt_ipv4_str(c->local_addr, a),
-				  (unsigned)c->local_port, gt_ipv4_str(c->remote_addr, bb),
-				  (unsigned)c->remote_port);
+			sb_printf(&line, "\nconnection %s:%u > %s:%u",
+			          gt_ipv4_str(c->local_addr, a), (unsigned)c->local_port,
+			          gt_ipv4_str(c->remote_addr, bb), (unsigned)c->remote_port);
 			rc = put_line(f, &line);
 			if (rc < 0)
 				break;

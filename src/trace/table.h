@@ -3,10 +3,10 @@
 #ifndef GT_TRACE_TABLE_H
 #define GT_TRACE_TABLE_H
 
+#include "glasstcp/trace.h"
+
 #include <stdbool.h>
 #include <stddef.h>
-
-#include "glasstcp/trace.h"
 
 typedef enum gt_table_dir {
 	GT_TABLE_DIR_NONE = 0, /* a row of state changes only */

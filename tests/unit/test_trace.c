@@ -1,14 +1,13 @@
 /* Trace renderers: JSON Lines, pcap, the event log and the seed's table, fed
  * with hand-made events so they are tested independently of the engine. */
 #include "support.h"
+#include "trace/table.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#include "trace/table.h"
 
 #define CLIENT GT_TEST_ADDR(1)
 #define SERVER GT_TEST_ADDR(2)
@@ -47,38 +46,38 @@ static const char *mem_close(memout *m)
 }
 
 static void rec_state(gt_trace_log *log, const char *host, gt_time_us t, gt_tcp_state from,
-		      gt_tcp_state to, const char *cause)
+                      gt_tcp_state to, const char *cause)
 {
 	gt_event ev = {.kind = GT_EV_STATE,
-		       .t_us = t,
-		       .host = host,
-		       .has_conn = true,
-		       .conn = view(host),
-		       .from = from,
-		       .to = to,
-		       .cause = cause};
+	               .t_us = t,
+	               .host = host,
+	               .has_conn = true,
+	               .conn = view(host),
+	               .from = from,
+	               .to = to,
+	               .cause = cause};
 	gt_trace_log_record(log, &ev);
 }
 
 static gt_event seg_event(gt_event_kind kind, const char *host, gt_time_us t, uint8_t flags,
-			  uint32_t seq, uint32_t ack, uint32_t len)
+                          uint32_t seq, uint32_t ack, uint32_t len)
 {
 	return (gt_event){.kind = kind,
-			  .t_us = t,
-			  .host = host,
-			  .has_conn = true,
-			  .conn = view(host),
-			  .has_seg = true,
-			  .seg = {.seq = seq,
-				  .ack = ack,
-				  .len = len,
-				  .win = strcmp(host, "client") == 0 ? 64240 : 65535,
-				  .flags = flags}};
+	                  .t_us = t,
+	                  .host = host,
+	                  .has_conn = true,
+	                  .conn = view(host),
+	                  .has_seg = true,
+	                  .seg = {.seq = seq,
+	                          .ack = ack,
+	                          .len = len,
+	                          .win = strcmp(host, "client") == 0 ? 64240 : 65535,
+	                          .flags = flags}};
 }
 
 /* A segment sent by `from` at t and, unless lost, received 10 ms later. */
 static void rec_seg(gt_trace_log *log, const char *kind, const char *host, gt_time_us t,
-		    uint8_t flags, uint32_t seq, uint32_t ack)
+                    uint8_t flags, uint32_t seq, uint32_t ack)
 {
 	gt_event_kind k = strcmp(kind, "tx") == 0 ? GT_EV_TX : GT_EV_RX;
 	gt_event ev = seg_event(k, host, t, flags, seq, ack, 0);
@@ -86,15 +85,15 @@ static void rec_seg(gt_trace_log *log, const char *kind, const char *host, gt_ti
 }
 
 static void rec_rexmit(gt_trace_log *log, const char *host, gt_time_us t, uint8_t flags,
-		       uint32_t seq, uint32_t ack)
+                       uint32_t seq, uint32_t ack)
 {
 	gt_event ev = seg_event(GT_EV_TX, host, t, flags, seq, ack, 0);
 	ev.seg.rexmit = true;
 	gt_trace_log_record(log, &ev);
 }
 
-static void rec_drop(gt_trace_log *log, const char *host, gt_time_us t, uint8_t flags,
-		     uint32_t seq, uint32_t ack, gt_drop_reason why)
+static void rec_drop(gt_trace_log *log, const char *host, gt_time_us t, uint8_t flags, uint32_t seq,
+                     uint32_t ack, gt_drop_reason why)
 {
 	gt_event ev = seg_event(GT_EV_DROP, host, t, flags, seq, ack, 0);
 	ev.reason = why;
@@ -115,13 +114,13 @@ static gt_trace_log *handshake_and_close(void)
 	assert_non_null(log);
 	/* The listener itself: not a connection between the two hosts. */
 	gt_event listen = {.kind = GT_EV_STATE,
-			   .t_us = 0,
-			   .host = "server",
-			   .has_conn = true,
-			   .conn = {SERVER, 0, SPORT, 0},
-			   .from = GT_TCP_CLOSED,
-			   .to = GT_TCP_LISTEN,
-			   .cause = "listen()"};
+	                   .t_us = 0,
+	                   .host = "server",
+	                   .has_conn = true,
+	                   .conn = {SERVER, 0, SPORT, 0},
+	                   .from = GT_TCP_CLOSED,
+	                   .to = GT_TCP_LISTEN,
+	                   .cause = "listen()"};
 	gt_trace_log_record(log, &listen);
 
 	rec_state(log, "client", 0, GT_TCP_CLOSED, GT_TCP_SYN_SENT, "connect()");
@@ -156,7 +155,7 @@ static gt_trace_log *handshake_and_close(void)
 }
 
 static void assert_row(const gt_table_row *r, gt_time_us t, const char *left, gt_table_dir dir,
-		       const char *seg, const char *right)
+                       const char *seg, const char *right)
 {
 	assert_int_equal(r->t_us, t);
 	assert_string_equal(r->left, left);
@@ -173,18 +172,18 @@ static void test_jsonl_state(void **state)
 	memout m;
 	mem_open(&m);
 	gt_event ev = {.kind = GT_EV_STATE,
-		       .t_us = 10000,
-		       .host = "server",
-		       .has_conn = true,
-		       .conn = view("server"),
-		       .from = GT_TCP_LISTEN,
-		       .to = GT_TCP_SYN_RECEIVED,
-		       .cause = "rcv SYN"};
+	               .t_us = 10000,
+	               .host = "server",
+	               .has_conn = true,
+	               .conn = view("server"),
+	               .from = GT_TCP_LISTEN,
+	               .to = GT_TCP_SYN_RECEIVED,
+	               .cause = "rcv SYN"};
 	assert_int_equal(gt_trace_jsonl_write(m.f, &ev), 0);
 	assert_string_equal(mem_close(&m),
-			    "{\"t_us\":10000,\"host\":\"server\",\"ev\":\"state\","
-			    "\"conn\":\"192.0.2.2:80>192.0.2.1:49152\",\"from\":\"LISTEN\","
-			    "\"to\":\"SYN_RECEIVED\",\"cause\":\"rcv SYN\"}\n");
+	                    "{\"t_us\":10000,\"host\":\"server\",\"ev\":\"state\","
+	                    "\"conn\":\"192.0.2.2:80>192.0.2.1:49152\",\"from\":\"LISTEN\","
+	                    "\"to\":\"SYN_RECEIVED\",\"cause\":\"rcv SYN\"}\n");
 	free(m.buf);
 }
 
@@ -202,9 +201,11 @@ static void test_jsonl_segments(void **state)
 	assert_int_equal(gt_trace_jsonl_write(m.f, &re), 0);
 	assert_string_equal(
 	    mem_close(&m),
-	    "{\"t_us\":0,\"host\":\"client\",\"ev\":\"tx\",\"conn\":\"192.0.2.1:49152>192.0.2.2:80\","
+	    "{\"t_us\":0,\"host\":\"client\",\"ev\":\"tx\",\"conn\":\"192.0.2.1:49152>192.0.2.2:"
+	    "80\","
 	    "\"flags\":\"S\",\"seq\":12345,\"ack\":0,\"win\":64240,\"len\":0}\n"
-	    "{\"t_us\":10000,\"host\":\"server\",\"ev\":\"rx\",\"conn\":\"192.0.2.2:80>192.0.2.1:49152\","
+	    "{\"t_us\":10000,\"host\":\"server\",\"ev\":\"rx\",\"conn\":\"192.0.2.2:80>192.0.2.1:"
+	    "49152\","
 	    "\"flags\":\"S\",\"seq\":12345,\"ack\":0,\"win\":65535,\"len\":0}\n"
 	    "{\"t_us\":1000000,\"host\":\"client\",\"ev\":\"tx\","
 	    "\"conn\":\"192.0.2.1:49152>192.0.2.2:80\",\"flags\":\"PA\",\"seq\":1,\"ack\":2,"
@@ -220,15 +221,16 @@ static void test_jsonl_drop(void **state)
 	gt_event lost = seg_event(GT_EV_DROP, "server", 5, SA, 1, 2, 0);
 	lost.reason = GT_DROP_SIM_LOSS;
 	/* Unparseable: no tuple, no header fields, but the reason is kept. */
-	gt_event junk = {.kind = GT_EV_DROP, .t_us = 6, .host = "server",
-			 .reason = GT_DROP_TRUNCATED};
+	gt_event junk = {
+	    .kind = GT_EV_DROP, .t_us = 6, .host = "server", .reason = GT_DROP_TRUNCATED};
 	assert_int_equal(gt_trace_jsonl_write(m.f, &lost), 0);
 	assert_int_equal(gt_trace_jsonl_write(m.f, &junk), 0);
-	assert_string_equal(
-	    mem_close(&m),
-	    "{\"t_us\":5,\"host\":\"server\",\"ev\":\"drop\",\"conn\":\"192.0.2.2:80>192.0.2.1:49152\","
-	    "\"flags\":\"SA\",\"seq\":1,\"ack\":2,\"win\":65535,\"len\":0,\"reason\":\"sim_loss\"}\n"
-	    "{\"t_us\":6,\"host\":\"server\",\"ev\":\"drop\",\"conn\":null,\"reason\":\"truncated\"}\n");
+	assert_string_equal(mem_close(&m), "{\"t_us\":5,\"host\":\"server\",\"ev\":\"drop\","
+	                                   "\"conn\":\"192.0.2.2:80>192.0.2.1:49152\","
+	                                   "\"flags\":\"SA\",\"seq\":1,\"ack\":2,\"win\":65535,"
+	                                   "\"len\":0,\"reason\":\"sim_loss\"}\n"
+	                                   "{\"t_us\":6,\"host\":\"server\",\"ev\":\"drop\","
+	                                   "\"conn\":null,\"reason\":\"truncated\"}\n");
 	free(m.buf);
 }
 
@@ -238,15 +240,15 @@ static void test_jsonl_escaping(void **state)
 	memout m;
 	mem_open(&m);
 	gt_event ev = {.kind = GT_EV_STATE,
-		       .t_us = 1,
-		       .host = "a\"b\\c\n\x01",
-		       .from = GT_TCP_CLOSED,
-		       .to = GT_TCP_LISTEN,
-		       .cause = NULL};
+	               .t_us = 1,
+	               .host = "a\"b\\c\n\x01",
+	               .from = GT_TCP_CLOSED,
+	               .to = GT_TCP_LISTEN,
+	               .cause = NULL};
 	assert_int_equal(gt_trace_jsonl_write(m.f, &ev), 0);
-	assert_string_equal(mem_close(&m),
-			    "{\"t_us\":1,\"host\":\"a\\\"b\\\\c\\n\\u0001\",\"ev\":\"state\","
-			    "\"conn\":null,\"from\":\"CLOSED\",\"to\":\"LISTEN\",\"cause\":null}\n");
+	assert_string_equal(
+	    mem_close(&m), "{\"t_us\":1,\"host\":\"a\\\"b\\\\c\\n\\u0001\",\"ev\":\"state\","
+	                   "\"conn\":null,\"from\":\"CLOSED\",\"to\":\"LISTEN\",\"cause\":null}\n");
 	free(m.buf);
 }
 
@@ -255,8 +257,8 @@ static void test_jsonl_skips_socket_events(void **state)
 	(void)state;
 	memout m;
 	mem_open(&m);
-	gt_event ev = {.kind = GT_EV_SOCKET, .t_us = 1, .host = "client", .sock = 3,
-		       .ready = GT_POLLOUT};
+	gt_event ev = {
+	    .kind = GT_EV_SOCKET, .t_us = 1, .host = "client", .sock = 3, .ready = GT_POLLOUT};
 	assert_int_equal(gt_trace_jsonl_write(m.f, &ev), 0);
 	assert_string_equal(mem_close(&m), "");
 	free(m.buf);
@@ -360,8 +362,12 @@ static void test_log_deep_copies(void **state)
 	uint8_t pkt[4] = {1, 2, 3, 4};
 	strcpy(host, "client");
 	strcpy(cause, "connect()");
-	gt_event ev = {.kind = GT_EV_STATE, .t_us = 7, .host = host, .cause = cause,
-		       .from = GT_TCP_CLOSED, .to = GT_TCP_SYN_SENT};
+	gt_event ev = {.kind = GT_EV_STATE,
+	               .t_us = 7,
+	               .host = host,
+	               .cause = cause,
+	               .from = GT_TCP_CLOSED,
+	               .to = GT_TCP_SYN_SENT};
 	gt_trace_log_record(log, &ev);
 	gt_event tx = seg_event(GT_EV_TX, host, 8, S, 1, 0, 0);
 	tx.pkt = pkt;
@@ -414,17 +420,17 @@ static void test_table_rows(void **state)
 	const gt_table_dir R = GT_TABLE_DIR_RIGHT, L = GT_TABLE_DIR_LEFT;
 	assert_row(&t.rows[0], 0, "CLOSED -> SYN_SENT", R, "S seq=0 win=64240", "LISTEN");
 	assert_row(&t.rows[1], 10 * MS, "SYN_SENT", L, "SA seq=0 ack=1 win=65535",
-		   "LISTEN -> SYN_RECEIVED");
+	           "LISTEN -> SYN_RECEIVED");
 	assert_row(&t.rows[2], 20 * MS, "SYN_SENT -> ESTABLISHED", R, "A seq=1 ack=1 win=64240",
-		   "SYN_RECEIVED -> ESTABLISHED");
-	assert_row(&t.rows[3], 100 * MS, "ESTABLISHED -> FIN_WAIT_1", R,
-		   "FA seq=1 ack=1 win=64240", "ESTABLISHED");
+	           "SYN_RECEIVED -> ESTABLISHED");
+	assert_row(&t.rows[3], 100 * MS, "ESTABLISHED -> FIN_WAIT_1", R, "FA seq=1 ack=1 win=64240",
+	           "ESTABLISHED");
 	assert_row(&t.rows[4], 110 * MS, "FIN_WAIT_1 -> FIN_WAIT_2", L, "A seq=1 ack=2 win=65535",
-		   "ESTABLISHED -> CLOSE_WAIT");
+	           "ESTABLISHED -> CLOSE_WAIT");
 	assert_row(&t.rows[5], 200 * MS, "FIN_WAIT_2", L, "FA seq=1 ack=2 win=65535",
-		   "CLOSE_WAIT -> LAST_ACK");
+	           "CLOSE_WAIT -> LAST_ACK");
 	assert_row(&t.rows[6], 210 * MS, "FIN_WAIT_2 -> TIME_WAIT", R, "A seq=2 ack=2 win=64240",
-		   "LAST_ACK -> CLOSED");
+	           "LAST_ACK -> CLOSED");
 	assert_row(&t.rows[7], 60210 * MS, "TIME_WAIT -> CLOSED", GT_TABLE_DIR_NONE, "", "");
 	for (size_t i = 0; i < t.nrows; i++)
 		assert_false(t.rows[i].lost);
@@ -488,21 +494,23 @@ static void test_table_print(void **state)
 	/* Column widths come from the content: the widest left cell is
 	 * "ESTABLISHED -> FIN_WAIT_1", the widest time "60210.000". */
 	assert_string_equal(lines[0], "  t (ms)    client                      "
-				      "segment                             server");
+	                              "segment                             server");
 	assert_string_equal(lines[1], "    0.000   CLOSED -> SYN_SENT          "
-				      "---- S  seq=0 win=64240 --------->  LISTEN");
+	                              "---- S  seq=0 win=64240 --------->  LISTEN");
 	assert_string_equal(lines[2], "   10.000   SYN_SENT                    "
-				      "<--- SA seq=0 ack=1 win=65535 ----  LISTEN -> SYN_RECEIVED");
-	assert_string_equal(lines[3], "   20.000   SYN_SENT -> ESTABLISHED     "
-				      "---- A  seq=1 ack=1 win=64240 --->  SYN_RECEIVED -> ESTABLISHED");
+	                              "<--- SA seq=0 ack=1 win=65535 ----  LISTEN -> SYN_RECEIVED");
+	assert_string_equal(lines[3],
+	                    "   20.000   SYN_SENT -> ESTABLISHED     "
+	                    "---- A  seq=1 ack=1 win=64240 --->  SYN_RECEIVED -> ESTABLISHED");
 	assert_string_equal(lines[4], "  100.000   ESTABLISHED -> FIN_WAIT_1   "
-				      "---- FA seq=1 ack=1 win=64240 --->  ESTABLISHED");
-	assert_string_equal(lines[5], "  110.000   FIN_WAIT_1 -> FIN_WAIT_2    "
-				      "<--- A  seq=1 ack=2 win=65535 ----  ESTABLISHED -> CLOSE_WAIT");
+	                              "---- FA seq=1 ack=1 win=64240 --->  ESTABLISHED");
+	assert_string_equal(lines[5],
+	                    "  110.000   FIN_WAIT_1 -> FIN_WAIT_2    "
+	                    "<--- A  seq=1 ack=2 win=65535 ----  ESTABLISHED -> CLOSE_WAIT");
 	assert_string_equal(lines[6], "  200.000   FIN_WAIT_2                  "
-				      "<--- FA seq=1 ack=2 win=65535 ----  CLOSE_WAIT -> LAST_ACK");
+	                              "<--- FA seq=1 ack=2 win=65535 ----  CLOSE_WAIT -> LAST_ACK");
 	assert_string_equal(lines[7], "  210.000   FIN_WAIT_2 -> TIME_WAIT     "
-				      "---- A  seq=2 ack=2 win=64240 --->  LAST_ACK -> CLOSED");
+	                              "---- A  seq=2 ack=2 win=64240 --->  LAST_ACK -> CLOSED");
 	/* A transition with no segment: a row without an arrow. */
 	assert_string_equal(lines[8], "60210.000   TIME_WAIT -> CLOSED");
 	free(text);
@@ -549,17 +557,17 @@ static void test_table_lost_segments(void **state)
 	assert_false(t.rows[1].lost);
 
 	assert_row(&t.rows[2], 1010 * MS, "", L, "SA seq=0 ack=1 win=65535",
-		   "LISTEN -> SYN_RECEIVED");
+	           "LISTEN -> SYN_RECEIVED");
 	assert_true(t.rows[2].lost);
 	assert_true(strncmp(t.rows[2].arrow, "X--- SA ", 8) == 0);
 
 	assert_row(&t.rows[3], 2010 * MS, "SYN_SENT", L, "SA seq=0 ack=1 win=65535 (rexmit)",
-		   "SYN_RECEIVED");
+	           "SYN_RECEIVED");
 	assert_row(&t.rows[4], 2020 * MS, "SYN_SENT -> ESTABLISHED", R,
-		   "A seq=1 ack=1 win=64240 [dropped: bad_ack]", "SYN_RECEIVED");
+	           "A seq=1 ack=1 win=64240 [dropped: bad_ack]", "SYN_RECEIVED");
 	assert_false(t.rows[4].lost);
 	assert_row(&t.rows[5], 3000 * MS, "ESTABLISHED -> FIN_WAIT_1", R,
-		   "FA seq=1 ack=1 win=64240", "");
+	           "FA seq=1 ack=1 win=64240", "");
 	assert_true(t.rows[5].lost);
 	gt_trace_table_free(&t);
 

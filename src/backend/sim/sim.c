@@ -4,12 +4,13 @@
  * fixed order per packet, a delivery queue ordered by (time, insertion
  * counter) so equal times never depend on heap internals, and hosts visited in
  * index order. Nothing here reads a real clock. */
+#include "glasstcp/sim.h"
+
+#include "wire/wire.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "glasstcp/sim.h"
-#include "wire/wire.h"
 
 #define SIM_MAX_HOSTS 16
 /* Gap between the two copies of a duplicated packet: enough to be distinct
@@ -178,8 +179,8 @@ static int route(const gt_sim *sim, const uint8_t *pkt, size_t len)
 	if (len < GT_IPV4_HDR_LEN)
 		return -1;
 	/* RFC 791: destination address at bytes 16..19, network byte order. */
-	uint32_t dst = (uint32_t)pkt[16] << 24 | (uint32_t)pkt[17] << 16 |
-		       (uint32_t)pkt[18] << 8 | (uint32_t)pkt[19];
+	uint32_t dst = (uint32_t)pkt[16] << 24 | (uint32_t)pkt[17] << 16 | (uint32_t)pkt[18] << 8 |
+	               (uint32_t)pkt[19];
 	for (int i = 0; i < sim->nhosts; i++) {
 		if (sim->hosts[i].addr == dst)
 			return i;
@@ -221,26 +222,27 @@ static bool scripted_drop(gt_sim *sim, const gt_sim_packet *p)
 /* Reports a packet the network dropped, as the intended receiver would have
  * seen it: its own address and port first. */
 static void report_drop(gt_sim *sim, const gt_sim_packet *p, const gt_segment *seg,
-			gt_drop_reason reason)
+                        gt_drop_reason reason)
 {
 	if (!sim->event_fn)
 		return;
 	gt_event ev = {
-		.kind = GT_EV_DROP,
-		.t_us = sim->now,
-		.host = sim->hosts[p->to_host].name,
-		.has_seg = p->has_seg,
-		.seg = p->seg,
-		.pkt = p->pkt,
-		.pkt_len = p->len,
-		.reason = reason,
+	    .kind = GT_EV_DROP,
+	    .t_us = sim->now,
+	    .host = sim->hosts[p->to_host].name,
+	    .has_seg = p->has_seg,
+	    .seg = p->seg,
+	    .pkt = p->pkt,
+	    .pkt_len = p->len,
+	    .reason = reason,
+	    .sock = -1, /* no socket: the engine's convention for packet events */
 	};
 	if (p->has_seg) {
 		ev.has_conn = true;
 		ev.conn = (gt_conn_tuple){.local_addr = seg->dst_addr,
-					  .remote_addr = seg->src_addr,
-					  .local_port = seg->dst_port,
-					  .remote_port = seg->src_port};
+		                          .remote_addr = seg->src_addr,
+		                          .local_port = seg->dst_port,
+		                          .remote_port = seg->src_port};
 	}
 	sim->event_fn(sim->event_user, &ev);
 }
@@ -261,15 +263,16 @@ static void sim_send(sim_host *h, const uint8_t *pkt, size_t len)
 
 	gt_segment seg;
 	memset(&seg, 0, sizeof seg);
-	gt_sim_packet p = {.from_host = h->index, .to_host = to, .now = sim->now, .pkt = pkt, .len = len};
+	gt_sim_packet p = {
+	    .from_host = h->index, .to_host = to, .now = sim->now, .pkt = pkt, .len = len};
 	p.has_seg = gt_wire_peek(pkt, len, &seg);
 	if (p.has_seg) {
 		p.seg = (gt_seg_info){.seq = seg.seq,
-				      .ack = seg.ack,
-				      .len = seg.payload_len,
-				      .win = seg.wnd,
-				      .flags = seg.flags,
-				      .mss = seg.opts.has_mss ? seg.opts.mss : 0};
+		                      .ack = seg.ack,
+		                      .len = seg.payload_len,
+		                      .win = seg.wnd,
+		                      .flags = seg.flags,
+		                      .mss = seg.opts.has_mss ? seg.opts.mss : 0};
 	}
 
 	if (scripted_drop(sim, &p)) {

@@ -1,0 +1,662 @@
+/* The fuzz harness shared by the libFuzzer target (fuzz_input.c) and the
+ * deterministic in-CI test (test_fuzz_states.c): one stack (the target) and a
+ * hand-driven peer that exists only as the packets we build.
+ *
+ * fz_setup() drives the target into one of ten states with real segments;
+ * fz_input() feeds it one packet and checks the invariants after it;
+ * fz_record() decodes one record of the fuzzer's input format (docs/fuzzing.md).
+ *
+ * It reaches into the engine (stack_impl.h) for two things only: the
+ * connection's sequence variables, so that packets can aim at the window edges,
+ * and the internal invariants it checks after every packet. A broken invariant
+ * calls FZ_FAIL, which aborts unless the includer defines it. */
+#ifndef GT_FUZZ_HARNESS_H
+#define GT_FUZZ_HARNESS_H
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "glasstcp/glasstcp.h"
+#include "stack/stack_impl.h"
+#include "tcp/seq.h"
+#include "wire/wire.h"
+
+#ifndef FZ_FAIL
+#define FZ_FAIL(...)                                                                               \
+	do {                                                                                       \
+		fprintf(stderr, "fuzz invariant broken: " __VA_ARGS__);                            \
+		fputc('\n', stderr);                                                               \
+		abort();                                                                           \
+	} while (0)
+#endif
+
+#define FZ_FN static __attribute__((unused))
+
+#define FZ_TARGET_ADDR 0xC0000201u /* 192.0.2.1 */
+#define FZ_PEER_ADDR   0xC0000209u /* 192.0.2.9 */
+#define FZ_PORT        80
+#define FZ_PEER_PORT   40000
+#define FZ_MAX_CONNS   8
+#define FZ_MAX_PKT     2047 /* a record's length field has 11 bits */
+
+/* The state selector: the first byte of a fuzzer input. */
+enum {
+	FZ_SEL_STATE = 0x0f,  /* state index (mod 10), see fz_states */
+	FZ_SEL_ORPHAN = 0x10, /* close() instead of shutdown(SHUT_WR): no socket left */
+	FZ_SEL_DATA = 0x20,   /* data in flight both ways when the state is reached */
+	FZ_SEL_ACTIVE = 0x40, /* reach ESTABLISHED by connect() (SYN_RECEIVED: simultaneous open) */
+	FZ_SEL_EDGE = 0x80,   /* ISNs just below 2^32, small buffers, MSS 64, no delayed ACK */
+};
+#define FZ_NSTATES 10
+static const gt_tcp_state fz_states[FZ_NSTATES] = {
+    GT_TCP_LISTEN,      GT_TCP_SYN_SENT,   GT_TCP_SYN_RECEIVED, GT_TCP_ESTABLISHED,
+    GT_TCP_FIN_WAIT_1,  GT_TCP_FIN_WAIT_2, GT_TCP_CLOSE_WAIT,   GT_TCP_CLOSING,
+    GT_TCP_LAST_ACK,    GT_TCP_TIME_WAIT,
+};
+
+/* A record: a big-endian 16-bit header, then len bytes of packet. */
+enum {
+	FZ_REC_FIX = 0x8000,   /* fix IPv4 version, total length, protocol, addresses, checksums */
+	FZ_REC_REL = 0x4000,   /* ports := the connection's; seq += RCV.NXT; ack += SND.UNA */
+	FZ_REC_TIME = 0x3800,  /* then advance the clock by fz_time_steps[(hdr >> 11) & 7] */
+	FZ_REC_LEN = 0x07ff,   /* packet length; 0 = an application call (FIX/REL bits pick it) */
+};
+static const gt_time_us fz_time_steps[8] = {100,    1000,    10000,    50000,
+                                            200000, 1000000, 10000000, 120000000};
+
+typedef struct fz_ctx {
+	gt_stack *st;
+	gt_stack_config cfg;
+	gt_time_us now;
+	uint8_t sel;
+	gt_tcp_state want;
+	int lsock, sock;
+	gt_conn_tuple conn; /* the target's view: local = target */
+	uint32_t iss, peer_iss, peer_nxt;
+
+	/* what the target sent */
+	uint64_t out_pkts;
+	bool have_out;
+	uint8_t out_flags;
+	uint32_t out_seq, out_ack, out_len;
+
+	uint64_t events[5];
+	uint64_t syn_received; /* transitions into SYN_RECEIVED */
+	uint64_t fed;          /* packets given to gt_stack_input */
+	bool trace;            /* GT_FUZZ_TRACE set: every event to stderr as JSON Lines */
+
+	uint8_t pkt[FZ_MAX_PKT + 64];
+	uint8_t rbuf[16384];
+} fz_ctx;
+
+/* ---- callbacks ---- */
+
+static void fz_on_output(void *user, const uint8_t *pkt, size_t len)
+{
+	fz_ctx *c = user;
+	gt_segment seg;
+	/* everything the stack sends is well formed and from its own address */
+	gt_drop_reason why = gt_wire_parse(pkt, len, &seg);
+	if (why != GT_DROP_NONE)
+		FZ_FAIL("the stack sent a packet that does not parse: %s", gt_drop_reason_name(why));
+	if (seg.src_addr != c->cfg.local_addr)
+		FZ_FAIL("the stack sent from 0x%08x", seg.src_addr);
+	if ((seg.flags & GT_TCP_SYN) && (seg.flags & (GT_TCP_RST | GT_TCP_FIN)))
+		FZ_FAIL("the stack sent flags 0x%02x", seg.flags);
+	c->out_pkts++;
+	c->have_out = true;
+	c->out_flags = seg.flags;
+	c->out_seq = seg.seq;
+	c->out_ack = seg.ack;
+	c->out_len = seg.payload_len;
+}
+
+static void fz_on_event(void *user, const gt_event *ev)
+{
+	fz_ctx *c = user;
+	if (c->trace)
+		gt_trace_jsonl_write(stderr, ev);
+	if ((unsigned)ev->kind > GT_EV_SOCKET)
+		FZ_FAIL("event kind %d", (int)ev->kind);
+	c->events[ev->kind]++;
+	switch (ev->kind) {
+	case GT_EV_STATE:
+		if ((unsigned)ev->from >= GT_TCP_STATE_COUNT || (unsigned)ev->to >= GT_TCP_STATE_COUNT ||
+		    ev->from == ev->to || !ev->cause)
+			FZ_FAIL("state event %d -> %d", (int)ev->from, (int)ev->to);
+		if (ev->to == GT_TCP_SYN_RECEIVED)
+			c->syn_received++;
+		break;
+	case GT_EV_DROP:
+		if (ev->reason <= GT_DROP_NONE || ev->reason >= GT_DROP_REASON_COUNT ||
+		    !gt_drop_reason_name(ev->reason))
+			FZ_FAIL("drop event with reason %d", (int)ev->reason);
+		break;
+	default:
+		break;
+	}
+}
+
+static uint32_t fz_isn(void *user, const gt_conn_tuple *conn, gt_time_us now)
+{
+	const fz_ctx *c = user;
+	(void)conn;
+	(void)now;
+	return c->iss;
+}
+
+/* ---- packets ---- */
+
+static inline uint32_t fz_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+static inline void fz_put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+static inline void fz_put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+/* Recomputes the IPv4 header checksum and the TCP checksum (over what the
+ * total length claims, or the whole buffer when that is out of range) so the
+ * packet gets past the wire checks it is otherwise valid for. */
+FZ_FN void fz_fix_checksums(uint8_t *p, size_t len)
+{
+	if (len < GT_IPV4_HDR_LEN)
+		return;
+	size_t ihl = (size_t)(p[0] & 0x0f) * 4;
+	if (ihl < GT_IPV4_HDR_LEN || ihl > len)
+		return;
+	p[10] = p[11] = 0;
+	fz_put16(p + 10, (uint16_t)~gt_csum_fold(gt_csum_add(0, p, ihl)));
+	size_t total = (size_t)p[2] << 8 | p[3];
+	if (total < ihl || total > len)
+		total = len;
+	size_t tl = total - ihl;
+	if (tl < 18)
+		return;
+	uint8_t *t = p + ihl;
+	t[16] = t[17] = 0;
+	uint32_t src = fz_be32(p + 12), dst = fz_be32(p + 16);
+	uint32_t sum = (src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff) + GT_IP_PROTO_TCP +
+	               (uint32_t)tl;
+	fz_put16(t + 16, (uint16_t)~gt_csum_fold(gt_csum_add(sum, t, tl)));
+}
+
+/* The connection's TCB, if it still exists. */
+FZ_FN gt_tcb *fz_tcb(fz_ctx *c)
+{
+	return gt_stack_lookup(c->st, c->conn.local_addr, c->conn.local_port, c->conn.remote_addr,
+	                       c->conn.remote_port);
+}
+
+/* What the target expects next from the peer, and what it last had acknowledged. */
+FZ_FN uint32_t fz_rcv_nxt(fz_ctx *c)
+{
+	gt_tcb *t = fz_tcb(c);
+	return t && t->state != GT_TCP_SYN_SENT ? t->rcv_nxt : c->peer_nxt;
+}
+FZ_FN uint32_t fz_snd_una(fz_ctx *c)
+{
+	gt_tcb *t = fz_tcb(c);
+	return t ? t->snd_una : c->iss;
+}
+
+/* Builds a valid packet from the peer to the target into c->pkt; returns its length. */
+FZ_FN size_t fz_build(fz_ctx *c, uint8_t flags, uint32_t seq, uint32_t ack, uint16_t wnd,
+                      const gt_tcp_opts *opts, const uint8_t *data, uint32_t n)
+{
+	gt_segment h = {.src_addr = c->conn.remote_addr,
+	                .dst_addr = c->conn.local_addr,
+	                .src_port = c->conn.remote_port,
+	                .dst_port = c->conn.local_port,
+	                .seq = seq,
+	                .ack = ack,
+	                .flags = flags,
+	                .wnd = wnd};
+	if (opts)
+		h.opts = *opts;
+	if (n > FZ_MAX_PKT - GT_IPV4_HDR_LEN - GT_TCP_HDR_LEN - GT_TCP_MAX_OPT_LEN)
+		n = FZ_MAX_PKT - GT_IPV4_HDR_LEN - GT_TCP_HDR_LEN - GT_TCP_MAX_OPT_LEN;
+	size_t hl = gt_wire_write_headers(c->pkt, &h, n, 0x4747);
+	if (n)
+		memcpy(c->pkt + hl, data, n);
+	gt_wire_finalize(c->pkt, hl + n);
+	return hl + n;
+}
+
+/* ---- invariants ---- */
+
+static gt_time_us fz_min_timer(const gt_tcb *t)
+{
+	gt_time_us d = t->t_rexmit;
+	const gt_time_us o[] = {t->t_persist, t->t_delack, t->t_2msl, t->t_fin_wait_2, t->t_user};
+	for (size_t i = 0; i < sizeof o / sizeof o[0]; i++)
+		d = o[i] < d ? o[i] : d;
+	return d;
+}
+
+/* The engine's own bookkeeping, at rest between two calls into it. */
+FZ_FN void fz_check_stack(fz_ctx *c)
+{
+	gt_stack *st = c->st;
+	size_t n = 0, timed = 0, tw = 0;
+	for (const gt_tcb *t = st->all; t; t = t->all_next) {
+		n++;
+		if ((unsigned)t->state >= GT_TCP_STATE_COUNT)
+			FZ_FAIL("TCB in state %d", (int)t->state);
+		gt_time_us d = fz_min_timer(t);
+		/* a deadline earlier than every timer makes gt_stack_on_deadline
+		 * spin; a later one fires a timer late */
+		if (t->deadline != d)
+			FZ_FAIL("%s TCB deadline %llu but earliest timer %llu",
+			        gt_tcp_state_name(t->state), (unsigned long long)t->deadline,
+			        (unsigned long long)d);
+		if ((t->heap_idx != SIZE_MAX) != (d != GT_TIME_NEVER))
+			FZ_FAIL("%s TCB heap membership wrong", gt_tcp_state_name(t->state));
+		if (t->heap_idx != SIZE_MAX) {
+			timed++;
+			if (t->heap_idx >= st->heap_len || st->heap[t->heap_idx] != t)
+				FZ_FAIL("TCB heap index wrong");
+		}
+		if (t->sndbuf.len > t->sndbuf.cap || t->rcvbuf.len > t->rcvbuf.cap)
+			FZ_FAIL("buffer length past capacity");
+		if (t->reasm.count > t->reasm.max)
+			FZ_FAIL("reassembly ranges past the bound");
+		if (t->state == GT_TCP_TIME_WAIT)
+			tw++;
+		if (t->state > GT_TCP_LISTEN &&
+		    !(seq_le(t->snd_una, t->snd_nxt) && seq_le(t->snd_nxt, t->snd_max)))
+			FZ_FAIL("%s: SND.UNA %u SND.NXT %u snd_max %u out of order",
+			        gt_tcp_state_name(t->state), t->snd_una, t->snd_nxt, t->snd_max);
+	}
+	if (n != st->tcb_count)
+		FZ_FAIL("%zu TCBs listed, %zu counted", n, st->tcb_count);
+	if (n > c->cfg.max_conns)
+		FZ_FAIL("%zu TCBs, max_conns %u", n, c->cfg.max_conns);
+	if (gt_stack_conn_count(st) > c->cfg.max_conns)
+		FZ_FAIL("conn_count %zu past max_conns", gt_stack_conn_count(st));
+	if (timed != st->heap_len)
+		FZ_FAIL("%zu TCBs with a timer, heap holds %zu", timed, st->heap_len);
+	for (size_t i = 1; i < st->heap_len; i++) {
+		if (st->heap[(i - 1) / 2]->deadline > st->heap[i]->deadline)
+			FZ_FAIL("timer heap out of order at %zu", i);
+	}
+	if (tw != st->tw_count)
+		FZ_FAIL("%zu TCBs in TIME_WAIT, list holds %zu", tw, st->tw_count);
+
+	const gt_stack_counters *k = gt_stack_get_counters(st);
+	uint64_t sum = 0;
+	for (int i = 0; i < GT_DROP_REASON_COUNT; i++)
+		sum += k->drop[i];
+	if (sum != k->drops)
+		FZ_FAIL("drops %llu, drop[] sums to %llu", (unsigned long long)k->drops,
+		        (unsigned long long)sum);
+	if (k->drop[GT_DROP_NONE] || k->drop[GT_DROP_SIM_LOSS] || k->drop[GT_DROP_SIM_FAULT])
+		FZ_FAIL("the stack counted a none/sim drop");
+}
+
+/* Wire drops: the reasons decided before a packet becomes a segment. */
+static uint64_t fz_wire_drops(const gt_stack_counters *k)
+{
+	uint64_t n = 0;
+	for (int i = GT_DROP_TRUNCATED; i <= GT_DROP_BAD_FLAGS; i++)
+		n += k->drop[i];
+	return n;
+}
+
+/* ---- driving ---- */
+
+/* Runs every timer due by now. */
+FZ_FN void fz_run_timers(fz_ctx *c)
+{
+	fz_check_stack(c); /* a stale deadline would hang the call below */
+	if (gt_stack_next_deadline(c->st) <= c->now)
+		gt_stack_on_deadline(c->st, c->now);
+	if (gt_stack_next_deadline(c->st) <= c->now)
+		FZ_FAIL("a timer is still due after gt_stack_on_deadline");
+	fz_check_stack(c);
+}
+
+/* The application: accept (and close) new connections, read what arrived. */
+FZ_FN void fz_app(fz_ctx *c)
+{
+	if (c->lsock >= 0) {
+		for (int i = 0; i < FZ_MAX_CONNS; i++) {
+			int a = gt_accept(c->st, c->lsock, NULL, NULL);
+			if (a < 0) {
+				if (a != -EAGAIN && a != -EINVAL)
+					FZ_FAIL("accept: %d", a);
+				break;
+			}
+			if (c->sock < 0 && c->want != GT_TCP_LISTEN) {
+				c->sock = a;
+				continue;
+			}
+			if (gt_close(c->st, a, c->now) != 0)
+				FZ_FAIL("close of an accepted socket failed");
+		}
+	}
+	if (c->sock >= 0) {
+		for (int i = 0; i < 8; i++) {
+			ssize_t n = gt_recv(c->st, c->sock, c->rbuf, sizeof c->rbuf, c->now);
+			if (n <= 0)
+				break;
+		}
+	}
+	fz_check_stack(c);
+}
+
+/* Feeds one packet and checks that it was accounted for exactly once. */
+FZ_FN void fz_input(fz_ctx *c, const uint8_t *pkt, size_t len)
+{
+	const gt_stack_counters *k = gt_stack_get_counters(c->st);
+	uint64_t rx = k->rx_packets, segs = k->rx_segments, wire = fz_wire_drops(k);
+	uint64_t out = c->out_pkts;
+	gt_stack_input(c->st, pkt, len, c->now);
+	c->fed++;
+	uint64_t d_segs = k->rx_segments - segs, d_wire = fz_wire_drops(k) - wire;
+	if (k->rx_packets != rx + 1)
+		FZ_FAIL("rx_packets moved by %llu", (unsigned long long)(k->rx_packets - rx));
+	if (d_segs + d_wire != 1)
+		FZ_FAIL("a packet counted as %llu segments and %llu wire drops",
+		        (unsigned long long)d_segs, (unsigned long long)d_wire);
+	/* one packet never makes a storm: at most a window of minimum-MSS segments */
+	if (c->out_pkts - out > c->cfg.sndbuf / 64 + 4)
+		FZ_FAIL("one packet made the stack send %llu", (unsigned long long)(c->out_pkts - out));
+	fz_check_stack(c);
+}
+
+/* Advances the clock, runs the timers and the application. */
+FZ_FN void fz_advance(fz_ctx *c, gt_time_us dt)
+{
+	c->now += dt;
+	fz_run_timers(c);
+	fz_app(c);
+	fz_run_timers(c);
+}
+
+/* A valid segment from the peer, then the application runs. */
+FZ_FN void fz_peer_send(fz_ctx *c, uint8_t flags, uint32_t seq, uint32_t ack, uint16_t wnd,
+                        const gt_tcp_opts *opts, const uint8_t *data, uint32_t n)
+{
+	size_t len = fz_build(c, flags, seq, ack, wnd, opts, data, n);
+	fz_input(c, c->pkt, len);
+	fz_advance(c, 1000);
+}
+
+static void fz_expect(fz_ctx *c, gt_tcp_state s, const char *step)
+{
+	gt_tcb *t = fz_tcb(c);
+	if (!t || t->state != s)
+		FZ_FAIL("driving to %s: after %s the connection is %s, not %s",
+		        gt_tcp_state_name(c->want), step, t ? gt_tcp_state_name(t->state) : "gone",
+		        gt_tcp_state_name(s));
+}
+
+/* Closes our side: close() (orphan) or shutdown(SHUT_WR), by the selector. */
+static void fz_close_side(fz_ctx *c)
+{
+	int rc;
+	if (c->sel & FZ_SEL_ORPHAN) {
+		rc = gt_close(c->st, c->sock, c->now);
+		c->sock = -1;
+	} else {
+		rc = gt_shutdown(c->st, c->sock, GT_SHUT_WR, c->now);
+	}
+	if (rc != 0)
+		FZ_FAIL("close/shutdown: %d", rc);
+	fz_run_timers(c);
+}
+
+/* Creates the target and drives it into the state the selector names. */
+FZ_FN void fz_setup(fz_ctx *c, uint8_t sel)
+{
+	memset(c, 0, sizeof *c);
+	c->sel = sel;
+	c->want = fz_states[(sel & FZ_SEL_STATE) % FZ_NSTATES];
+	c->lsock = c->sock = -1;
+	c->now = 1000000;
+	c->trace = getenv("GT_FUZZ_TRACE") != NULL;
+	bool edge = sel & FZ_SEL_EDGE;
+	bool active = (sel & FZ_SEL_ACTIVE) || c->want == GT_TCP_SYN_SENT;
+	if (c->want == GT_TCP_LISTEN)
+		active = false;
+	/* near the wrap, so that window edges straddle 2^32 */
+	c->iss = edge ? 0xfffffff0u : 0x10000000u;
+	c->peer_iss = edge ? 0xffffffe0u : 0x20000000u;
+	c->peer_nxt = c->peer_iss;
+
+	gt_stack_config *cfg = &c->cfg;
+	gt_stack_config_default(cfg);
+	cfg->name = "target";
+	cfg->local_addr = FZ_TARGET_ADDR;
+	cfg->output = fz_on_output;
+	cfg->output_user = c;
+	cfg->on_event = fz_on_event;
+	cfg->event_user = c;
+	cfg->isn_fn = fz_isn;
+	cfg->isn_user = c;
+	cfg->max_conns = FZ_MAX_CONNS;
+	cfg->reasm_max_ranges = 4;
+	cfg->sndbuf = edge ? 1024 : 8192;
+	cfg->rcvbuf = edge ? 1024 : 4096;
+	cfg->delack_us = edge ? 0 : 40000;
+	cfg->msl_us = 1000000;
+	cfg->fin_wait_2_timeout_us = 20000000;
+	cfg->max_syn_retries = 3;
+	cfg->max_retries = 5;
+	if (gt_stack_create(cfg, &c->st) != 0)
+		FZ_FAIL("gt_stack_create");
+
+	c->conn = (gt_conn_tuple){.local_addr = FZ_TARGET_ADDR,
+	                          .remote_addr = FZ_PEER_ADDR,
+	                          .local_port = FZ_PORT,
+	                          .remote_port = FZ_PEER_PORT};
+	const uint16_t wnd = edge ? 512 : 8192;
+	gt_tcp_opts mss = {.has_mss = true, .mss = edge ? 64 : 1460};
+	uint8_t data[3000];
+	for (size_t i = 0; i < sizeof data; i++)
+		data[i] = (uint8_t)(i * 31 + 7);
+
+	if (!active) {
+		c->lsock = gt_socket(c->st);
+		if (c->lsock < 0 || gt_bind(c->st, c->lsock, 0, FZ_PORT) != 0 ||
+		    gt_listen(c->st, c->lsock, 4, c->now) != 0)
+			FZ_FAIL("listen");
+		if (c->want == GT_TCP_LISTEN)
+			return;
+		fz_peer_send(c, GT_TCP_SYN, c->peer_iss, 0, wnd, &mss, NULL, 0);
+		c->peer_nxt = c->peer_iss + 1;
+		fz_expect(c, GT_TCP_SYN_RECEIVED, "SYN");
+		if (c->want == GT_TCP_SYN_RECEIVED)
+			return;
+		fz_peer_send(c, GT_TCP_ACK, c->peer_nxt, c->iss + 1, wnd, NULL, NULL, 0);
+		fz_expect(c, GT_TCP_ESTABLISHED, "ACK of SYN,ACK");
+		if (c->sock < 0)
+			FZ_FAIL("nothing to accept");
+	} else {
+		c->sock = gt_socket(c->st);
+		if (c->sock < 0 || gt_connect(c->st, c->sock, FZ_PEER_ADDR, FZ_PORT, c->now) !=
+		                       -EINPROGRESS)
+			FZ_FAIL("connect");
+		gt_conn_tuple t;
+		if (gt_sock_tuple(c->st, c->sock, &t) != 0)
+			FZ_FAIL("tuple");
+		c->conn = t;
+		fz_expect(c, GT_TCP_SYN_SENT, "connect()");
+		if (c->want == GT_TCP_SYN_SENT)
+			return;
+		if (c->want == GT_TCP_SYN_RECEIVED) {
+			/* RFC 9293 §3.5 figure 7: simultaneous open */
+			fz_peer_send(c, GT_TCP_SYN, c->peer_iss, 0, wnd, &mss, NULL, 0);
+			c->peer_nxt = c->peer_iss + 1;
+			fz_expect(c, GT_TCP_SYN_RECEIVED, "SYN (simultaneous open)");
+			return;
+		}
+		fz_peer_send(c, GT_TCP_SYN | GT_TCP_ACK, c->peer_iss, c->iss + 1, wnd, &mss, NULL, 0);
+		c->peer_nxt = c->peer_iss + 1;
+		fz_expect(c, GT_TCP_ESTABLISHED, "SYN,ACK");
+	}
+
+	if (sel & FZ_SEL_DATA) {
+		/* unacknowledged data out, some read in */
+		if (gt_send(c->st, c->sock, data, sizeof data, c->now) <= 0)
+			FZ_FAIL("send");
+		fz_advance(c, 1000);
+		fz_peer_send(c, GT_TCP_ACK | GT_TCP_PSH, c->peer_nxt, fz_snd_una(c), wnd, NULL, data,
+		             100);
+		c->peer_nxt += 100;
+		fz_expect(c, GT_TCP_ESTABLISHED, "data");
+	}
+	switch (c->want) {
+	case GT_TCP_ESTABLISHED:
+		return;
+	case GT_TCP_CLOSE_WAIT:
+	case GT_TCP_LAST_ACK:
+		fz_peer_send(c, GT_TCP_FIN | GT_TCP_ACK, c->peer_nxt, fz_snd_una(c), wnd, NULL, NULL, 0);
+		c->peer_nxt++;
+		fz_expect(c, GT_TCP_CLOSE_WAIT, "FIN");
+		if (c->want == GT_TCP_CLOSE_WAIT)
+			return;
+		fz_close_side(c);
+		fz_expect(c, GT_TCP_LAST_ACK, "close()");
+		return;
+	default:
+		break;
+	}
+	/* FIN_WAIT_1, FIN_WAIT_2, CLOSING, TIME_WAIT */
+	fz_close_side(c);
+	fz_expect(c, GT_TCP_FIN_WAIT_1, "close()");
+	if (c->want == GT_TCP_FIN_WAIT_1)
+		return;
+	if (c->want == GT_TCP_CLOSING) {
+		/* our FIN crosses theirs: their FIN does not acknowledge ours */
+		fz_peer_send(c, GT_TCP_FIN | GT_TCP_ACK, c->peer_nxt, fz_snd_una(c), wnd, NULL, NULL, 0);
+		c->peer_nxt++;
+		fz_expect(c, GT_TCP_CLOSING, "FIN");
+		return;
+	}
+	/* acknowledge everything sent until the FIN is (it may wait behind data) */
+	for (int i = 0; i < 64; i++) {
+		gt_tcb *t = fz_tcb(c);
+		if (!t || t->state != GT_TCP_FIN_WAIT_1)
+			break;
+		fz_peer_send(c, GT_TCP_ACK, c->peer_nxt, t->snd_max, wnd, NULL, NULL, 0);
+	}
+	fz_expect(c, GT_TCP_FIN_WAIT_2, "ACK of FIN");
+	if (c->want == GT_TCP_FIN_WAIT_2)
+		return;
+	fz_peer_send(c, GT_TCP_FIN | GT_TCP_ACK, c->peer_nxt, fz_tcb(c)->snd_max, wnd, NULL, NULL, 0);
+	c->peer_nxt++;
+	fz_expect(c, GT_TCP_TIME_WAIT, "FIN");
+}
+
+/* Frees the target; LeakSanitizer checks at exit that nothing is left. */
+FZ_FN void fz_teardown(fz_ctx *c)
+{
+	fz_check_stack(c);
+	gt_stack_destroy(c->st);
+	c->st = NULL;
+}
+
+/* An application call, chosen by a zero-length record. */
+FZ_FN void fz_app_call(fz_ctx *c, unsigned op)
+{
+	int rc = 0;
+	switch (op & 3) {
+	case 1:
+		if (c->sock >= 0) {
+			if (gt_send(c->st, c->sock, c->rbuf, 1500, c->now) == 0)
+				FZ_FAIL("send of 1500 bytes returned 0");
+		}
+		break;
+	case 2:
+		if (c->sock >= 0)
+			rc = gt_shutdown(c->st, c->sock, GT_SHUT_WR, c->now);
+		break;
+	case 3:
+		if (c->sock >= 0) {
+			rc = gt_close(c->st, c->sock, c->now);
+			c->sock = -1;
+		} else if (c->lsock >= 0) {
+			rc = gt_close(c->st, c->lsock, c->now);
+			c->lsock = -1;
+		}
+		if (rc != 0)
+			FZ_FAIL("close: %d", rc);
+		break;
+	default:
+		break;
+	}
+	if (rc != 0 && rc != -ENOTCONN)
+		FZ_FAIL("application call %u: %d", op & 3, rc);
+	fz_run_timers(c);
+}
+
+/* One record of the fuzzer's input: hdr and the len packet bytes after it. */
+FZ_FN void fz_record(fz_ctx *c, uint16_t hdr, const uint8_t *data, size_t len)
+{
+	if (len == 0) {
+		fz_app_call(c, hdr >> 14);
+	} else {
+		if (len > FZ_MAX_PKT)
+			len = FZ_MAX_PKT;
+		uint8_t *p = c->pkt;
+		memcpy(p, data, len);
+		size_t ihl = len >= GT_IPV4_HDR_LEN ? (size_t)(p[0] & 0x0f) * 4 : 0;
+		if ((hdr & FZ_REC_REL) && ihl >= GT_IPV4_HDR_LEN && ihl + GT_TCP_HDR_LEN <= len) {
+			uint8_t *t = p + ihl;
+			fz_put16(t, c->conn.remote_port);
+			fz_put16(t + 2, c->conn.local_port);
+			fz_put32(t + 4, fz_be32(t + 4) + fz_rcv_nxt(c));
+			fz_put32(t + 8, fz_be32(t + 8) + fz_snd_una(c));
+		}
+		if ((hdr & FZ_REC_FIX) && len >= GT_IPV4_HDR_LEN) {
+			p[0] = (uint8_t)(0x40 | (p[0] & 0x0f));
+			fz_put16(p + 2, (uint16_t)len);
+			fz_put16(p + 6, 0x4000); /* DF, not a fragment */
+			p[9] = GT_IP_PROTO_TCP;
+			fz_put32(p + 12, c->conn.remote_addr);
+			fz_put32(p + 16, c->conn.local_addr);
+			fz_fix_checksums(p, len);
+		}
+		fz_input(c, p, len);
+	}
+	fz_advance(c, fz_time_steps[(hdr & FZ_REC_TIME) >> 11]);
+}
+
+/* A whole fuzzer input: selector byte, then records. */
+FZ_FN void fz_run_input(const uint8_t *data, size_t size)
+{
+	if (size == 0)
+		return;
+	fz_ctx *c = malloc(sizeof *c);
+	if (!c)
+		return;
+	fz_setup(c, data[0]);
+	size_t i = 1;
+	for (unsigned n = 0; i + 2 <= size && n < 512; n++) {
+		uint16_t hdr = (uint16_t)(data[i] << 8 | data[i + 1]);
+		i += 2;
+		size_t len = hdr & FZ_REC_LEN;
+		if (len > size - i)
+			len = size - i;
+		fz_record(c, hdr, data + i, len);
+		i += len;
+	}
+	fz_teardown(c);
+	free(c);
+}
+
+#endif
