@@ -287,8 +287,7 @@ int gt_close(gt_stack *st, int s, gt_time_us now)
 	    tcb->state != GT_TCP_TIME_WAIT) {
 		/* RFC 9293 §3.10.4 and RFC 1122 §4.2.2.13: closing with unread data
 		 * loses it, so the peer must learn: send RST, not FIN */
-		gt_tcb_send_rst(tcb, now);
-		gt_tcb_close(tcb, 0, "close() with unread data", now);
+		gt_tcb_reset(tcb, "close() with unread data", now);
 		return 0;
 	}
 	close_send_side(tcb, "close()", now);
@@ -318,8 +317,8 @@ int gt_abort(gt_stack *st, int s, gt_time_us now)
 	case GT_TCP_FIN_WAIT_2:
 	case GT_TCP_CLOSE_WAIT:
 		/* RFC 9293 §3.10.5: <SEQ=SND.NXT><CTL=RST> */
-		gt_tcb_send_rst(tcb, now);
-		break;
+		gt_tcb_reset(tcb, "abort()", now);
+		return 0;
 	default: /* SYN_SENT, CLOSING, LAST_ACK, TIME_WAIT: just delete */
 		break;
 	}

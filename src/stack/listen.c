@@ -149,7 +149,8 @@ void gt_listen_close(gt_tcb *lst, gt_time_us now)
 	while (lst->children) {
 		gt_tcb *child = lst->children;
 		if (child->state != GT_TCP_SYN_RECEIVED)
-			gt_tcb_send_rst(child, now);
-		gt_tcb_close(child, 0, "listener closed", now);
+			gt_tcb_reset(child, "listener closed", now);
+		else
+			gt_tcb_close(child, 0, "listener closed", now);
 	}
 }

@@ -170,8 +170,7 @@ static step_result step_text_and_fin(gt_tcb *tcb, const gt_segment *seg, uint32_
 			/* RFC 9293 §3.10.4 / RFC 1122 §4.2.2.13: the application has
 			 * closed and can never read this: reset the connection */
 			drop(tcb, GT_DROP_DATA_AFTER_CLOSE, seg, now);
-			gt_tcb_send_rst(tcb, now);
-			gt_tcb_close(tcb, 0, "rcv data after close()", now);
+			gt_tcb_reset(tcb, "rcv data after close()", now);
 			return STEP_DONE;
 		} else {
 			receive_text(tcb, seq, data, len, seg, now);

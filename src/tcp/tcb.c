@@ -128,6 +128,13 @@ bool gt_tcb_close(gt_tcb *tcb, int err, const char *cause, gt_time_us now)
 	return false;
 }
 
+bool gt_tcb_reset(gt_tcb *tcb, const char *cause, gt_time_us now)
+{
+	gt_tcb_set_state(tcb, GT_TCP_CLOSED, cause, now);
+	gt_tcb_send_rst(tcb, now);
+	return gt_tcb_close(tcb, 0, cause, now);
+}
+
 void gt_tcb_enter_time_wait(gt_tcb *tcb, const char *cause, gt_time_us now)
 {
 	gt_stack *st = tcb->st;

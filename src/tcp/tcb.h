@@ -127,6 +127,10 @@ void gt_tcb_set_state(gt_tcb *tcb, gt_tcp_state to, const char *cause, gt_time_u
 /* Enters CLOSED with error err (0 for a clean close) and releases the TCB if no
  * socket holds it. The tcb must not be used after this returns true. */
 bool gt_tcb_close(gt_tcb *tcb, int err, const char *cause, gt_time_us now);
+/* Ends the connection with <SEQ=SND.NXT><CTL=RST> (ABORT, close() with unread
+ * data, data after close()). The state change comes first, so a trace shows it
+ * on the RST's own row. Returns true if the TCB was freed. */
+bool gt_tcb_reset(gt_tcb *tcb, const char *cause, gt_time_us now);
 /* Frees the TCB and everything it holds (no event, nothing sent). */
 void gt_tcb_free(gt_tcb *tcb);
 /* Recomputes the earliest timer and repositions it in the stack's heap. */
