@@ -100,6 +100,7 @@ static char *str_dup(const char *s)
 typedef struct titem {
 	const gt_event *ev;
 	size_t order; /* position in the log, so equal times keep the log's order */
+	size_t sub;   /* ties in order: the log position of the event itself */
 	int side;
 	bool used;           /* drawn in a row, or matched to a segment */
 	gt_tcp_state before; /* this side's state just before the event */
@@ -123,6 +124,11 @@ typedef struct tbuild {
 	/* Sort key of each row within its connection: the log position of the
 	 * event that opened it. */
 	size_t *row_pos;
+
+	/* Events made up for a host seen from one capture point (see
+	 * one_capture_point); titems point into this array, allocated once. */
+	gt_event *synth;
+	size_t nsynth;
 } tbuild;
 
 static gt_conn_tuple swap_tuple(const gt_conn_tuple *c)
@@ -183,12 +189,132 @@ static int add_item(tbuild *b, const gt_conn_tuple *tuple, const titem *it)
 	return 0;
 }
 
+/* Log position i as a sort key, with room for made-up events just before
+ * (POS_BEFORE) and just after (POS_AFTER) it. */
+#define POS(i)        (8 * (size_t)(i) + 4)
+#define POS_BEFORE(i) (8 * (size_t)(i) + 2)
+#define POS_AFTER(i)  (8 * (size_t)(i) + 6)
+
+/* Within this distance a host's state change seen from outside (a kernel
+ * tracepoint) is attached to the segment that caused or carried it. */
+#define SNAP_US 10000
+
 static int cmp_item(const void *a, const void *b)
 {
 	const titem *x = a, *y = b;
 	if (x->ev->t_us != y->ev->t_us)
 		return x->ev->t_us < y->ev->t_us ? -1 : 1;
-	return x->order < y->order ? -1 : x->order > y->order;
+	if (x->order != y->order)
+		return x->order < y->order ? -1 : 1;
+	return x->sub < y->sub ? -1 : x->sub > y->sub;
+}
+
+static int side_of(const gt_event *ev, const char *left, const char *right, const bool known[2],
+                   const uint32_t addr[2])
+{
+	int side = host_side(ev, left, right);
+	if (side < 0 || !ev->has_conn || ev->kind == GT_EV_SOCKET)
+		return -1;
+	if (ev->conn.remote_addr == 0 || ev->conn.remote_port == 0)
+		return -1;
+	if (known[1 - side] && ev->conn.remote_addr != addr[1 - side])
+		return -1;
+	if (known[side] && ev->conn.local_addr != addr[side])
+		return -1;
+	return side;
+}
+
+/* One capture point: a host that shows up only through its state changes (the
+ * Linux kernel seen through its tracepoint, beside glasstcp on a TUN device)
+ * sent what the other host received and received what it sent, at the other
+ * host's times. Its state changes are moved onto the nearest such segment
+ * within SNAP_US: just after one it received (the change it caused), or just
+ * before one it sent (the change that sent it). Returns the silent side, -1
+ * when both hosts sent segments, or -2 on allocation failure. */
+static int one_capture_point(tbuild *b, const gt_trace_log *log, const char *names[2],
+                             const bool known[2], const uint32_t addr[2])
+{
+	size_t count = gt_trace_log_count(log), tx[2] = {0, 0}, seen[2] = {0, 0};
+	for (size_t i = 0; i < count; i++) {
+		const gt_event *ev = gt_trace_log_get(log, i);
+		int side = side_of(ev, names[0], names[1], known, addr);
+		if (side < 0)
+			continue;
+		seen[side]++;
+		tx[side] += ev->kind == GT_EV_TX;
+	}
+	int silent = -1;
+	for (int s = 0; s < 2; s++)
+		if (seen[s] && seen[1 - s] && tx[s] == 0 && tx[1 - s] > 0)
+			silent = s;
+	if (silent < 0)
+		return -1;
+	b->synth = calloc(count ? count : 1, sizeof(*b->synth));
+	size_t *pos = calloc(count ? count : 1, sizeof(*pos));
+	size_t *src = calloc(count ? count : 1, sizeof(*src));
+	if (!b->synth || !pos || !src) {
+		free(pos);
+		free(src);
+		return -2;
+	}
+	/* the silent host's segments */
+	for (size_t i = 0; i < count; i++) {
+		const gt_event *ev = gt_trace_log_get(log, i);
+		if (side_of(ev, names[0], names[1], known, addr) != 1 - silent ||
+		    (ev->kind != GT_EV_RX && ev->kind != GT_EV_TX))
+			continue;
+		gt_event *e = &b->synth[b->nsynth];
+		*e = *ev;
+		e->host = names[silent];
+		e->conn = swap_tuple(&ev->conn);
+		e->kind = ev->kind == GT_EV_RX ? GT_EV_TX : GT_EV_RX;
+		e->seg.rexmit = false;
+		src[b->nsynth] = i;
+		pos[b->nsynth++] = ev->kind == GT_EV_RX ? POS_BEFORE(i) : POS_AFTER(i);
+	}
+	size_t nseg = b->nsynth;
+	/* its state changes, moved onto the segment they belong to */
+	for (size_t i = 0; i < count; i++) {
+		const gt_event *ev = gt_trace_log_get(log, i);
+		if (side_of(ev, names[0], names[1], known, addr) != silent ||
+		    ev->kind != GT_EV_STATE)
+			continue;
+		gt_event *e = &b->synth[b->nsynth];
+		*e = *ev;
+		size_t key = POS(i);
+		gt_time_us best = SNAP_US + 1;
+		for (size_t j = 0; j < nseg; j++) {
+			const gt_event *s = &b->synth[j];
+			if (!same_tuple(&s->conn, &ev->conn))
+				continue;
+			bool rx = s->kind == GT_EV_RX;
+			if (rx ? s->t_us > ev->t_us : s->t_us < ev->t_us)
+				continue;
+			gt_time_us d = rx ? ev->t_us - s->t_us : s->t_us - ev->t_us;
+			if (d < best) {
+				best = d;
+				e->t_us = s->t_us;
+				/* just after the segment it received, or just
+				 * before the one it sent */
+				key = rx ? pos[j] + 1 : pos[j] - 1;
+			}
+		}
+		src[b->nsynth] = i;
+		pos[b->nsynth++] = key;
+	}
+	for (size_t i = 0; i < b->nsynth; i++) {
+		const gt_event *e = &b->synth[i];
+		gt_conn_tuple tuple = silent == SIDE_LEFT ? e->conn : swap_tuple(&e->conn);
+		titem it = {.ev = e, .order = pos[i], .sub = src[i], .side = silent};
+		if (add_item(b, &tuple, &it) < 0) {
+			free(pos);
+			free(src);
+			return -2;
+		}
+	}
+	free(pos);
+	free(src);
+	return silent;
 }
 
 /* Distributes the two hosts' events to connections between them. A host's
@@ -208,19 +334,17 @@ static int collect(tbuild *b, const gt_trace_log *log, const char *left, const c
 		addr[side] = ev->conn.local_addr;
 	}
 
+	const char *names[2] = {left, right};
+	int silent = one_capture_point(b, log, names, known, addr);
+	if (silent == -2)
+		return -ENOMEM;
 	for (size_t i = 0; i < count; i++) {
 		const gt_event *ev = gt_trace_log_get(log, i);
-		int side = host_side(ev, left, right);
-		if (side < 0 || !ev->has_conn || ev->kind == GT_EV_SOCKET)
-			continue;
-		if (ev->conn.remote_addr == 0 || ev->conn.remote_port == 0)
-			continue;
-		if (known[1 - side] && ev->conn.remote_addr != addr[1 - side])
-			continue;
-		if (known[side] && ev->conn.local_addr != addr[side])
+		int side = side_of(ev, left, right, known, addr);
+		if (side < 0 || side == silent)
 			continue;
 		gt_conn_tuple tuple = side == SIDE_LEFT ? ev->conn : swap_tuple(&ev->conn);
-		titem it = {.ev = ev, .order = i, .side = side};
+		titem it = {.ev = ev, .order = POS(i), .sub = i, .side = side};
 		if (add_item(b, &tuple, &it) < 0)
 			return -ENOMEM;
 	}
@@ -624,6 +748,7 @@ int gt_trace_table_build(const gt_trace_log *log, const gt_table_opts *opts, gt_
 	out->nconns = out->conns ? b.nconns : 0;
 	free(b.conns);
 	free(b.row_pos);
+	free(b.synth);
 	if (rc == 0)
 		rc = draw_arrows(out);
 	if (rc < 0)

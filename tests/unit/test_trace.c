@@ -628,6 +628,60 @@ static void test_table_several_connections(void **state)
 	gt_trace_log_free(log);
 }
 
+/* One capture point: glasstcp ("server") on a TUN device logs its segments; the
+ * Linux kernel ("client") shows up only through its tracepoint's state changes,
+ * a few microseconds off glasstcp's clock, and logged late (read from the trace
+ * pipe after the fact). Its segments are glasstcp's rx and tx; its state
+ * changes land next to the segment that caused or carried them. */
+static void test_table_one_capture_point(void **state)
+{
+	(void)state;
+	gt_trace_log *log = gt_trace_log_new();
+	assert_non_null(log);
+	rec_seg(log, "rx", "server", 1000, S, ISN_C, 0);
+	rec_state(log, "server", 1000, GT_TCP_LISTEN, GT_TCP_SYN_RECEIVED, "rcv SYN");
+	rec_seg(log, "tx", "server", 1000, SA, ISN_S, ISN_C + 1);
+	rec_seg(log, "rx", "server", 1100, A, ISN_C + 1, ISN_S + 1);
+	rec_state(log, "server", 1100, GT_TCP_SYN_RECEIVED, GT_TCP_ESTABLISHED, "rcv ACK of SYN");
+	rec_seg(log, "rx", "server", 50000, FA, ISN_C + 1, ISN_S + 1);
+	rec_state(log, "server", 50000, GT_TCP_ESTABLISHED, GT_TCP_CLOSE_WAIT, "rcv FIN");
+	rec_seg(log, "tx", "server", 90000, A, ISN_S + 1, ISN_C + 2);
+	rec_state(log, "server", 150000, GT_TCP_CLOSE_WAIT, GT_TCP_LAST_ACK, "close()");
+	rec_seg(log, "tx", "server", 150000, FA, ISN_S + 1, ISN_C + 2);
+	rec_seg(log, "rx", "server", 150080, A, ISN_C + 2, ISN_S + 2);
+	rec_state(log, "server", 150080, GT_TCP_LAST_ACK, GT_TCP_CLOSED, "rcv ACK of FIN");
+	/* the kernel's view, read late */
+	rec_state(log, "client", 980, GT_TCP_CLOSED, GT_TCP_SYN_SENT, "linux");
+	rec_state(log, "client", 1060, GT_TCP_SYN_SENT, GT_TCP_ESTABLISHED, "linux");
+	rec_state(log, "client", 49990, GT_TCP_ESTABLISHED, GT_TCP_FIN_WAIT_1, "linux");
+	rec_state(log, "client", 90040, GT_TCP_FIN_WAIT_1, GT_TCP_FIN_WAIT_2, "linux");
+	rec_state(log, "client", 150030, GT_TCP_FIN_WAIT_2, GT_TCP_TIME_WAIT, "linux");
+	rec_state(log, "client", 60150030, GT_TCP_TIME_WAIT, GT_TCP_CLOSED, "linux");
+
+	gt_table_opts opts = {.left_host = "client", .right_host = "server"};
+	gt_table t;
+	assert_int_equal(gt_trace_table_build(log, &opts, &t), 0);
+	assert_int_equal(t.nconns, 1);
+	assert_int_equal(t.nrows, 8);
+	const gt_table_dir R = GT_TABLE_DIR_RIGHT, L = GT_TABLE_DIR_LEFT;
+	assert_row(&t.rows[0], 1000, "CLOSED -> SYN_SENT", R, "S seq=0 win=65535", "LISTEN");
+	assert_row(&t.rows[1], 1000, "SYN_SENT", L, "SA seq=0 ack=1 win=65535",
+	           "LISTEN -> SYN_RECEIVED");
+	assert_row(&t.rows[2], 1100, "SYN_SENT -> ESTABLISHED", R, "A seq=1 ack=1 win=65535",
+	           "SYN_RECEIVED -> ESTABLISHED");
+	assert_row(&t.rows[3], 50000, "ESTABLISHED -> FIN_WAIT_1", R, "FA seq=1 ack=1 win=65535",
+	           "ESTABLISHED -> CLOSE_WAIT");
+	assert_row(&t.rows[4], 90000, "FIN_WAIT_1 -> FIN_WAIT_2", L, "A seq=1 ack=2 win=65535",
+	           "CLOSE_WAIT");
+	assert_row(&t.rows[5], 150000, "FIN_WAIT_2 -> TIME_WAIT", L, "FA seq=1 ack=2 win=65535",
+	           "CLOSE_WAIT -> LAST_ACK");
+	assert_row(&t.rows[6], 150080, "TIME_WAIT", R, "A seq=2 ack=2 win=65535",
+	           "LAST_ACK -> CLOSED");
+	assert_row(&t.rows[7], 60150030, "TIME_WAIT -> CLOSED", GT_TABLE_DIR_NONE, "", "");
+	gt_trace_table_free(&t);
+	gt_trace_log_free(log);
+}
+
 static void test_table_empty(void **state)
 {
 	(void)state;
@@ -657,6 +711,7 @@ int main(void)
 	    cmocka_unit_test(test_table_print),
 	    cmocka_unit_test(test_table_lost_segments),
 	    cmocka_unit_test(test_table_several_connections),
+	    cmocka_unit_test(test_table_one_capture_point),
 	    cmocka_unit_test(test_table_empty),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
