@@ -187,8 +187,13 @@ ssize_t gt_recv(gt_stack *st, int s, void *buf, size_t len, gt_time_us now)
 		uint32_t before = seq_gt(tcb->rcv_adv, tcb->rcv_nxt) ? tcb->rcv_adv - tcb->rcv_nxt : 0;
 		gt_ringbuf_peek(&tcb->rcvbuf, 0, buf, n);
 		gt_ringbuf_consume(&tcb->rcvbuf, n);
-		/* RFC 9293 §3.8.6.2.2: tell the peer when the window opens enough */
-		if (gt_state_can_receive(tcb->state) && gt_tcb_rcv_window(tcb) > before) {
+		/* RFC 9293 §3.8.6.2.2: tell the peer when the window opens enough.
+		 * A window update is its own segment, so announce only a window
+		 * that was nearly closed or that at least doubles (as Linux does);
+		 * the ACKs of arriving data carry the rest. */
+		uint32_t after = gt_tcb_rcv_window(tcb);
+		if (gt_state_can_receive(tcb->state) && after > before &&
+		    (before < 2u * tcb->snd_mss || after >= 2 * before)) {
 			tcb->ack_now = true;
 			gt_tcb_output(tcb, now);
 		}
