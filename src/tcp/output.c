@@ -77,7 +77,10 @@ void gt_tcb_send_ratelimited_ack(gt_tcb *tcb, gt_time_us now)
 void gt_tcb_send_rst(gt_tcb *tcb, gt_time_us now)
 {
 	/* RFC 9293 §3.10.5 (ABORT) and §3.10.4: <SEQ=SND.NXT><CTL=RST> */
-	send_segment(tcb, tcb->snd_nxt, GT_TCP_RST, 0, false, now);
+	/* SND.NXT in the RFC's sense is snd_max (see gt_tcb_send_ack): an RST
+	 * from a pulled-back snd_nxt could fall below the peer's RCV.NXT and
+	 * be ignored by a peer that checks RSTs as RFC 5961 §3.2 says */
+	send_segment(tcb, tcb->snd_max, GT_TCP_RST, 0, false, now);
 }
 
 static void arm_rexmit(gt_tcb *tcb, gt_time_us now)

@@ -13,16 +13,16 @@
 #ifndef GT_FUZZ_HARNESS_H
 #define GT_FUZZ_HARNESS_H
 
+#include "glasstcp/glasstcp.h"
+#include "stack/stack_impl.h"
+#include "tcp/seq.h"
+#include "wire/wire.h"
+
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "glasstcp/glasstcp.h"
-#include "stack/stack_impl.h"
-#include "tcp/seq.h"
-#include "wire/wire.h"
 
 #ifndef FZ_FAIL
 #define FZ_FAIL(...)                                                                               \
@@ -52,17 +52,17 @@ enum {
 };
 #define FZ_NSTATES 10
 static const gt_tcp_state fz_states[FZ_NSTATES] = {
-    GT_TCP_LISTEN,      GT_TCP_SYN_SENT,   GT_TCP_SYN_RECEIVED, GT_TCP_ESTABLISHED,
-    GT_TCP_FIN_WAIT_1,  GT_TCP_FIN_WAIT_2, GT_TCP_CLOSE_WAIT,   GT_TCP_CLOSING,
-    GT_TCP_LAST_ACK,    GT_TCP_TIME_WAIT,
+    GT_TCP_LISTEN,     GT_TCP_SYN_SENT,   GT_TCP_SYN_RECEIVED, GT_TCP_ESTABLISHED,
+    GT_TCP_FIN_WAIT_1, GT_TCP_FIN_WAIT_2, GT_TCP_CLOSE_WAIT,   GT_TCP_CLOSING,
+    GT_TCP_LAST_ACK,   GT_TCP_TIME_WAIT,
 };
 
 /* A record: a big-endian 16-bit header, then len bytes of packet. */
 enum {
-	FZ_REC_FIX = 0x8000,   /* fix IPv4 version, total length, protocol, addresses, checksums */
-	FZ_REC_REL = 0x4000,   /* ports := the connection's; seq += RCV.NXT; ack += SND.UNA */
-	FZ_REC_TIME = 0x3800,  /* then advance the clock by fz_time_steps[(hdr >> 11) & 7] */
-	FZ_REC_LEN = 0x07ff,   /* packet length; 0 = an application call (FIX/REL bits pick it) */
+	FZ_REC_FIX = 0x8000,  /* fix IPv4 version, total length, protocol, addresses, checksums */
+	FZ_REC_REL = 0x4000,  /* ports := the connection's; seq += RCV.NXT; ack += SND.UNA */
+	FZ_REC_TIME = 0x3800, /* then advance the clock by fz_time_steps[(hdr >> 11) & 7] */
+	FZ_REC_LEN = 0x07ff,  /* packet length; 0 = an application call (FIX/REL bits pick it) */
 };
 static const gt_time_us fz_time_steps[8] = {100,    1000,    10000,    50000,
                                             200000, 1000000, 10000000, 120000000};
@@ -85,6 +85,7 @@ typedef struct fz_ctx {
 
 	uint64_t events[5];
 	uint64_t syn_received; /* transitions into SYN_RECEIVED */
+	uint64_t tw_ended;     /* transitions out of TIME_WAIT */
 	uint64_t fed;          /* packets given to gt_stack_input */
 	bool trace;            /* GT_FUZZ_TRACE set: every event to stderr as JSON Lines */
 
@@ -101,7 +102,8 @@ static void fz_on_output(void *user, const uint8_t *pkt, size_t len)
 	/* everything the stack sends is well formed and from its own address */
 	gt_drop_reason why = gt_wire_parse(pkt, len, &seg);
 	if (why != GT_DROP_NONE)
-		FZ_FAIL("the stack sent a packet that does not parse: %s", gt_drop_reason_name(why));
+		FZ_FAIL("the stack sent a packet that does not parse: %s",
+		        gt_drop_reason_name(why));
 	if (seg.src_addr != c->cfg.local_addr)
 		FZ_FAIL("the stack sent from 0x%08x", seg.src_addr);
 	if ((seg.flags & GT_TCP_SYN) && (seg.flags & (GT_TCP_RST | GT_TCP_FIN)))
@@ -124,11 +126,13 @@ static void fz_on_event(void *user, const gt_event *ev)
 	c->events[ev->kind]++;
 	switch (ev->kind) {
 	case GT_EV_STATE:
-		if ((unsigned)ev->from >= GT_TCP_STATE_COUNT || (unsigned)ev->to >= GT_TCP_STATE_COUNT ||
-		    ev->from == ev->to || !ev->cause)
+		if ((unsigned)ev->from >= GT_TCP_STATE_COUNT ||
+		    (unsigned)ev->to >= GT_TCP_STATE_COUNT || ev->from == ev->to || !ev->cause)
 			FZ_FAIL("state event %d -> %d", (int)ev->from, (int)ev->to);
 		if (ev->to == GT_TCP_SYN_RECEIVED)
 			c->syn_received++;
+		if (ev->from == GT_TCP_TIME_WAIT)
+			c->tw_ended++;
 		break;
 	case GT_EV_DROP:
 		if (ev->reason <= GT_DROP_NONE || ev->reason >= GT_DROP_REASON_COUNT ||
@@ -188,8 +192,8 @@ FZ_FN void fz_fix_checksums(uint8_t *p, size_t len)
 	uint8_t *t = p + ihl;
 	t[16] = t[17] = 0;
 	uint32_t src = fz_be32(p + 12), dst = fz_be32(p + 16);
-	uint32_t sum = (src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff) + GT_IP_PROTO_TCP +
-	               (uint32_t)tl;
+	uint32_t sum = (src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff) +
+	               GT_IP_PROTO_TCP + (uint32_t)tl;
 	fz_put16(t + 16, (uint16_t)~gt_csum_fold(gt_csum_add(sum, t, tl)));
 }
 
@@ -325,7 +329,6 @@ FZ_FN void fz_run_timers(fz_ctx *c)
 		gt_stack_on_deadline(c->st, c->now);
 	if (gt_stack_next_deadline(c->st) <= c->now)
 		FZ_FAIL("a timer is still due after gt_stack_on_deadline");
-	fz_check_stack(c);
 }
 
 /* The application: accept (and close) new connections, read what arrived. */
@@ -349,12 +352,17 @@ FZ_FN void fz_app(fz_ctx *c)
 	}
 	if (c->sock >= 0) {
 		for (int i = 0; i < 8; i++) {
+			int ready = gt_poll(c->st, c->sock);
+			if (ready < 0)
+				FZ_FAIL("poll of a live socket: %d", ready);
 			ssize_t n = gt_recv(c->st, c->sock, c->rbuf, sizeof c->rbuf, c->now);
+			/* readable means recv() does not block */
+			if ((ready & GT_POLLIN) && n == -EAGAIN)
+				FZ_FAIL("poll says readable (0x%x) but recv gives EAGAIN", ready);
 			if (n <= 0)
 				break;
 		}
 	}
-	fz_check_stack(c);
 }
 
 /* Feeds one packet and checks that it was accounted for exactly once. */
@@ -373,11 +381,13 @@ FZ_FN void fz_input(fz_ctx *c, const uint8_t *pkt, size_t len)
 		        (unsigned long long)d_segs, (unsigned long long)d_wire);
 	/* one packet never makes a storm: at most a window of minimum-MSS segments */
 	if (c->out_pkts - out > c->cfg.sndbuf / 64 + 4)
-		FZ_FAIL("one packet made the stack send %llu", (unsigned long long)(c->out_pkts - out));
+		FZ_FAIL("one packet made the stack send %llu",
+		        (unsigned long long)(c->out_pkts - out));
 	fz_check_stack(c);
 }
 
-/* Advances the clock, runs the timers and the application. */
+/* Advances the clock, runs the timers and the application (the stack is
+ * checked before each call into it and after every packet). */
 FZ_FN void fz_advance(fz_ctx *c, gt_time_us dt)
 {
 	c->now += dt;
@@ -487,8 +497,8 @@ FZ_FN void fz_setup(fz_ctx *c, uint8_t sel)
 			FZ_FAIL("nothing to accept");
 	} else {
 		c->sock = gt_socket(c->st);
-		if (c->sock < 0 || gt_connect(c->st, c->sock, FZ_PEER_ADDR, FZ_PORT, c->now) !=
-		                       -EINPROGRESS)
+		if (c->sock < 0 ||
+		    gt_connect(c->st, c->sock, FZ_PEER_ADDR, FZ_PORT, c->now) != -EINPROGRESS)
 			FZ_FAIL("connect");
 		gt_conn_tuple t;
 		if (gt_sock_tuple(c->st, c->sock, &t) != 0)
@@ -504,7 +514,8 @@ FZ_FN void fz_setup(fz_ctx *c, uint8_t sel)
 			fz_expect(c, GT_TCP_SYN_RECEIVED, "SYN (simultaneous open)");
 			return;
 		}
-		fz_peer_send(c, GT_TCP_SYN | GT_TCP_ACK, c->peer_iss, c->iss + 1, wnd, &mss, NULL, 0);
+		fz_peer_send(c, GT_TCP_SYN | GT_TCP_ACK, c->peer_iss, c->iss + 1, wnd, &mss, NULL,
+		             0);
 		c->peer_nxt = c->peer_iss + 1;
 		fz_expect(c, GT_TCP_ESTABLISHED, "SYN,ACK");
 	}
@@ -514,8 +525,8 @@ FZ_FN void fz_setup(fz_ctx *c, uint8_t sel)
 		if (gt_send(c->st, c->sock, data, sizeof data, c->now) <= 0)
 			FZ_FAIL("send");
 		fz_advance(c, 1000);
-		fz_peer_send(c, GT_TCP_ACK | GT_TCP_PSH, c->peer_nxt, fz_snd_una(c), wnd, NULL, data,
-		             100);
+		fz_peer_send(c, GT_TCP_ACK | GT_TCP_PSH, c->peer_nxt, fz_snd_una(c), wnd, NULL,
+		             data, 100);
 		c->peer_nxt += 100;
 		fz_expect(c, GT_TCP_ESTABLISHED, "data");
 	}
@@ -524,7 +535,8 @@ FZ_FN void fz_setup(fz_ctx *c, uint8_t sel)
 		return;
 	case GT_TCP_CLOSE_WAIT:
 	case GT_TCP_LAST_ACK:
-		fz_peer_send(c, GT_TCP_FIN | GT_TCP_ACK, c->peer_nxt, fz_snd_una(c), wnd, NULL, NULL, 0);
+		fz_peer_send(c, GT_TCP_FIN | GT_TCP_ACK, c->peer_nxt, fz_snd_una(c), wnd, NULL,
+		             NULL, 0);
 		c->peer_nxt++;
 		fz_expect(c, GT_TCP_CLOSE_WAIT, "FIN");
 		if (c->want == GT_TCP_CLOSE_WAIT)
@@ -542,7 +554,8 @@ FZ_FN void fz_setup(fz_ctx *c, uint8_t sel)
 		return;
 	if (c->want == GT_TCP_CLOSING) {
 		/* our FIN crosses theirs: their FIN does not acknowledge ours */
-		fz_peer_send(c, GT_TCP_FIN | GT_TCP_ACK, c->peer_nxt, fz_snd_una(c), wnd, NULL, NULL, 0);
+		fz_peer_send(c, GT_TCP_FIN | GT_TCP_ACK, c->peer_nxt, fz_snd_una(c), wnd, NULL,
+		             NULL, 0);
 		c->peer_nxt++;
 		fz_expect(c, GT_TCP_CLOSING, "FIN");
 		return;
@@ -557,7 +570,8 @@ FZ_FN void fz_setup(fz_ctx *c, uint8_t sel)
 	fz_expect(c, GT_TCP_FIN_WAIT_2, "ACK of FIN");
 	if (c->want == GT_TCP_FIN_WAIT_2)
 		return;
-	fz_peer_send(c, GT_TCP_FIN | GT_TCP_ACK, c->peer_nxt, fz_tcb(c)->snd_max, wnd, NULL, NULL, 0);
+	fz_peer_send(c, GT_TCP_FIN | GT_TCP_ACK, c->peer_nxt, fz_tcb(c)->snd_max, wnd, NULL, NULL,
+	             0);
 	c->peer_nxt++;
 	fz_expect(c, GT_TCP_TIME_WAIT, "FIN");
 }

@@ -3,10 +3,10 @@
  * (flags, clock step, length) and a packet for gt_stack_input. See
  * docs/fuzzing.md for the format; fuzz_harness.h for the invariants checked
  * after every packet (a broken one aborts, which libFuzzer reports). */
+#include "fuzz_harness.h"
+
 #include <stddef.h>
 #include <stdint.h>
-
-#include "fuzz_harness.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -182,7 +182,8 @@ static size_t gen_valid(fz_ctx *c, gen *g)
 	gt_tcb *t = fz_tcb(c);
 	uint32_t ack = chance(g, 60) ? (t ? t->snd_max : c->iss + 1) : edge_ack(c, g);
 	static const uint16_t wnds[] = {8192, 8192, 8192, 0, 1, 512, 65535};
-	uint16_t wnd = chance(g, 90) ? wnds[below(g, sizeof wnds / sizeof wnds[0])] : (uint16_t)rnd(g);
+	uint16_t wnd =
+	    chance(g, 90) ? wnds[below(g, sizeof wnds / sizeof wnds[0])] : (uint16_t)rnd(g);
 	gt_tcp_opts o;
 	random_opts(g, &o);
 	uint8_t data[1500];
@@ -199,8 +200,8 @@ static size_t mutate(fz_ctx *c, gen *g, size_t len)
 	unsigned k = 1 + below(g, 4);
 	for (unsigned m = 0; m < k; m++) {
 		size_t ihl = (size_t)(p[0] & 0x0f) * 4;
-		bool tcp_ok = len >= GT_IPV4_HDR_LEN && ihl >= GT_IPV4_HDR_LEN &&
-		              ihl + GT_TCP_HDR_LEN <= len;
+		bool tcp_ok =
+		    len >= GT_IPV4_HDR_LEN && ihl >= GT_IPV4_HDR_LEN && ihl + GT_TCP_HDR_LEN <= len;
 		uint8_t *t = p + ihl;
 		switch (below(g, 14)) {
 		case 0: /* bit flips */
@@ -238,13 +239,15 @@ static size_t mutate(fz_ctx *c, gen *g, size_t len)
 					o[i] = chance(g, 50) ? kinds[below(g, sizeof kinds)]
 					                     : (uint8_t)below(g, 16);
 				}
-				t[12] = (uint8_t)((t[12] & 0x0f) | (GT_TCP_HDR_LEN + olen) / 4 << 4);
+				t[12] =
+				    (uint8_t)((t[12] & 0x0f) | (GT_TCP_HDR_LEN + olen) / 4 << 4);
 			}
 			break;
 		case 6: /* flags */
 			if (tcp_ok)
-				t[13] = chance(g, 50) ? (uint8_t)rnd(g)
-				                      : typical_flags[below(g, sizeof typical_flags)];
+				t[13] = chance(g, 50)
+				            ? (uint8_t)rnd(g)
+				            : typical_flags[below(g, sizeof typical_flags)];
 			break;
 		case 7: /* sequence number at an edge */
 			if (tcp_ok)
@@ -256,7 +259,8 @@ static size_t mutate(fz_ctx *c, gen *g, size_t len)
 			break;
 		case 9: /* window */
 			if (tcp_ok)
-				fz_put16(t + 14, chance(g, 50) ? (uint16_t)below(g, 3) : (uint16_t)rnd(g));
+				fz_put16(t + 14,
+				         chance(g, 50) ? (uint16_t)below(g, 3) : (uint16_t)rnd(g));
 			break;
 		case 10: /* urgent pointer */
 			if (tcp_ok) {
@@ -342,8 +346,8 @@ static size_t gen_packet(fz_ctx *c, gen *g)
 		fill(g, data, n);
 		uint32_t seq = chance(g, 70) ? edge_seq(c, g) : (uint32_t)rnd(g);
 		uint32_t ack = chance(g, 70) ? edge_ack(c, g) : (uint32_t)rnd(g);
-		return fz_build(c, (uint8_t)rnd(g), seq, ack, (uint16_t)rnd(g), chance(g, 50) ? &o : NULL,
-		                data, n);
+		return fz_build(c, (uint8_t)rnd(g), seq, ack, (uint16_t)rnd(g),
+		                chance(g, 50) ? &o : NULL, data, n);
 	}
 	if (kind < 95) { /* what a correct peer would send next: moves the states on */
 		gt_tcb *t = fz_tcb(c);
@@ -439,11 +443,23 @@ static void fuzz_one(uint8_t sel, uint64_t seed, unsigned packets, fz_totals *to
 		/* mostly 1 ms; now and then far enough for the RTO, persist,
 		 * 2 MSL, FIN_WAIT_2 and SYN timers */
 		uint32_t r = below(&g, 1000);
-		gt_time_us dt = r < 900 ? 1000 : r < 950 ? 20000 : r < 980 ? 200000 : r < 997 ? 1000000
-		                                                                          : 30000000;
+		gt_time_us dt = r < 900   ? 1000
+		                : r < 950 ? 20000
+		                : r < 980 ? 200000
+		                : r < 997 ? 1000000
+		                          : 30000000;
 		fz_advance(c, dt);
-		if (chance(&g, 1))
-			fz_app_call(c, below(&g, 4));
+		if (chance(&g, 1)) {
+			unsigned op = below(&g, 5);
+			if (op < 4) {
+				fz_app_call(c, op);
+			} else if (c->sock >= 0) {
+				/* RFC 9293 §3.10.5 ABORT, which the fuzzer's records lack */
+				assert_int_equal(gt_abort(c->st, c->sock, c->now), 0);
+				c->sock = -1;
+				fz_run_timers(c);
+			}
+		}
 	}
 	add_totals(c, tot);
 	snprintf(fz_where, sizeof fz_where, "teardown of selector 0x%02x", sel);
@@ -468,7 +484,8 @@ static void test_reach_every_state(void **state)
 		assert_non_null(c);
 		snprintf(fz_where, sizeof fz_where, "setup of selector 0x%02x", s);
 		fz_setup(c, (uint8_t)s);
-		gt_tcb *t = c->want == GT_TCP_LISTEN ? gt_stack_sock_tcb(c->st, c->lsock) : fz_tcb(c);
+		gt_tcb *t =
+		    c->want == GT_TCP_LISTEN ? gt_stack_sock_tcb(c->st, c->lsock) : fz_tcb(c);
 		assert_non_null(t);
 		assert_int_equal(t->state, c->want);
 		fz_teardown(c);
@@ -508,6 +525,7 @@ static void test_fuzz_every_state(void **state)
 			       tot.in_state[i]);
 	}
 	printf("\n");
+	fflush(stdout);
 
 	/* The packets really reached the state machine, in every state and in
 	 * every way that matters: a test that only exercised the checksum check
@@ -519,11 +537,11 @@ static void test_fuzz_every_state(void **state)
 			         tot.in_state[fz_states[i]], gt_tcp_state_name(fz_states[i]));
 	}
 	static const gt_drop_reason must_see[] = {
-	    GT_DROP_TRUNCATED,      GT_DROP_BAD_IP_VERSION,  GT_DROP_BAD_IP_CSUM,
-	    GT_DROP_BAD_TCP_CSUM,   GT_DROP_BAD_TCP_OFFSET,  GT_DROP_BAD_TCP_OPTION,
-	    GT_DROP_BAD_FLAGS,      GT_DROP_NO_CONNECTION,   GT_DROP_OUT_OF_WINDOW,
-	    GT_DROP_BAD_ACK,        GT_DROP_RST_INVALID,     GT_DROP_RST_CHALLENGED,
-	    GT_DROP_SYN_CHALLENGED, GT_DROP_NO_ACK,          GT_DROP_LISTEN_BAD,
+	    GT_DROP_TRUNCATED,      GT_DROP_BAD_IP_VERSION, GT_DROP_BAD_IP_CSUM,
+	    GT_DROP_BAD_TCP_CSUM,   GT_DROP_BAD_TCP_OFFSET, GT_DROP_BAD_TCP_OPTION,
+	    GT_DROP_BAD_FLAGS,      GT_DROP_NO_CONNECTION,  GT_DROP_OUT_OF_WINDOW,
+	    GT_DROP_BAD_ACK,        GT_DROP_RST_INVALID,    GT_DROP_RST_CHALLENGED,
+	    GT_DROP_SYN_CHALLENGED, GT_DROP_NO_ACK,         GT_DROP_LISTEN_BAD,
 	    GT_DROP_DATA_AFTER_FIN, GT_DROP_UNEXPECTED,
 	};
 	for (size_t i = 0; i < sizeof must_see / sizeof must_see[0]; i++) {
@@ -579,15 +597,18 @@ static void syn_flood(uint32_t backlog, unsigned syns, uint64_t seed)
 			continue;
 		}
 		uint64_t before_drops = k->drop[GT_DROP_SYN_QUEUE_FULL] +
-		                        k->drop[GT_DROP_ACCEPT_QUEUE_FULL] + k->drop[GT_DROP_CONN_LIMIT];
+		                        k->drop[GT_DROP_ACCEPT_QUEUE_FULL] +
+		                        k->drop[GT_DROP_CONN_LIMIT];
 		uint64_t before_made = c->syn_received;
 		size_t len = fz_build(c, GT_TCP_SYN, (uint32_t)rnd(&g), 0, 8192, &mss, NULL, 0);
 		fz_input(c, c->pkt, len);
-		uint64_t d_drop = k->drop[GT_DROP_SYN_QUEUE_FULL] + k->drop[GT_DROP_ACCEPT_QUEUE_FULL] +
-		                  k->drop[GT_DROP_CONN_LIMIT] - before_drops;
+		uint64_t d_drop = k->drop[GT_DROP_SYN_QUEUE_FULL] +
+		                  k->drop[GT_DROP_ACCEPT_QUEUE_FULL] + k->drop[GT_DROP_CONN_LIMIT] -
+		                  before_drops;
 		uint64_t d_made = c->syn_received - before_made;
 		if (d_drop + d_made != 1)
-			fail_msg("SYN %u: %" PRIu64 " children, %" PRIu64 " drops", i, d_made, d_drop);
+			fail_msg("SYN %u: %" PRIu64 " children, %" PRIu64 " drops", i, d_made,
+			         d_drop);
 		made += d_made;
 		dropped += d_drop;
 		assert_true(c->st->tcb_count <= c->cfg.max_conns);
@@ -601,10 +622,54 @@ static void syn_flood(uint32_t backlog, unsigned syns, uint64_t seed)
 	       " repeated tuples, peak heap +%zu bytes (bound %zu)\n",
 	       backlog, c->cfg.max_conns, syns, made, dropped, k->drop[GT_DROP_SYN_QUEUE_FULL],
 	       k->drop[GT_DROP_CONN_LIMIT], dup, peak - base, c->cfg.max_conns * per_conn);
+	fflush(stdout);
 	assert_true(made > 0 && dropped > 0);
 	assert_true(made + dropped + dup == syns);
 	if (base)
 		assert_true(peak - base <= c->cfg.max_conns * per_conn);
+	fz_teardown(c);
+	free(c);
+}
+
+/* A target full of TIME_WAIT connections: each new SYN takes the place of the
+ * oldest of them (RFC 9293 §3.10.7.4 lets a TIME_WAIT go early; the stack
+ * recycles them rather than refuse connections), then the limit holds. */
+static void test_time_wait_recycled(void **state)
+{
+	(void)state;
+	fz_ctx *c = malloc(sizeof *c);
+	assert_non_null(c);
+	snprintf(fz_where, sizeof fz_where, "TIME_WAIT recycling");
+	fz_setup(c, 0); /* LISTEN: the application closes what it accepts */
+	const unsigned n_tw = FZ_MAX_CONNS - 1;
+	for (unsigned i = 0; i < n_tw; i++) {
+		c->conn.remote_port = (uint16_t)(1000 + i);
+		uint32_t peer = c->peer_iss + 1;
+		gt_tcp_opts mss = {.has_mss = true, .mss = 1460};
+		fz_peer_send(c, GT_TCP_SYN, c->peer_iss, 0, 8192, &mss, NULL, 0);
+		fz_peer_send(c, GT_TCP_ACK, peer, c->iss + 1, 8192, NULL, NULL,
+		             0); /* accepted, closed */
+		fz_expect(c, GT_TCP_FIN_WAIT_1, "accept() and close()");
+		fz_peer_send(c, GT_TCP_ACK, peer, c->iss + 2, 8192, NULL, NULL, 0);
+		fz_peer_send(c, GT_TCP_FIN | GT_TCP_ACK, peer, c->iss + 2, 8192, NULL, NULL, 0);
+		fz_expect(c, GT_TCP_TIME_WAIT, "FIN");
+	}
+	assert_int_equal(c->st->tw_count, n_tw);
+	assert_int_equal(c->st->tcb_count, FZ_MAX_CONNS);
+	uint64_t tw_before = c->tw_ended, made_before = c->syn_received;
+	const gt_stack_counters *k = gt_stack_get_counters(c->st);
+	for (unsigned i = 0; i < 2 * FZ_MAX_CONNS; i++) {
+		c->conn.remote_port = (uint16_t)(2000 + i);
+		size_t len = fz_build(c, GT_TCP_SYN, c->peer_iss, 0, 8192, NULL, NULL, 0);
+		fz_input(c, c->pkt, len);
+		assert_true(c->st->tcb_count <= FZ_MAX_CONNS);
+	}
+	/* the listener's backlog (4) bounds the children; the TIME_WAITs they
+	 * needed room for were recycled, the oldest first */
+	assert_int_equal(c->syn_received - made_before, 4);
+	assert_int_equal(c->tw_ended - tw_before, 4 - (FZ_MAX_CONNS - 1 - n_tw));
+	assert_int_equal(c->st->tw_count, n_tw - 4);
+	assert_int_equal(k->drop[GT_DROP_SYN_QUEUE_FULL], 2 * FZ_MAX_CONNS - 4);
 	fz_teardown(c);
 	free(c);
 }
@@ -624,6 +689,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_reach_every_state),
 	    cmocka_unit_test(test_fuzz_every_state),
+	    cmocka_unit_test(test_time_wait_recycled),
 	    cmocka_unit_test(test_syn_flood),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

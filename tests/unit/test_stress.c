@@ -21,7 +21,7 @@
 #define PORT         80
 #define C2S_BYTES    (1u << 20)
 #define S2C_BYTES    (256u << 10)
-#define MSL_US       2000000ull       /* a short MSL: TIME_WAIT is 4 s of virtual time */
+#define MSL_US       2000000ull          /* a short MSL: TIME_WAIT is 4 s of virtual time */
 #define MAX_VIRTUAL  (3600ull * 1000000) /* a run that needs an hour of virtual time is stuck */
 #define DEFAULT_SEED 200
 
@@ -29,7 +29,7 @@
 #define CHECK(seed, cond, ...)                                                                     \
 	do {                                                                                       \
 		if (!(cond)) {                                                                     \
-			print_error("seed %" PRIu64 ": check failed: %s\n", (uint64_t)(seed),     \
+			print_error("seed %" PRIu64 ": check failed: %s\n", (uint64_t)(seed),      \
 			            #cond);                                                        \
 			fail_msg(__VA_ARGS__);                                                     \
 		}                                                                                  \
@@ -55,9 +55,9 @@ typedef struct stress_run {
 	/* RFC 9293 §3.10.7.4: "The only thing that can arrive in this state is a
 	 * retransmission of the remote FIN. Acknowledge it, and restart the 2 MSL
 	 * timeout." */
-	gt_time_us last_fin_rx;   /* last receipt of the server's FIN, in or into TIME_WAIT */
-	unsigned tw_restarts;     /* FINs received while already in TIME_WAIT */
-	bool fin_ack_pending;     /* a FIN arrived in TIME_WAIT; its ACK not yet seen */
+	gt_time_us last_fin_rx; /* last receipt of the server's FIN, in or into TIME_WAIT */
+	unsigned tw_restarts;   /* FINs received while already in TIME_WAIT */
+	bool fin_ack_pending;   /* a FIN arrived in TIME_WAIT; its ACK not yet seen */
 	gt_time_us fin_ack_due;
 	unsigned fin_ack_missing; /* FINs in TIME_WAIT that drew no ACK at once */
 	gt_time_us last_tw_ack_tx;
@@ -68,6 +68,11 @@ typedef struct stress_run {
 	uint32_t server_fin_end; /* sequence number after the server's FIN */
 	unsigned server_fin_mismatch;
 	uint64_t client_rsts_rx;
+	/* after TIME_WAIT: what still reached the client (the server's FIN,
+	 * when all the client's ACKs of it were lost for 2 MSL) */
+	unsigned late_rx, late_rx_not_rst;
+	const char *server_last_ack_exit; /* the cause of the server's LAST_ACK -> CLOSED */
+	unsigned server_rsts_rx;
 	bool trace;
 } stress_run;
 
@@ -98,6 +103,10 @@ static void on_event(void *user, const gt_event *ev)
 	bool client = strcmp(ev->host, "client") == 0;
 	bool server = strcmp(ev->host, "server") == 0;
 
+	if (server && ev->kind == GT_EV_RX && ev->has_seg && (ev->seg.flags & GT_TCP_RST))
+		r->server_rsts_rx++;
+	if (server && ev->kind == GT_EV_STATE && ev->from == GT_TCP_LAST_ACK)
+		r->server_last_ack_exit = ev->cause;
 	if (server && ev->kind == GT_EV_TX && ev->has_seg && (ev->seg.flags & GT_TCP_FIN)) {
 		uint32_t end = ev->seg.seq + ev->seg.len + 1;
 		if (r->server_fin_known && end != r->server_fin_end)
@@ -130,6 +139,10 @@ static void on_event(void *user, const gt_event *ev)
 		}
 		if (ev->has_seg && (ev->seg.flags & GT_TCP_RST))
 			r->client_rsts_rx++;
+		if (r->tw_exit_cause && r->cstate == GT_TCP_CLOSED) {
+			r->late_rx++;
+			r->late_rx_not_rst += !(ev->has_seg && (ev->seg.flags & GT_TCP_RST));
+		}
 		if (r->cstate == GT_TCP_TIME_WAIT && ev->has_seg && (ev->seg.flags & GT_TCP_FIN)) {
 			r->last_fin_rx = ev->t_us;
 			r->tw_restarts++;
@@ -167,8 +180,8 @@ static void run_apps(stress_run *r)
 
 	/* client: send everything, then half-close; read the server's stream */
 	while (r->c2s_sent < r->c2s_len) {
-		ssize_t n =
-		    gt_send(r->cst, r->csock, r->c2s_src + r->c2s_sent, r->c2s_len - r->c2s_sent, now);
+		ssize_t n = gt_send(r->cst, r->csock, r->c2s_src + r->c2s_sent,
+		                    r->c2s_len - r->c2s_sent, now);
 		CHECK(seed, n > 0 || n == -EAGAIN, "client send: %zd", n);
 		if (n <= 0)
 			break;
@@ -193,8 +206,8 @@ static void run_apps(stress_run *r)
 			continue;
 		}
 		r->c_eof = true;
-		CHECK(seed, r->s2c_got == r->s2c_len, "client EOF after %zu of %zu bytes", r->s2c_got,
-		      r->s2c_len);
+		CHECK(seed, r->s2c_got == r->s2c_len, "client EOF after %zu of %zu bytes",
+		      r->s2c_got, r->s2c_len);
 		int rc = gt_close(r->cst, r->csock, now);
 		CHECK(seed, rc == 0, "client close: %d", rc);
 		r->c_closed = true;
@@ -221,8 +234,8 @@ static void run_apps(stress_run *r)
 		r->c2s_got += (size_t)n;
 	}
 	while (!r->s_closed && r->s2c_sent < r->s2c_len) {
-		ssize_t n =
-		    gt_send(r->sst, r->asock, r->s2c_src + r->s2c_sent, r->s2c_len - r->s2c_sent, now);
+		ssize_t n = gt_send(r->sst, r->asock, r->s2c_src + r->s2c_sent,
+		                    r->s2c_len - r->s2c_sent, now);
 		CHECK(seed, n > 0 || n == -EAGAIN, "server send: %zd", n);
 		if (n <= 0)
 			break;
@@ -255,6 +268,8 @@ static bool drop_allowed(gt_drop_reason why)
 
 typedef struct stress_totals {
 	uint64_t seeds, segments, rexmits, virtual_us, tw_restarts, late_rsts;
+	uint64_t tw_acks_after_fin; /* seeds whose last TIME_WAIT ACK answered no FIN */
+	uint64_t fin_after_tw;      /* seeds where the server's FIN outlived TIME_WAIT */
 	uint64_t drop[GT_DROP_REASON_COUNT];
 } stress_totals;
 
@@ -342,11 +357,11 @@ static void run_seed(uint64_t seed, stress_totals *tot, bool verbose)
 	      "still busy after %" PRIu64 " us of virtual time", end);
 
 	/* every byte exactly once, in order; EOF after exactly the stream */
-	CHECK(seed, r->s_eof && r->c2s_got == r->c2s_len, "server got %zu bytes, eof %d", r->c2s_got,
-	      r->s_eof);
+	CHECK(seed, r->s_eof && r->c2s_got == r->c2s_len, "server got %zu bytes, eof %d",
+	      r->c2s_got, r->s_eof);
 	CHECK(seed, memcmp(r->c2s_src, r->c2s_dst, r->c2s_len) == 0, "client->server bytes differ");
-	CHECK(seed, r->c_eof && r->s2c_got == r->s2c_len, "client got %zu bytes, eof %d", r->s2c_got,
-	      r->c_eof);
+	CHECK(seed, r->c_eof && r->s2c_got == r->s2c_len, "client got %zu bytes, eof %d",
+	      r->s2c_got, r->c_eof);
 	CHECK(seed, memcmp(r->s2c_src, r->s2c_dst, r->s2c_len) == 0, "server->client bytes differ");
 
 	/* both ends gone; the listener stays */
@@ -395,12 +410,31 @@ static void run_seed(uint64_t seed, stress_totals *tot, bool verbose)
 	CHECK(seed, ss->packets_delivered == cc->rx_packets + sc->rx_packets,
 	      "delivered %" PRIu64 " != rx %" PRIu64, ss->packets_delivered,
 	      cc->rx_packets + sc->rx_packets);
-	/* a late duplicate reaching the server after its TCB is gone is answered
-	 * with an RST; nothing else resets */
-	CHECK(seed, cc->tx_rsts == 0, "client sent %" PRIu64 " RSTs", cc->tx_rsts);
+	/* RSTs answer only segments that find no connection (RFC 9293 §3.10.7.1):
+	 * at the server, a late duplicate after its TCB is gone; at the client, a
+	 * FIN the server retransmits after the client's TIME_WAIT ran out (every
+	 * ACK of it lost for 2 MSL: TIME_WAIT is short next to the backed-off RTO
+	 * here). The server's LAST_ACK then ends by that RST. */
+	CHECK(seed, cc->drop[GT_DROP_NO_CONNECTION] == r->late_rx,
+	      "client: %" PRIu64 " no_connection drops, %u segments after TIME_WAIT",
+	      cc->drop[GT_DROP_NO_CONNECTION], r->late_rx);
+	CHECK(seed, cc->tx_rsts == r->late_rx_not_rst,
+	      "client sent %" PRIu64 " RSTs for %u segments after TIME_WAIT", cc->tx_rsts,
+	      r->late_rx_not_rst);
 	CHECK(seed,
-	      sc->tx_rsts == sc->drop[GT_DROP_NO_CONNECTION] + sc->drop[GT_DROP_LISTEN_BAD],
-	      "server sent %" PRIu64 " RSTs", sc->tx_rsts);
+	      r->server_last_ack_exit &&
+	          (strcmp(r->server_last_ack_exit, "rcv ACK of FIN") == 0 ||
+	           (strcmp(r->server_last_ack_exit, "rcv RST") == 0 && r->late_rx_not_rst > 0)),
+	      "server left LAST_ACK by \"%s\"",
+	      r->server_last_ack_exit ? r->server_last_ack_exit : "(never)");
+	/* the server answers every segment reaching its listener or no TCB at all
+	 * with an RST, except RSTs (the client's, a duplicate of the one that
+	 * ended LAST_ACK) */
+	bool rst_ended = r->server_last_ack_exit && strcmp(r->server_last_ack_exit, "rcv RST") == 0;
+	CHECK(seed,
+	      sc->tx_rsts + (r->server_rsts_rx - rst_ended) ==
+	          sc->drop[GT_DROP_NO_CONNECTION] + sc->drop[GT_DROP_LISTEN_BAD],
+	      "server sent %" PRIu64 " RSTs, received %u", sc->tx_rsts, r->server_rsts_rx);
 
 	if (verbose) {
 		printf("seed %" PRIu64 ": %" PRIu64 " us virtual, tw restarts %u, segs c=%" PRIu64
@@ -421,6 +455,8 @@ static void run_seed(uint64_t seed, stress_totals *tot, bool verbose)
 	tot->virtual_us += end;
 	tot->tw_restarts += r->tw_restarts;
 	tot->late_rsts += sc->tx_rsts;
+	tot->tw_acks_after_fin += r->last_tw_ack_tx > r->last_fin_rx;
+	tot->fin_after_tw += r->late_rx_not_rst > 0;
 	for (int i = 0; i < GT_DROP_REASON_COUNT; i++)
 		tot->drop[i] += cc->drop[i] + sc->drop[i];
 
@@ -459,16 +495,20 @@ static void test_stress_lossy_transfer(void **state)
 	}
 	double wall = wall_seconds() - t0;
 	printf("stress: %" PRIu64 " seeds, %" PRIu64 " segments, %" PRIu64
-	       " retransmissions, %" PRIu64 " TIME_WAIT restarts, %" PRIu64
-	       " late RSTs, %.1f s virtual, %.2f s wall\n",
-	       tot.seeds, tot.segments, tot.rexmits, tot.tw_restarts, tot.late_rsts,
-	       (double)tot.virtual_us / 1e6, wall);
+	       " retransmissions, %.1f s virtual, %.2f s wall\n",
+	       tot.seeds, tot.segments, tot.rexmits, (double)tot.virtual_us / 1e6, wall);
+	printf("stress: TIME_WAIT restarted %" PRIu64 " times; %" PRIu64
+	       " seeds ACKed a non-FIN in TIME_WAIT after the last FIN; %" PRIu64
+	       " late RSTs from the server's listener; %" PRIu64
+	       " seeds where the server's FIN outlived the client's TIME_WAIT\n",
+	       tot.tw_restarts, tot.tw_acks_after_fin, tot.late_rsts, tot.fin_after_tw);
 	printf("stress: drops:");
 	for (int i = 0; i < GT_DROP_REASON_COUNT; i++) {
 		if (tot.drop[i])
 			printf(" %s=%" PRIu64, gt_drop_reason_name((gt_drop_reason)i), tot.drop[i]);
 	}
 	printf("\n");
+	fflush(stdout);
 }
 
 int main(void)
