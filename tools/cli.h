@@ -4,5 +4,9 @@
 #define GT_CLI_H
 
 int gt_cli_demo(int argc, char **argv);
+/* On a TUN device (tools/up.c, connect.c, get.c; shared parts in tun_cli.c). */
+int gt_cli_up(int argc, char **argv);
+int gt_cli_connect(int argc, char **argv);
+int gt_cli_get(int argc, char **argv);
 
 #endif

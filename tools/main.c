@@ -1,15 +1,21 @@
 /* glasstcp — the command-line tool: one file per subcommand. */
+#include "cli.h"
+
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
-
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: glasstcp <command> [options]\n\n"
-	           "commands:\n"
-	           "  demo NAME    run a scenario on the simulated network (demo --list)\n"
-	           "  help         this text\n");
+	fprintf(
+	    f,
+	    "usage: glasstcp <command> [options]\n\n"
+	    "commands:\n"
+	    "  demo NAME    run a scenario on the simulated network (demo --list)\n"
+	    "  up           run glasstcp on a TUN device and serve echo, discard, http\n"
+	    "  connect      like nc: stdin and stdout over a glasstcp connection\n"
+	    "  get          HTTP/1.1 GET of a URL over glasstcp\n"
+	    "  help         this text\n\n"
+	    "up, connect and get need a TUN device (root, or CAP_NET_ADMIN); each has --help.\n");
 }
 
 int main(int argc, char **argv)
@@ -20,6 +26,12 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "demo"))
 		return gt_cli_demo(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "up"))
+		return gt_cli_up(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "connect"))
+		return gt_cli_connect(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "get"))
+		return gt_cli_get(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		usage(stdout);
 		return 0;

@@ -6,6 +6,7 @@
  * index order. Nothing here reads a real clock. */
 #include "glasstcp/sim.h"
 
+#include "backend/impair.h"
 #include "wire/wire.h"
 
 #include <errno.h>
@@ -31,16 +32,8 @@ typedef struct sim_fault {
 	unsigned dropped; /* matching packets dropped (up to spec.count) */
 } sim_fault;
 
-typedef struct sim_pkt {
-	gt_time_us when;
-	uint64_t order; /* insertion counter: FIFO among equal times */
-	int to;
-	uint8_t *data;
-	size_t len;
-} sim_pkt;
-
 struct gt_sim {
-	uint64_t rng[4];
+	gt_rng rng;
 	gt_time_us now;
 
 	sim_host hosts[SIM_MAX_HOSTS];
@@ -49,10 +42,7 @@ struct gt_sim {
 	 * host is added applies to it too. */
 	gt_link_params links[SIM_MAX_HOSTS][SIM_MAX_HOSTS];
 
-	sim_pkt *heap;
-	size_t nheap;
-	size_t heap_cap;
-	uint64_t next_order;
+	gt_pktq queue; /* packets on the links; tag = receiving host */
 
 	sim_fault *faults;
 	size_t nfaults;
@@ -67,109 +57,9 @@ struct gt_sim {
 	gt_sim_stats stats;
 };
 
-/* ---- PRNG: xoshiro256** (Blackman & Vigna), seeded by splitmix64 as its
- * authors recommend, so that any 64-bit seed (even 0) gives a good state. ---- */
-
-static uint64_t splitmix64(uint64_t *x)
-{
-	uint64_t z = (*x += 0x9e3779b97f4a7c15u);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-	return z ^ (z >> 31);
-}
-
-static uint64_t rotl(uint64_t x, int k)
-{
-	return (x << k) | (x >> (64 - k));
-}
-
 uint64_t gt_sim_rand(gt_sim *sim)
 {
-	uint64_t *s = sim->rng;
-	const uint64_t result = rotl(s[1] * 5, 7) * 9;
-	const uint64_t t = s[1] << 17;
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl(s[3], 45);
-	return result;
-}
-
-/* True with probability p. No draw at all when p <= 0, so adding impairment
- * to one link does not shift the random sequence seen by clean links. The 53
- * top bits give a uniform double in [0, 1). */
-static bool chance(gt_sim *sim, double p)
-{
-	if (!(p > 0))
-		return false;
-	return (double)(gt_sim_rand(sim) >> 11) * 0x1.0p-53 < p;
-}
-
-/* Uniform in [lo, hi]; the modulo bias is negligible for the small ranges
- * used here (microsecond delays, bit positions). */
-static uint64_t uniform(gt_sim *sim, uint64_t lo, uint64_t hi)
-{
-	uint64_t span = hi - lo + 1;
-	uint64_t r = gt_sim_rand(sim);
-	return span ? lo + r % span : r;
-}
-
-/* ---- delivery queue: binary min-heap on (when, order) ---- */
-
-static bool pkt_before(const sim_pkt *a, const sim_pkt *b)
-{
-	return a->when != b->when ? a->when < b->when : a->order < b->order;
-}
-
-static int heap_push(gt_sim *sim, gt_time_us when, int to, const uint8_t *data, size_t len)
-{
-	if (sim->nheap == sim->heap_cap) {
-		size_t cap = sim->heap_cap ? 2 * sim->heap_cap : 64;
-		sim_pkt *heap = realloc(sim->heap, cap * sizeof *heap);
-		if (!heap)
-			return -ENOMEM;
-		sim->heap = heap;
-		sim->heap_cap = cap;
-	}
-	uint8_t *copy = malloc(len ? len : 1);
-	if (!copy)
-		return -ENOMEM;
-	if (len)
-		memcpy(copy, data, len);
-	sim_pkt p = {.when = when, .order = sim->next_order++, .to = to, .data = copy, .len = len};
-	size_t i = sim->nheap++;
-	while (i > 0) {
-		size_t parent = (i - 1) / 2;
-		if (!pkt_before(&p, &sim->heap[parent]))
-			break;
-		sim->heap[i] = sim->heap[parent];
-		i = parent;
-	}
-	sim->heap[i] = p;
-	return 0;
-}
-
-static sim_pkt heap_pop(gt_sim *sim)
-{
-	sim_pkt top = sim->heap[0];
-	sim_pkt last = sim->heap[--sim->nheap];
-	size_t i = 0, n = sim->nheap;
-	for (;;) {
-		size_t c = 2 * i + 1;
-		if (c >= n)
-			break;
-		if (c + 1 < n && pkt_before(&sim->heap[c + 1], &sim->heap[c]))
-			c++;
-		if (!pkt_before(&sim->heap[c], &last))
-			break;
-		sim->heap[i] = sim->heap[c];
-		i = c;
-	}
-	if (n)
-		sim->heap[i] = last;
-	return top;
+	return gt_rng_next(&sim->rng);
 }
 
 /* ---- sending ---- */
@@ -280,40 +170,37 @@ static void sim_send(sim_host *h, const uint8_t *pkt, size_t len)
 		report_drop(sim, &p, &seg, GT_DROP_SIM_FAULT);
 		return;
 	}
-	if (chance(sim, link->loss)) {
+	/* The shared impairment model (backend/impair.h) decides; its draws
+	 * come from the simulator's one PRNG, in a fixed order per packet. */
+	gt_impair_params ip;
+	gt_impair_params_default(&ip);
+	ip.delay_us = link->delay_us;
+	ip.loss = link->loss;
+	ip.corrupt = link->corrupt;
+	ip.reorder = link->reorder;
+	ip.dup = link->dup;
+	ip.dup_gap_us = SIM_DUP_GAP_US;
+	gt_impair_verdict v;
+	gt_impair_decide(&ip, &sim->rng, NULL, sim->now, len, &v);
+	if (v.lost) {
 		sim->stats.lost++;
 		report_drop(sim, &p, &seg, GT_DROP_SIM_LOSS);
 		return;
 	}
-
-	uint8_t *flipped = NULL;
-	const uint8_t *data = pkt;
-	if (chance(sim, link->corrupt) && len > 0) {
-		flipped = malloc(len);
-		if (flipped) {
-			memcpy(flipped, pkt, len);
-			uint64_t bit = uniform(sim, 0, (uint64_t)len * 8 - 1);
-			flipped[bit / 8] ^= (uint8_t)(1u << (bit % 8));
-			data = flipped;
-			sim->stats.corrupted++;
-		}
-	}
-
-	gt_time_us when = sim->now + link->delay_us;
-	if (chance(sim, link->reorder)) {
-		/* Held back by up to 1.5 delays, so it really lands behind
-		 * packets sent after it on the same link. */
-		gt_time_us extra = link->delay_us + link->delay_us / 2;
-		when += uniform(sim, 1, extra ? extra : 1);
+	if (v.reordered)
 		sim->stats.reordered++;
-	}
 	/* Out of memory in the simulator behaves like a lost packet; it is not
 	 * reported as a loss because no PRNG decision made it. */
-	if (heap_push(sim, when, to, data, len) == 0 && chance(sim, link->dup)) {
-		if (heap_push(sim, when + SIM_DUP_GAP_US, to, data, len) == 0)
-			sim->stats.duplicated++;
+	uint8_t *copy;
+	if (gt_pktq_push(&sim->queue, v.when, to, pkt, len, &copy) < 0)
+		return;
+	if (v.corrupted) {
+		copy[v.corrupt_bit / 8] ^= (uint8_t)(1u << (v.corrupt_bit % 8));
+		sim->stats.corrupted++;
 	}
-	free(flipped);
+	/* the copy carries the same flipped bit */
+	if (v.duplicated && gt_pktq_push(&sim->queue, v.dup_when, to, copy, len, NULL) == 0)
+		sim->stats.duplicated++;
 }
 
 /* ---- stack callbacks ---- */
@@ -342,9 +229,8 @@ gt_sim *gt_sim_new(uint64_t seed)
 	gt_sim *sim = calloc(1, sizeof *sim);
 	if (!sim)
 		return NULL;
-	uint64_t x = seed;
-	for (int i = 0; i < 4; i++)
-		sim->rng[i] = splitmix64(&x);
+	gt_rng_seed(&sim->rng, seed);
+	gt_pktq_init(&sim->queue, 0);
 	for (int i = 0; i < SIM_MAX_HOSTS; i++) {
 		for (int j = 0; j < SIM_MAX_HOSTS; j++)
 			gt_sim_link_default(&sim->links[i][j]);
@@ -360,9 +246,7 @@ void gt_sim_free(gt_sim *sim)
 		gt_stack_destroy(sim->hosts[i].st);
 		free(sim->hosts[i].name);
 	}
-	for (size_t i = 0; i < sim->nheap; i++)
-		free(sim->heap[i].data);
-	free(sim->heap);
+	gt_pktq_destroy(&sim->queue);
 	free(sim->faults);
 	free(sim);
 }
@@ -485,7 +369,7 @@ gt_time_us gt_sim_now(const gt_sim *sim)
 
 gt_time_us gt_sim_next_time(const gt_sim *sim)
 {
-	gt_time_us next = sim->nheap ? sim->heap[0].when : GT_TIME_NEVER;
+	gt_time_us next = gt_pktq_next(&sim->queue);
 	for (int i = 0; i < sim->nhosts; i++) {
 		gt_time_us d = gt_stack_next_deadline(sim->hosts[i].st);
 		if (d < next)
@@ -506,11 +390,11 @@ bool gt_sim_step(gt_sim *sim)
 	/* Packets a stack sends while handling these are queued, never handed
 	 * to a stack from inside another stack's (or its own) callback. With a
 	 * zero delay they are due now and delivered by this same loop. */
-	while (sim->nheap && sim->heap[0].when <= sim->now) {
-		sim_pkt p = heap_pop(sim);
+	gt_pktq_item p;
+	while (gt_pktq_pop_due(&sim->queue, sim->now, &p)) {
 		sim->stats.packets_delivered++;
-		gt_stack_input(sim->hosts[p.to].st, p.data, p.len, sim->now);
-		free(p.data);
+		gt_stack_input(sim->hosts[p.tag].st, p.data, p.len, sim->now);
+		gt_pktq_release(&sim->queue, &p);
 	}
 	for (int i = 0; i < sim->nhosts; i++) {
 		if (gt_stack_next_deadline(sim->hosts[i].st) <= sim->now)

@@ -1,0 +1,188 @@
+/* `glasstcp up`: runs the stack on a TUN device and hosts services on it
+ * (echo, discard, http) until SIGINT/SIGTERM, then closes every connection
+ * gracefully (FINs), waits for them within a bound, and exits 0. */
+#include "cli.h"
+#include "service.h"
+#include "tun_cli.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_SERVICES 16
+/* After the signal: how long connections get to finish their close. */
+#define DRAIN_US 5000000u
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: glasstcp up --tun NAME --addr A --peer B [--serve SPEC]... [options]\n\n"
+	        "Runs glasstcp on TUN device NAME as A; the kernel is B on the same /24.\n"
+	        "Prints one line when ready; Ctrl-C closes every connection gracefully.\n\n"
+	        "  --serve SPEC       a service: echo:PORT, discard:PORT, http:PORT:DIR\n"
+	        "                     (repeatable; none: every port refuses)\n"
+	        "%s",
+	        tun_opts_usage);
+}
+
+typedef struct up_app {
+	tun_run *r;
+	gt_service *svc[MAX_SERVICES];
+	size_t nsvc;
+	bool draining;
+	gt_time_us drain_until;
+	bool timed_out;
+	bool forced;
+} up_app;
+
+static size_t active(const up_app *a)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < a->nsvc; i++)
+		n += gt_service_active(a->svc[i]);
+	return n;
+}
+
+static void up_poll(void *user, gt_tun *t, gt_time_us now)
+{
+	up_app *a = user;
+	for (size_t i = 0; i < a->nsvc; i++)
+		gt_service_poll(a->svc[i], now);
+	if (!a->draining)
+		return;
+	if (active(a) == 0 && gt_tun_live_conns(t) == 0) {
+		gt_tun_stop(t);
+	} else if (now >= a->drain_until) {
+		a->timed_out = true;
+		gt_tun_stop(t);
+	}
+}
+
+static gt_time_us up_deadline(void *user, gt_tun *t)
+{
+	up_app *a = user;
+	gt_time_us d = a->draining ? a->drain_until : GT_TIME_NEVER;
+	for (size_t i = 0; i < a->nsvc; i++) {
+		gt_time_us s = gt_service_deadline(a->svc[i]);
+		if (s < d)
+			d = s;
+	}
+	return d;
+}
+
+static void up_signal(void *user, gt_tun *t, int signo, gt_time_us now)
+{
+	up_app *a = user;
+	if (a->draining) {
+		/* a second Ctrl-C: do not wait any longer */
+		a->forced = true;
+		gt_tun_stop(t);
+		return;
+	}
+	a->draining = true;
+	a->drain_until = now + DRAIN_US;
+	for (size_t i = 0; i < a->nsvc; i++)
+		gt_service_shutdown(a->svc[i], now);
+}
+
+int gt_cli_up(int argc, char **argv)
+{
+	tun_opts o;
+	tun_opts_init(&o, "up");
+	const char *specs[MAX_SERVICES];
+	size_t nspecs = 0;
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+		bool m;
+		const char *v;
+		int rc = tun_opts_parse(&o, argc, argv, &i);
+		if (rc == 1)
+			continue;
+		if (rc)
+			return rc;
+		if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
+			usage(stdout);
+			return 0;
+		}
+		if ((v = tun_option_value(arg, "--serve", argc, argv, &i, &m)), m) {
+			if (!v || !*v)
+				return tun_bad_usage("up", "--serve needs a spec: echo:PORT, "
+				                           "discard:PORT or http:PORT:DIR");
+			if (nspecs == MAX_SERVICES)
+				return tun_bad_usage("up", "at most %d services", MAX_SERVICES);
+			specs[nspecs++] = v;
+			continue;
+		}
+		if (arg[0] == '-')
+			return tun_bad_usage("up", "unknown option '%s' (glasstcp up --help)", arg);
+		return tun_bad_usage("up", "unexpected argument '%s' (glasstcp up --help)", arg);
+	}
+	int rc = tun_opts_check(&o);
+	if (rc)
+		return rc;
+
+	tun_run r;
+	if (tun_run_start(&r, &o))
+		return 1;
+	up_app a = {.r = &r};
+	gt_time_us now = gt_tun_now(r.tun);
+	for (size_t i = 0; i < nspecs; i++) {
+		char err[256] = "";
+		gt_service *s = gt_service_new(r.st, specs[i], now, err, sizeof err);
+		if (!s) {
+			/* a bad spec is bad usage, but the device is open: say so
+			 * and give every service back */
+			fprintf(stderr, "glasstcp up: --serve %s: %s\n", specs[i],
+			        err[0] ? err : "cannot start");
+			for (size_t j = 0; j < a.nsvc; j++)
+				gt_service_free(a.svc[j]);
+			tun_run_finish(&r);
+			return 2;
+		}
+		a.svc[a.nsvc++] = s;
+	}
+
+	char a_s[16], p_s[16];
+	printf("glasstcp: up on %s %s (kernel %s), serving", gt_tun_ifname(r.tun),
+	       gt_ipv4_str(o.addr, a_s), gt_ipv4_str(o.peer, p_s));
+	if (!a.nsvc)
+		printf(" nothing");
+	for (size_t i = 0; i < a.nsvc; i++)
+		printf(" %s", gt_service_name(a.svc[i]));
+	if (o.impaired) {
+		char imp[200];
+		printf(", impaired %s", gt_tun_impair_str(&o.impair, imp, sizeof imp));
+	}
+	printf("\n");
+	fflush(stdout);
+
+	gt_tun_app app = {
+	    .poll = up_poll, .deadline = up_deadline, .on_signal = up_signal, .user = &a};
+	int status = tun_run_loop(&r, &app);
+
+	const gt_stack_counters *sc = gt_stack_get_counters(r.st);
+	const gt_tun_stats *ts = gt_tun_get_stats(r.tun);
+	if (a.timed_out || a.forced)
+		fprintf(stderr,
+		        "glasstcp up: %s with %zu connection(s) still closing (%zu held by "
+		        "services)\n",
+		        a.forced ? "second signal: leaving" : "gave up after 5 s",
+		        gt_tun_live_conns(r.tun), active(&a));
+	fprintf(stderr,
+	        "glasstcp: down: %llu connection(s) served, %llu bytes in, %llu bytes out "
+	        "(%llu retransmitted), %llu packets in, %llu out; ",
+	        (unsigned long long)sc->conns_opened, (unsigned long long)ts->rx_bytes,
+	        (unsigned long long)ts->tx_bytes, (unsigned long long)ts->tx_rexmit_bytes,
+	        (unsigned long long)ts->rx_packets, (unsigned long long)ts->tx_packets);
+	tun_run_print_drops(&r, stderr);
+	fputc('\n', stderr);
+
+	for (size_t i = 0; i < a.nsvc; i++)
+		gt_service_free(a.svc[i]);
+	if (tun_run_finish(&r))
+		status = 1;
+	if (fflush(stdout) != 0)
+		status = 1;
+	return status;
+}
