@@ -36,7 +36,9 @@ typedef struct gt_stack_config {
 
 	uint16_t mss;              /* MSS we advertise; default 1460 */
 	uint32_t sndbuf;           /* per-connection send buffer bytes; default 65536 */
-	uint32_t rcvbuf;           /* per-connection receive buffer bytes; default 65536 */
+	uint32_t rcvbuf;           /* per-connection receive buffer bytes; default 65536. Up
+	                              to 65536 the window is offered unscaled (65535 at most);
+	                              larger buffers (up to 4 MiB) need window scaling */
 	uint32_t max_conns;        /* connections (incl. TIME_WAIT, SYN queue); default 1024 */
 	uint32_t reasm_max_ranges; /* out-of-order holes kept per connection; default 16 */
 
@@ -52,6 +54,9 @@ typedef struct gt_stack_config {
 	uint32_t max_retries;       /* data/FIN retransmissions before ETIMEDOUT; default 12 */
 	uint32_t max_syn_retries;   /* SYN/SYN-ACK retransmissions; default 6 */
 	bool nodelay;               /* disable Nagle's algorithm (RFC 9293 §3.7.4); default false */
+	bool timestamps;            /* offer/accept RFC 7323 timestamps (RTTM, PAWS); default true */
+	bool sack;                  /* offer/accept RFC 2018 SACK; default true */
+	bool window_scaling;        /* offer/accept RFC 7323 window scaling; default true */
 
 	uint16_t ephemeral_lo; /* default 49152 */
 	uint16_t ephemeral_hi; /* default 65535 */

@@ -105,6 +105,8 @@ typedef enum gt_drop_reason {
 	GT_DROP_DATA_AFTER_FIN,   /* data past the peer's FIN */
 	GT_DROP_DATA_AFTER_CLOSE, /* data after our close(): RST sent */
 	GT_DROP_UNEXPECTED,       /* a segment with no meaning in this state (RFC 9293: drop) */
+	GT_DROP_PAWS,             /* RFC 7323 §5.3: TSval older than TS.Recent (ACKed) */
+	GT_DROP_NO_TIMESTAMP,     /* RFC 7323 §3.2: no TSopt after timestamps were agreed */
 	GT_DROP_SIM_LOSS,         /* simulator: lost on the link */
 	GT_DROP_SIM_FAULT,        /* simulator: scripted fault */
 	GT_DROP_REASON_COUNT

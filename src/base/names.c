@@ -120,6 +120,8 @@ static const char *const drop_reason_names[] = {
     [GT_DROP_DATA_AFTER_FIN] = "data_after_fin",
     [GT_DROP_DATA_AFTER_CLOSE] = "data_after_close",
     [GT_DROP_UNEXPECTED] = "unexpected",
+    [GT_DROP_PAWS] = "paws",
+    [GT_DROP_NO_TIMESTAMP] = "no_timestamp",
     [GT_DROP_SIM_LOSS] = "sim_loss",
     [GT_DROP_SIM_FAULT] = "sim_fault",
 };

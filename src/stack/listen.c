@@ -1,11 +1,11 @@
 /* Listeners: SEGMENT ARRIVES in LISTEN (RFC 9293 §3.10.7.2), the SYN queue
  * and the accept queue. Each SYN creates a child TCB in SYN_RECEIVED; once the
  * handshake completes it waits in the accept queue for gt_accept(). */
-#include <errno.h>
-
 #include "stack/stack_impl.h"
 #include "tcp/cc.h"
 #include "tcp/isn.h"
+
+#include <errno.h>
 
 static uint32_t choose_isn(gt_stack *st, const gt_conn_tuple *c, gt_time_us now)
 {
@@ -22,6 +22,7 @@ void gt_tcb_init_sequence(gt_tcb *tcb, gt_time_us now)
 	tcb->snd_max = tcb->iss;
 	tcb->snd_buf_seq = tcb->iss + 1;
 	tcb->recover = tcb->iss;
+	tcb->high_rxt = tcb->iss;
 	tcb->opened = true;
 }
 
@@ -87,7 +88,8 @@ void gt_listen_input(gt_tcb *lst, const gt_segment *seg, gt_time_us now)
 	if (peer_mss < 64)
 		peer_mss = 64;
 	child->snd_mss = peer_mss < st->cfg.mss ? peer_mss : st->cfg.mss;
-	child->snd_wnd = seg->wnd;
+	gt_tcb_negotiate(child, seg, now); /* RFC 7323, RFC 2018: the SYN's options */
+	child->snd_wnd = seg->wnd;         /* RFC 7323 §2.2: a SYN's window is never scaled */
 	child->max_snd_wnd = seg->wnd;
 	child->snd_wl1 = seg->seq;
 	gt_cc_init(child);

@@ -1,12 +1,12 @@
 /* The stack instance: creation, demultiplexing by 4-tuple, the timer heap,
  * packet input, and the one exit for events and packets. */
+#include "stack/stack_impl.h"
+#include "tcp/seq.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "stack/stack_impl.h"
-#include "tcp/seq.h"
 
 void gt_stack_config_default(gt_stack_config *cfg)
 {
@@ -27,6 +27,9 @@ void gt_stack_config_default(gt_stack_config *cfg)
 	cfg->max_syn_retries = 6;
 	cfg->ephemeral_lo = 49152;
 	cfg->ephemeral_hi = 65535;
+	cfg->timestamps = true;
+	cfg->sack = true;
+	cfg->window_scaling = true;
 }
 
 static uint64_t mix64(uint64_t x)
@@ -60,8 +63,14 @@ int gt_stack_create(const gt_stack_config *cfg, gt_stack **out)
 	st->cfg = *cfg;
 	snprintf(st->name, sizeof(st->name), "%s", cfg->name ? cfg->name : "host");
 	st->cfg.name = st->name;
-	if (st->cfg.rcvbuf > 65535)
-		st->cfg.rcvbuf = 65535; /* no window scaling yet (RFC 7323 is a later step) */
+	/* A 64 KiB buffer is kept at 65535 bytes and offered unscaled (shift 0),
+	 * as before window scaling: traces of default connections keep the
+	 * window numbers they had. Larger buffers, up to 4 MiB, use RFC 7323
+	 * window scaling (or, with window_scaling off, offer 65535 at most). */
+	if (st->cfg.rcvbuf == 65536)
+		st->cfg.rcvbuf = 65535;
+	if (st->cfg.rcvbuf > (4u << 20))
+		st->cfg.rcvbuf = 4u << 20;
 
 	uint32_t nb = 16;
 	while (nb < cfg->max_conns * 2)
@@ -137,7 +146,8 @@ static uint32_t bucket_of(const gt_stack *st, uint32_t laddr, uint16_t lport, ui
 gt_tcb *gt_stack_lookup(gt_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
                         uint16_t rport)
 {
-	for (gt_tcb *t = st->buckets[bucket_of(st, laddr, lport, raddr, rport)]; t; t = t->hash_next)
+	for (gt_tcb *t = st->buckets[bucket_of(st, laddr, lport, raddr, rport)]; t;
+	     t = t->hash_next)
 		if (t->tuple.local_port == lport && t->tuple.remote_port == rport &&
 		    t->tuple.remote_addr == raddr && t->tuple.local_addr == laddr)
 			return t;
@@ -326,8 +336,13 @@ void gt_stack_drop(gt_stack *st, gt_drop_reason reason, const gt_tcb *tcb, const
 	st->counters.drops++;
 	if (!st->cfg.on_event)
 		return;
-	gt_event ev = {.kind = GT_EV_DROP, .t_us = now, .host = st->name, .reason = reason,
-	               .pkt = pkt, .pkt_len = len, .sock = -1};
+	gt_event ev = {.kind = GT_EV_DROP,
+	               .t_us = now,
+	               .host = st->name,
+	               .reason = reason,
+	               .pkt = pkt,
+	               .pkt_len = len,
+	               .sock = -1};
 	if (tcb) {
 		ev.has_conn = true;
 		ev.conn = tcb->tuple;
@@ -353,8 +368,14 @@ void gt_stack_transmit(gt_stack *st, const gt_conn_tuple *conn, size_t len, bool
 		st->counters.tx_rsts++;
 	if (st->cfg.on_event) {
 		gt_segment seg;
-		gt_event ev = {.kind = GT_EV_TX, .t_us = now, .host = st->name, .has_conn = true,
-		               .conn = *conn, .pkt = st->txbuf, .pkt_len = len, .sock = -1};
+		gt_event ev = {.kind = GT_EV_TX,
+		               .t_us = now,
+		               .host = st->name,
+		               .has_conn = true,
+		               .conn = *conn,
+		               .pkt = st->txbuf,
+		               .pkt_len = len,
+		               .sock = -1};
 		if (gt_wire_peek(st->txbuf, len, &seg)) {
 			ev.has_seg = true;
 			seg_info_of(&seg, &ev.seg);
@@ -418,15 +439,20 @@ void gt_stack_input(gt_stack *st, const uint8_t *pkt, size_t len, gt_time_us now
 	}
 	st->counters.rx_segments++;
 
-	gt_tcb *tcb =
-	    gt_stack_lookup(st, seg.dst_addr, seg.dst_port, seg.src_addr, seg.src_port);
+	gt_tcb *tcb = gt_stack_lookup(st, seg.dst_addr, seg.dst_port, seg.src_addr, seg.src_port);
 	if (!tcb || tcb->state == GT_TCP_CLOSED)
 		tcb = gt_stack_lookup(st, seg.dst_addr, seg.dst_port, 0, 0);
 
 	if (st->cfg.on_event) {
-		gt_event ev = {.kind = GT_EV_RX, .t_us = now, .host = st->name, .has_conn = true,
-		               .conn = gt_seg_tuple(&seg), .has_seg = true, .pkt = pkt,
-		               .pkt_len = len, .sock = -1};
+		gt_event ev = {.kind = GT_EV_RX,
+		               .t_us = now,
+		               .host = st->name,
+		               .has_conn = true,
+		               .conn = gt_seg_tuple(&seg),
+		               .has_seg = true,
+		               .pkt = pkt,
+		               .pkt_len = len,
+		               .sock = -1};
 		seg_info_of(&seg, &ev.seg);
 		gt_stack_emit(st, &ev);
 	}

@@ -1,15 +1,18 @@
 /* SEGMENT ARRIVES (RFC 9293 §3.10.7.3 and §3.10.7.4), one function per step so
  * the RFC can be read beside it. LISTEN and CLOSED are in stack/listen.c and
  * stack/stack.c. */
-#include <errno.h>
-
 #include "stack/stack_impl.h"
 #include "tcp/cc.h"
 #include "tcp/seq.h"
 
+#include <errno.h>
+
 /* What a step decided: go on to the next step, or stop (segment consumed, or
  * the TCB was freed). */
 typedef enum { STEP_CONTINUE, STEP_DONE } step_result;
+
+/* RFC 7323 §5.5: TS.Recent older than 24 days is invalid */
+#define GT_PAWS_IDLE_US (24ull * 24 * 3600 * 1000000)
 
 static uint32_t seg_len(const gt_segment *seg)
 {
@@ -21,9 +24,18 @@ static void drop(gt_tcb *tcb, gt_drop_reason why, const gt_segment *seg, gt_time
 	gt_stack_drop(tcb->st, why, tcb, seg, NULL, 0, now);
 }
 
+/* RFC 7323 §2.3: SND.WND = SEG.WND << Snd.Wind.Shift, except on a SYN, whose
+ * window is never scaled (§2.2). */
+static uint32_t seg_wnd(const gt_tcb *tcb, const gt_segment *seg)
+{
+	if (seg->flags & GT_TCP_SYN)
+		return seg->wnd;
+	return (uint32_t)seg->wnd << tcb->snd_wscale;
+}
+
 static void set_send_window(gt_tcb *tcb, const gt_segment *seg)
 {
-	tcb->snd_wnd = seg->wnd;
+	tcb->snd_wnd = seg_wnd(tcb, seg);
 	tcb->snd_wl1 = seg->seq;
 	tcb->snd_wl2 = seg->ack;
 	if (tcb->snd_wnd > tcb->max_snd_wnd)
@@ -140,14 +152,17 @@ static void receive_text(gt_tcb *tcb, uint32_t seq, const uint8_t *data, uint32_
 			tcb->rcv_nxt = nxt;
 			filled_hole = true;
 		}
+		/* RFC 5681 §4.2: ACK a segment that fills a gap at once */
 		if (filled_hole)
-			tcb->ack_now = true; /* RFC 5681 §4.2: ACK a segment that fills a gap at once */
+			tcb->ack_now = true;
 		else
 			ack_policy_in_order(tcb, now);
 	} else {
 		gt_ringbuf_write_at(rb, rb->len + off, data, len);
 		if (!gt_reasm_add(&tcb->reasm, seq, seq + len))
 			drop(tcb, GT_DROP_REASM_FULL, seg, now);
+		else
+			gt_sack_note_received(tcb, seq, seq + len); /* RFC 2018 §4 */
 		tcb->ack_now = true; /* RFC 5681 §4.2: a duplicate ACK for out-of-order data */
 	}
 }
@@ -223,6 +238,9 @@ static void syn_sent_input(gt_tcb *tcb, const gt_segment *seg, gt_time_us now)
 	tcb->rcv_nxt = seg->seq + 1;
 	tcb->rcv_adv = tcb->rcv_nxt;
 	take_peer_mss(tcb, seg);
+	gt_tcb_negotiate(tcb, seg, now);
+	tcb->rx_tsecr_valid = tcb->ts_ok && has_ack;
+	tcb->rx_tsecr = seg->opts.ts_ecr;
 	if (has_ack) {
 		tcb->snd_una = seg->ack;
 		set_send_window(tcb, seg);
@@ -259,7 +277,8 @@ static bool acceptable(const gt_tcb *tcb, const gt_segment *seg, uint32_t rcv_wn
 		return seq_in(seg->seq, nxt, nxt + rcv_wnd);
 	if (rcv_wnd == 0)
 		return false;
-	return seq_in(seg->seq, nxt, nxt + rcv_wnd) || seq_in(seg->seq + len - 1, nxt, nxt + rcv_wnd);
+	return seq_in(seg->seq, nxt, nxt + rcv_wnd) ||
+	       seq_in(seg->seq + len - 1, nxt, nxt + rcv_wnd);
 }
 
 static step_result step_rst(gt_tcb *tcb, const gt_segment *seg, gt_time_us now)
@@ -345,21 +364,29 @@ static step_result step_ack(gt_tcb *tcb, const gt_segment *seg, gt_time_us now)
 		gt_tcb_send_ratelimited_ack(tcb, now);
 		return STEP_DONE;
 	}
+	uint32_t wnd = seg_wnd(tcb, seg);
+	/* RFC 2018 / RFC 6675: record what the ACK SACKs, before SND.UNA moves */
+	uint32_t newly_sacked = gt_sack_update(tcb, seg);
 	if (seq_gt(seg->ack, tcb->snd_una)) {
 		uint32_t acked = seg->ack - tcb->snd_una;
 		tcb->snd_una = seg->ack;
 		gt_tcb_on_ack_advance(tcb, acked, now);
-	} else if (seg->ack == tcb->snd_una && seg->payload_len == 0 &&
-	           !(seg->flags & (GT_TCP_SYN | GT_TCP_FIN)) && seg->wnd == tcb->snd_wnd &&
-	           seg->wnd != 0 && tcb->snd_max != tcb->snd_una) {
+	} else if (seg->ack == tcb->snd_una && tcb->snd_max != tcb->snd_una &&
+	           (tcb->sack_ok && seg->opts.sack_count > 0
+	                ? newly_sacked > 0
+	                : (seg->payload_len == 0 && !(seg->flags & (GT_TCP_SYN | GT_TCP_FIN)) &&
+	                   wnd == tcb->snd_wnd && wnd != 0))) {
 		/* RFC 5681 §2: a duplicate ACK. Answers to zero-window probes
-		 * repeat the ACK too, but signal a full receiver, not a loss. */
+		 * repeat the ACK too, but signal a full receiver, not a loss.
+		 * RFC 6675 §2 (DupAck): an ACK with SACK blocks counts when it
+		 * SACKs new data, whatever it carries besides; one that SACKs
+		 * nothing new (e.g. duplicated by the network) does not. */
 		gt_tcb_on_dupack(tcb, now);
 	}
 	/* the send window, only from segments newer than the last update */
 	if (seq_lt(tcb->snd_wl1, seg->seq) ||
 	    (tcb->snd_wl1 == seg->seq && seq_le(tcb->snd_wl2, seg->ack))) {
-		bool opened = tcb->snd_wnd == 0 && seg->wnd > 0;
+		bool opened = tcb->snd_wnd == 0 && wnd > 0;
 		set_send_window(tcb, seg);
 		if (opened) {
 			tcb->t_persist = GT_TIME_NEVER;
@@ -418,7 +445,8 @@ void gt_tcb_input(gt_tcb *tcb, const gt_segment *seg, gt_time_us now)
 	 * may reopen it (RFC 9293 §3.10.7.4 fourth, RFC 6191 §2 without timestamps). */
 	if (tcb->state == GT_TCP_TIME_WAIT && (seg->flags & GT_TCP_SYN) &&
 	    !(seg->flags & (GT_TCP_ACK | GT_TCP_RST)) && seq_gt(seg->seq, tcb->rcv_nxt)) {
-		gt_tcb *lst = gt_stack_lookup(st, tcb->tuple.local_addr, tcb->tuple.local_port, 0, 0);
+		gt_tcb *lst =
+		    gt_stack_lookup(st, tcb->tuple.local_addr, tcb->tuple.local_port, 0, 0);
 		if (lst && lst->state == GT_TCP_LISTEN) {
 			gt_tcb_close(tcb, 0, "rcv SYN (TIME_WAIT reuse)", now);
 			gt_listen_input(lst, seg, now);
@@ -437,6 +465,32 @@ void gt_tcb_input(gt_tcb *tcb, const gt_segment *seg, gt_time_us now)
 		synack_trimmed.flags &= (uint8_t)~GT_TCP_SYN;
 		synack_trimmed.seq = tcb->irs + 1;
 		seg = &synack_trimmed;
+	}
+
+	/* RFC 7323 §3.2: with timestamps agreed, a non-RST segment without
+	 * TSopt SHOULD be silently dropped */
+	tcb->rx_tsecr_valid = false;
+	if (tcb->ts_ok && !seg->opts.has_ts && !(seg->flags & GT_TCP_RST)) {
+		drop(tcb, GT_DROP_NO_TIMESTAMP, seg, now);
+		return;
+	}
+	if (tcb->ts_ok && seg->opts.has_ts && !(seg->flags & GT_TCP_RST) &&
+	    seq_lt(seg->opts.ts_val, tcb->ts_recent)) {
+		/* RFC 7323 §5.5: after more than 24 days idle TS.Recent is no longer
+		 * valid: the segment is accepted and TS.Recent taken from it */
+		if (now - tcb->ts_recent_age > GT_PAWS_IDLE_US) {
+			tcb->ts_recent = seg->opts.ts_val;
+			tcb->ts_recent_age = now;
+		} else {
+			/* RFC 7323 §5.3 R1: PAWS. An old duplicate: not acceptable, so
+			 * ACK it (rate-limited when it carries nothing) and drop it */
+			drop(tcb, GT_DROP_PAWS, seg, now);
+			if (seg_len(seg) > 0)
+				gt_tcb_send_ack(tcb, now);
+			else
+				gt_tcb_send_ratelimited_ack(tcb, now);
+			return;
+		}
 	}
 
 	/* first: check the sequence number */
@@ -495,6 +549,19 @@ void gt_tcb_input(gt_tcb *tcb, const gt_segment *seg, gt_time_us now)
 			len = seq_gt(right, seq) ? right - seq : 0;
 			fin = false;
 		}
+	}
+
+	/* RFC 7323 §4.3 (2): an acceptable segment updates TS.Recent if its
+	 * TSval is not older and it starts at or before Last.ACK.sent */
+	if (tcb->ts_ok && seg->opts.has_ts) {
+		if (seq_ge(seg->opts.ts_val, tcb->ts_recent) &&
+		    seq_le(seg->seq, tcb->last_ack_sent)) {
+			tcb->ts_recent = seg->opts.ts_val;
+			tcb->ts_recent_age = now;
+		}
+		/* RFC 7323 §4.2: TSecr of an ACK gives the RTT measurement */
+		tcb->rx_tsecr_valid = (seg->flags & GT_TCP_ACK) != 0;
+		tcb->rx_tsecr = seg->opts.ts_ecr;
 	}
 
 	/* second: the RST bit */

@@ -1,10 +1,10 @@
 /* Output: building segments from the TCB, the send policy (windows, Nagle,
  * sender SWS avoidance), retransmission and the persist timer. */
-#include <errno.h>
-
 #include "stack/stack_impl.h"
 #include "tcp/cc.h"
 #include "tcp/seq.h"
+
+#include <errno.h>
 
 /* RFC 5961 §7 leaves the rate to the implementation; 500 ms per connection is
  * what Linux uses for out-of-window ACKs. */
@@ -24,13 +24,59 @@ static void send_segment(gt_tcb *tcb, uint32_t seq, uint8_t flags, uint32_t len,
 		/* RFC 9293 §3.7.1: announce our MSS on SYN and SYN-ACK */
 		h.opts.has_mss = true;
 		h.opts.mss = st->cfg.mss;
+		/* a SYN offers what the configuration allows; a SYN,ACK only what
+		 * the peer's SYN offered (RFC 7323 §2.2, §3.2; RFC 2018 §2) */
+		bool offer = !(flags & GT_TCP_ACK);
+		h.opts.has_ts = offer ? st->cfg.timestamps : tcb->ts_ok;
+		h.opts.sack_permitted = offer ? st->cfg.sack : tcb->sack_ok;
+		h.opts.has_wscale = offer ? st->cfg.window_scaling : tcb->ws_ok;
+		h.opts.wscale = tcb->rcv_wscale;
+	} else {
+		/* RFC 7323 §3.2: once agreed, TSopt goes in every segment (and
+		 * SHOULD in an RST) */
+		h.opts.has_ts = tcb->ts_ok;
 	}
+	if (h.opts.has_ts) {
+		h.opts.ts_val = gt_tcb_ts_now(now);
+		/* RFC 7323 §3.2: TSecr is TS.Recent when ACK is set; a first SYN
+		 * has nothing to echo */
+		h.opts.ts_ecr = (flags & GT_TCP_ACK) ? tcb->ts_recent : 0;
+	}
+	bool sack_left_out = false;
 	if (flags & GT_TCP_ACK) {
 		uint32_t wnd = gt_tcb_rcv_window(tcb);
+		uint32_t adv;
 		h.ack = tcb->rcv_nxt;
-		h.wnd = (uint16_t)wnd;
-		tcb->rcv_adv = tcb->rcv_nxt + wnd;
-		tcb->ack_now = false;
+		if (flags & GT_TCP_SYN) {
+			/* RFC 7323 §2.2: the window of a SYN is never scaled */
+			h.wnd = (uint16_t)(wnd > 65535 ? 65535 : wnd);
+			adv = h.wnd;
+		} else {
+			/* RFC 7323 §2.3: the field is the window >> Rcv.Wind.Shift,
+			 * rounded down so we never offer space we do not have */
+			uint32_t field = wnd >> tcb->rcv_wscale;
+			h.wnd = (uint16_t)(field > 65535 ? 65535 : field);
+			adv = (uint32_t)h.wnd << tcb->rcv_wscale;
+		}
+		/* RFC 7323 §2.4 / RFC 9293 §3.8.6.2.2: rounding down may make the
+		 * offered edge look smaller than the last one; we keep accepting
+		 * up to the larger edge, so the window never shrinks for us */
+		if (seq_gt(tcb->rcv_nxt + adv, tcb->rcv_adv) || seq_lt(tcb->rcv_adv, tcb->rcv_nxt))
+			tcb->rcv_adv = tcb->rcv_nxt + adv;
+		tcb->last_ack_sent = h.ack; /* RFC 7323 §4.3 Last.ACK.sent */
+		/* RFC 2018 §4: with out-of-order data queued, ACKs carry SACK
+		 * blocks. A full-sized data segment has no room for them (the MSS
+		 * only allows for the timestamps): a pure ACK follows it. */
+		if (!(flags & (GT_TCP_SYN | GT_TCP_RST)) && tcb->sack_ok) {
+			gt_sack_fill_blocks(tcb, &h.opts);
+			uint32_t room = tcb->snd_mss > len ? tcb->snd_mss - len : 0;
+			uint32_t fit = room >= 12 ? (room - 4) / 8 : 0;
+			if (h.opts.sack_count > fit) {
+				h.opts.sack_count = (uint8_t)fit;
+				sack_left_out = true;
+			}
+		}
+		tcb->ack_now = sack_left_out;
 		tcb->segs_unacked = 0;
 		if (tcb->t_delack != GT_TIME_NEVER) {
 			/* This ACK is the delayed one (RFC 9293 §3.8.6.3): disarm it and
@@ -83,6 +129,8 @@ void gt_tcb_send_rst(gt_tcb *tcb, gt_time_us now)
 	send_segment(tcb, tcb->snd_max, GT_TCP_RST, 0, false, now);
 }
 
+static uint32_t sack_retransmit(gt_tcb *tcb, uint32_t seq, uint32_t len, gt_time_us now);
+
 static void arm_rexmit(gt_tcb *tcb, gt_time_us now)
 {
 	if (tcb->t_rexmit == GT_TIME_NEVER)
@@ -110,6 +158,26 @@ void gt_tcb_send_syn(gt_tcb *tcb, bool rexmit, gt_time_us now)
 	}
 	arm_rexmit(tcb, now);
 	gt_tcb_timers_changed(tcb);
+}
+
+/* The end of the SACKed range holding seq (seq must be in one). */
+static uint32_t sack_range_end(const gt_tcb *tcb, uint32_t seq)
+{
+	const gt_reasm *sb = &tcb->scoreboard;
+	for (uint32_t i = 0; i < sb->count; i++)
+		if (seq_le(sb->ranges[i].start, seq) && seq_lt(seq, sb->ranges[i].end))
+			return sb->ranges[i].end;
+	return seq;
+}
+
+/* The start of the first SACKed range above seq, or SND.MAX. */
+static uint32_t next_sacked_start(const gt_tcb *tcb, uint32_t seq)
+{
+	const gt_reasm *sb = &tcb->scoreboard;
+	for (uint32_t i = 0; i < sb->count; i++)
+		if (seq_gt(sb->ranges[i].start, seq))
+			return sb->ranges[i].start;
+	return tcb->snd_max;
 }
 
 /* States in which data or our FIN may still go out (or be retransmitted). */
@@ -147,46 +215,118 @@ static uint32_t send_data(gt_tcb *tcb, uint32_t seq, uint32_t len, gt_time_us no
 void gt_tcb_output(gt_tcb *tcb, gt_time_us now)
 {
 	if (can_output_data(tcb->state)) {
+		/* RFC 6675 §5 (C): in SACK loss recovery, send while cwnd - pipe is
+		 * at least one SMSS: lost holes first (NextSeg rule 1), then new
+		 * data (rule 2, the loop below), then rule 3 */
+		bool sack_rec = tcb->in_recovery && tcb->sack_ok;
+		uint32_t pipe = 0;
+		if (sack_rec) {
+			pipe = gt_sack_pipe(tcb);
+			uint32_t seq, len;
+			while (tcb->cwnd >= pipe + tcb->snd_mss &&
+			       gt_sack_next_rexmit(tcb, false, &seq, &len)) {
+				uint32_t used = sack_retransmit(tcb, seq, len, now);
+				if (!used)
+					break;
+				pipe += used;
+			}
+		}
 		for (;;) {
 			uint32_t data_end = tcb->snd_buf_seq + tcb->sndbuf.len;
+			/* after a timeout (go-back-N), data the peer SACKed is not sent
+			 * again (RFC 6675 §5.1 leaves the scoreboard usable) */
+			if (tcb->sack_ok && seq_lt(tcb->snd_nxt, tcb->snd_max)) {
+				while (gt_sack_is_sacked(tcb, tcb->snd_nxt))
+					tcb->snd_nxt = sack_range_end(tcb, tcb->snd_nxt);
+			}
 			uint32_t wnd = tcb->snd_wnd < tcb->cwnd ? tcb->snd_wnd : tcb->cwnd;
 			uint32_t win_end = tcb->snd_una + wnd;
-			uint32_t avail = seq_lt(tcb->snd_nxt, data_end) ? data_end - tcb->snd_nxt : 0;
-			uint32_t usable = seq_gt(win_end, tcb->snd_nxt) ? win_end - tcb->snd_nxt : 0;
+			if (sack_rec) {
+				/* the pipe, not SND.NXT - SND.UNA, is what is in flight */
+				uint32_t room = tcb->cwnd > pipe ? tcb->cwnd - pipe : 0;
+				uint32_t peer_end = tcb->snd_una + tcb->snd_wnd;
+				win_end = seq_lt(tcb->snd_nxt + room, peer_end)
+				              ? tcb->snd_nxt + room
+				              : peer_end;
+			}
+			uint32_t avail =
+			    seq_lt(tcb->snd_nxt, data_end) ? data_end - tcb->snd_nxt : 0;
+			uint32_t usable =
+			    seq_gt(win_end, tcb->snd_nxt) ? win_end - tcb->snd_nxt : 0;
 			uint32_t n = avail < usable ? avail : usable;
 			if (n > tcb->snd_mss)
 				n = tcb->snd_mss;
+			if (tcb->sack_ok && seq_lt(tcb->snd_nxt, tcb->snd_max)) {
+				uint32_t next = next_sacked_start(tcb, tcb->snd_nxt);
+				if (seq_lt(next, tcb->snd_nxt + n))
+					n = next - tcb->snd_nxt;
+			}
 			/* a FIN takes no buffer space: it goes when the data is out */
 			bool fin = tcb->fin_queued && tcb->snd_nxt + n == data_end &&
 			           seq_le(tcb->snd_nxt, data_end);
 			if (n == 0 && !fin)
 				break;
-			if (n > 0 && n < tcb->snd_mss && !fin) {
+			/* the small-segment rules hold back new data only: what was
+			 * sent once (go-back-N after a timeout, or a piece ending at a
+			 * SACKed range) goes again as it went */
+			bool resend = seq_lt(tcb->snd_nxt, tcb->snd_max);
+			if (n > 0 && n < tcb->snd_mss && !fin && !resend) {
 				/* RFC 9293 §3.8.6.2.1: sender SWS avoidance — a window-limited
 				 * piece goes only if it is at least half the largest window */
 				if (n < avail && n < tcb->max_snd_wnd / 2)
 					break;
 				/* RFC 9293 §3.7.4 (Nagle): one small segment in flight at most */
-				if (n == avail && tcb->snd_nxt != tcb->snd_una && !tcb->st->cfg.nodelay)
+				if (n == avail && tcb->snd_nxt != tcb->snd_una &&
+				    !tcb->st->cfg.nodelay)
 					break;
 			}
 			uint32_t used = send_data(tcb, tcb->snd_nxt, n, now);
 			tcb->snd_nxt += used;
 			tcb->snd_max = seq_max(tcb->snd_max, tcb->snd_nxt);
+			pipe += used;
 			if (fin)
 				break;
 		}
+		if (sack_rec) {
+			uint32_t seq, len;
+			while (tcb->cwnd >= pipe + tcb->snd_mss &&
+			       gt_sack_next_rexmit(tcb, true, &seq, &len)) {
+				uint32_t used = sack_retransmit(tcb, seq, len, now);
+				if (!used)
+					break;
+				pipe += used;
+			}
+		}
 		/* RFC 9293 §3.8.6.1: a zero window with data waiting and nothing in
-		 * flight starts the persist timer */
+		 * flight starts the persist timer. So does a small window that
+		 * sender SWS avoidance will not fill (RFC 1122 §4.2.3.4: the
+		 * override timeout): if the peer's window update is lost, nothing
+		 * else would ever send again. */
 		uint32_t data_end = tcb->snd_buf_seq + tcb->sndbuf.len;
-		if (tcb->snd_wnd == 0 && seq_lt(tcb->snd_nxt, data_end) &&
-		    tcb->t_rexmit == GT_TIME_NEVER && tcb->t_persist == GT_TIME_NEVER)
+		if (seq_lt(tcb->snd_nxt, data_end) && tcb->t_rexmit == GT_TIME_NEVER &&
+		    tcb->t_persist == GT_TIME_NEVER)
 			tcb->t_persist = now + gt_rto_current(&tcb->rto);
 	}
 	if (tcb->ack_now && tcb->state != GT_TCP_SYN_SENT && tcb->state != GT_TCP_CLOSED &&
 	    tcb->state != GT_TCP_LISTEN)
 		gt_tcb_send_ack(tcb, now);
 	gt_tcb_timers_changed(tcb);
+}
+
+/* RFC 6675 §5: retransmits up to len bytes from seq (a hole), the FIN with
+ * them if they end the stream; moves HighRxt. Returns the sequence space sent. */
+static uint32_t sack_retransmit(gt_tcb *tcb, uint32_t seq, uint32_t len, gt_time_us now)
+{
+	uint32_t data_end = tcb->snd_buf_seq + tcb->sndbuf.len;
+	uint32_t n = seq_lt(seq, data_end) ? data_end - seq : 0;
+	if (n > len)
+		n = len;
+	if (n == 0 && !(tcb->fin_queued && tcb->fin_sent && seq == data_end))
+		return 0;
+	tcb->rtt_timing = false; /* Karn: no sample from a retransmitted range */
+	uint32_t used = send_data(tcb, seq, n, now);
+	tcb->high_rxt = seq_max(tcb->high_rxt, seq + used);
+	return used;
 }
 
 /* The first unacknowledged segment again (fast retransmit, partial ACK). */
@@ -214,11 +354,37 @@ void gt_tcb_on_ack_advance(gt_tcb *tcb, uint32_t acked, gt_time_us now)
 	}
 	if (seq_lt(tcb->snd_nxt, tcb->snd_una))
 		tcb->snd_nxt = tcb->snd_una;
-	/* RFC 6298 §3 with Karn's rule: time only segments sent once */
-	if (tcb->rtt_timing && seq_ge(tcb->snd_una, tcb->rtt_seq)) {
+	bool spurious = false;
+	if (tcb->eifel && seq_gt(tcb->snd_una, tcb->eifel_seq)) {
+		/* RFC 3522 §3.2: the first ACK for the retransmitted segment */
+		tcb->eifel = false;
+		spurious = tcb->in_recovery && tcb->ts_ok && tcb->rx_tsecr_valid &&
+		           seq_lt(tcb->rx_tsecr, tcb->eifel_tsval);
+	}
+	if (tcb->ts_ok && tcb->rx_tsecr_valid) {
+		/* RFC 7323 §4 (RTTM): every ACK that advances SND.UNA echoes the
+		 * TSval of the segment that caused it, retransmissions included,
+		 * so Karn's rule is not needed (RFC 7323 §4.2, RFC 6298 §3) and the
+		 * backoff ends with the first ACK after a timeout. */
+		uint32_t ticks = gt_tcb_ts_now(now) - tcb->rx_tsecr;
+		tcb->rx_tsecr_valid = false;
+		tcb->rtt_timing = false;
+		/* an echo from the future or the distant past is garbage */
+		if (ticks <= tcb->rto.max / 1000) {
+			/* RFC 7323 Appendix G: ExpectedSamples = ceil(FlightSize / (2 * SMSS)) */
+			uint32_t flight = tcb->snd_max - tcb->snd_una + acked;
+			uint32_t two = 2u * (tcb->snd_mss ? tcb->snd_mss : 1);
+			gt_rto_sample_n(&tcb->rto, (gt_time_us)ticks * 1000,
+			                (flight + two - 1) / two);
+		}
+	} else if (tcb->rtt_timing && seq_ge(tcb->snd_una, tcb->rtt_seq)) {
+		/* RFC 6298 §3 with Karn's rule: time only segments sent once */
 		tcb->rtt_timing = false;
 		gt_rto_sample(&tcb->rto, now - tcb->rtt_start);
 	}
+	if (seq_lt(tcb->high_rxt, tcb->snd_una))
+		tcb->high_rxt = tcb->snd_una;
+	gt_sack_prune(tcb);
 	tcb->rexmit_count = 0;
 	tcb->window_probed = false;
 	if (tcb->st->cfg.user_timeout_us && tcb->t_user != GT_TIME_NEVER)
@@ -230,15 +396,46 @@ void gt_tcb_on_ack_advance(gt_tcb *tcb, uint32_t acked, gt_time_us now)
 	} else {
 		tcb->t_rexmit = now + gt_rto_current(&tcb->rto);
 	}
-	if (gt_state_synchronized(tcb->state) && gt_cc_on_ack(tcb, acked))
+	if (spurious && gt_state_synchronized(tcb->state))
+		gt_cc_on_spurious(tcb, acked); /* RFC 4015 §3.2 */
+	else if (gt_state_synchronized(tcb->state) && gt_cc_on_ack(tcb, acked))
 		retransmit_first(tcb, now);
 	gt_tcb_timers_changed(tcb);
 }
 
+/* RFC 3522 §3.2: with timestamps, remember the TSval of the fast
+ * retransmission; an ACK for it that echoes an older TSval shows that the
+ * original arrived and the retransmission was spurious. */
+static void arm_eifel(gt_tcb *tcb, uint32_t pipe_prev, gt_time_us now)
+{
+	tcb->eifel = tcb->ts_ok;
+	tcb->eifel_tsval = gt_tcb_ts_now(now);
+	tcb->eifel_seq = tcb->snd_una;
+	tcb->pipe_prev = pipe_prev;
+}
+
 void gt_tcb_on_dupack(gt_tcb *tcb, gt_time_us now)
 {
-	if (gt_cc_on_dupack(tcb))
+	uint32_t fs = tcb->snd_max - tcb->snd_una;
+	uint32_t pipe_prev = fs > tcb->ssthresh ? fs : tcb->ssthresh;
+	if (tcb->sack_ok) {
+		if (gt_cc_on_sack_dupack(tcb, gt_sack_is_lost(tcb, tcb->snd_una))) {
+			arm_eifel(tcb, pipe_prev, now);
+			/* RFC 6675 §5 (4.3): retransmit the first segment presumed
+			 * dropped, whatever the window; the rest follows the pipe */
+			tcb->high_rxt = tcb->snd_una;
+			uint32_t seq, len;
+			if (gt_sack_next_rexmit(tcb, true, &seq, &len) && seq == tcb->snd_una)
+				sack_retransmit(tcb, seq, len, now);
+			else
+				sack_retransmit(tcb, tcb->snd_una, tcb->snd_mss, now);
+		}
+		return;
+	}
+	if (gt_cc_on_dupack(tcb)) {
+		arm_eifel(tcb, pipe_prev, now);
 		retransmit_first(tcb, now); /* RFC 5681 §3.2 step 2 */
+	}
 }
 
 static void send_window_probe(gt_tcb *tcb, gt_time_us now)
@@ -282,7 +479,15 @@ void gt_tcb_rexmit_timeout(gt_tcb *tcb, gt_time_us now)
 		return;
 	}
 	gt_rto_backoff(&tcb->rto); /* RFC 6298 §5.5 */
-	gt_cc_on_rto(tcb);
+	gt_cc_on_rto(tcb);         /* ends recovery; RecoveryPoint = HighData (RFC 6675 §5.1) */
+	tcb->high_rxt = tcb->snd_una;
+	tcb->eifel = false; /* a timeout is not what Eifel judges here */
+	/* RFC 6675 §5.1 / RFC 2018 §8: a receiver may renege on SACKed data. The
+	 * first timeout keeps the scoreboard so that go-back-N skips what was
+	 * SACKed; a second timeout in a row for the same data clears it, so
+	 * data a reneging receiver dropped is sent again. */
+	if (tcb->rexmit_count > 1)
+		gt_sack_clear(tcb);
 	tcb->t_rexmit = now + gt_rto_current(&tcb->rto); /* RFC 6298 §5.6 */
 	uint32_t data_end = tcb->snd_buf_seq + tcb->sndbuf.len;
 	if (tcb->snd_wnd == 0 && seq_lt(tcb->snd_una, data_end)) {
@@ -299,8 +504,25 @@ void gt_tcb_rexmit_timeout(gt_tcb *tcb, gt_time_us now)
 void gt_tcb_persist_timeout(gt_tcb *tcb, gt_time_us now)
 {
 	uint32_t data_end = tcb->snd_buf_seq + tcb->sndbuf.len;
-	if (can_output_data(tcb->state) && tcb->snd_wnd == 0 && seq_lt(tcb->snd_nxt, data_end) &&
-	    tcb->t_rexmit == GT_TIME_NEVER)
-		send_window_probe(tcb, now); /* the probe is then retransmitted with backoff */
+	if (can_output_data(tcb->state) && seq_lt(tcb->snd_nxt, data_end) &&
+	    tcb->t_rexmit == GT_TIME_NEVER) {
+		if (tcb->snd_wnd == 0) {
+			send_window_probe(tcb, now); /* then retransmitted with backoff */
+		} else {
+			/* RFC 1122 §4.2.3.4: the SWS override timeout — send what the
+			 * small window allows; its ACK brings the current window */
+			uint32_t avail = data_end - tcb->snd_nxt;
+			uint32_t room = seq_gt(tcb->snd_una + tcb->snd_wnd, tcb->snd_nxt)
+			                    ? tcb->snd_una + tcb->snd_wnd - tcb->snd_nxt
+			                    : 0;
+			uint32_t n = avail < room ? avail : room;
+			if (n > tcb->snd_mss)
+				n = tcb->snd_mss;
+			if (n > 0) {
+				tcb->snd_nxt += send_data(tcb, tcb->snd_nxt, n, now);
+				tcb->snd_max = seq_max(tcb->snd_max, tcb->snd_nxt);
+			}
+		}
+	}
 	gt_tcb_timers_changed(tcb);
 }

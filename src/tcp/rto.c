@@ -24,6 +24,13 @@ static gt_time_us clamp(const gt_rto *r, gt_time_us v)
 
 void gt_rto_sample(gt_rto *r, gt_time_us rtt)
 {
+	gt_rto_sample_n(r, rtt, 1);
+}
+
+void gt_rto_sample_n(gt_rto *r, gt_time_us rtt, uint32_t n)
+{
+	if (n == 0)
+		n = 1;
 	if (!r->has_sample) {
 		/* RFC 6298 §2.2: the first measurement */
 		r->srtt = rtt;
@@ -31,9 +38,10 @@ void gt_rto_sample(gt_rto *r, gt_time_us rtt)
 		r->has_sample = true;
 	} else {
 		/* RFC 6298 §2.3: RTTVAR first, with the old SRTT */
+		/* RFC 7323 Appendix G: alpha' = alpha / n, beta' = beta / n */
 		gt_time_us err = r->srtt > rtt ? r->srtt - rtt : rtt - r->srtt;
-		r->rttvar = (3 * r->rttvar + err) / 4;
-		r->srtt = (7 * r->srtt + rtt) / 8;
+		r->rttvar = ((4 * (gt_time_us)n - 1) * r->rttvar + err) / (4 * (gt_time_us)n);
+		r->srtt = ((8 * (gt_time_us)n - 1) * r->srtt + rtt) / (8 * (gt_time_us)n);
 	}
 	r->rto = clamp(r, r->srtt + 4 * r->rttvar);
 	/* A valid sample ends the backoff (RFC 6298 §5.7 and Karn's algorithm:

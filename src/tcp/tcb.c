@@ -1,10 +1,10 @@
 /* TCB lifecycle: creation, state changes, closing, timers, readiness. */
+#include "stack/stack_impl.h"
+#include "tcp/seq.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "stack/stack_impl.h"
-#include "tcp/seq.h"
 
 gt_tcb *gt_tcb_new(gt_stack *st)
 {
@@ -24,6 +24,11 @@ gt_tcb *gt_tcb_new(gt_stack *st)
 	tcb->cwnd = UINT32_MAX;
 	tcb->ssthresh = UINT32_MAX;
 	gt_rto_init(&tcb->rto, st->cfg.rto_initial_us, st->cfg.rto_min_us, st->cfg.rto_max_us);
+	/* RFC 7323 §2.2: the shift we would offer; negotiation may clear it */
+	tcb->rcv_wscale = st->cfg.window_scaling ? gt_wscale_for(st->cfg.rcvbuf) : 0;
+	/* the scoreboard lives in the TCB: no allocation per segment */
+	tcb->scoreboard.ranges = tcb->sb_ranges;
+	tcb->scoreboard.max = GT_SACK_SCOREBOARD;
 	tcb->all_next = st->all;
 	if (st->all)
 		st->all->all_prev = tcb;
@@ -65,8 +70,14 @@ void gt_tcb_set_state(gt_tcb *tcb, gt_tcp_state to, const char *cause, gt_time_u
 	if (to == GT_TCP_ESTABLISHED)
 		st->counters.conns_opened++;
 	if (st->cfg.on_event) {
-		gt_event ev = {.kind = GT_EV_STATE, .t_us = now, .host = st->name, .has_conn = true,
-		               .conn = tcb->tuple, .from = from, .to = to, .cause = cause,
+		gt_event ev = {.kind = GT_EV_STATE,
+		               .t_us = now,
+		               .host = st->name,
+		               .has_conn = true,
+		               .conn = tcb->tuple,
+		               .from = from,
+		               .to = to,
+		               .cause = cause,
 		               .sock = tcb->sock};
 		gt_stack_emit(st, &ev);
 	}
@@ -216,8 +227,10 @@ uint32_t gt_tcb_rcv_window(gt_tcb *tcb)
 		return seq_gt(tcb->rcv_adv, tcb->rcv_nxt) ? tcb->rcv_adv - tcb->rcv_nxt : 0;
 	}
 	uint32_t free_space = gt_ringbuf_free_space(&tcb->rcvbuf);
-	if (free_space > 65535)
-		free_space = 65535;
+	/* RFC 7323 §2.3: the largest window the 16-bit field can carry */
+	uint32_t max_wnd = (uint32_t)65535 << tcb->rcv_wscale;
+	if (free_space > max_wnd)
+		free_space = max_wnd;
 	uint32_t right = tcb->rcv_nxt + free_space;
 	uint32_t cur = seq_gt(tcb->rcv_adv, tcb->rcv_nxt) ? tcb->rcv_adv - tcb->rcv_nxt : 0;
 	/* RFC 9293 §3.8.6.2.2 (receiver SWS avoidance): move the right edge only
@@ -268,9 +281,61 @@ void gt_tcb_notify(gt_tcb *tcb, gt_time_us now)
 	tcb->last_ready = m;
 	gt_stack *st = tcb->st;
 	if (st->cfg.on_event) {
-		gt_event ev = {.kind = GT_EV_SOCKET, .t_us = now, .host = st->name, .has_conn = tcb->bound,
-		               .conn = tcb->tuple, .sock = tcb->sock, .ready = m,
+		gt_event ev = {.kind = GT_EV_SOCKET,
+		               .t_us = now,
+		               .host = st->name,
+		               .has_conn = tcb->bound,
+		               .conn = tcb->tuple,
+		               .sock = tcb->sock,
+		               .ready = m,
 		               .error = tcb->error};
 		gt_stack_emit(st, &ev);
+	}
+}
+
+uint8_t gt_wscale_for(uint32_t rcvbuf)
+{
+	/* RFC 7323 §2.3: the smallest shift that fits the buffer in 16 bits;
+	 * "the shift.cnt ... MUST NOT be greater than 14" */
+	uint8_t shift = 0;
+	while (shift < 14 && (rcvbuf >> shift) > 65535)
+		shift++;
+	return shift;
+}
+
+uint32_t gt_tcb_ts_now(gt_time_us now)
+{
+	/* RFC 7323 §5.4: a clock of 1 ms per tick (between 1 ms and 1 s). The +1
+	 * keeps TSval from being 0 at time 0, a value peers may take for "no
+	 * echo" (RFC 7323 §3.2 allows TSecr 0 only without ACK). */
+	return (uint32_t)(now / 1000) + 1;
+}
+
+void gt_tcb_negotiate(gt_tcb *tcb, const gt_segment *syn, gt_time_us now)
+{
+	const gt_stack_config *cfg = &tcb->st->cfg;
+	/* RFC 7323 §3.2: timestamps are used only if both SYNs carried TSopt */
+	tcb->ts_ok = cfg->timestamps && syn->opts.has_ts;
+	if (tcb->ts_ok) {
+		tcb->ts_recent = syn->opts.ts_val; /* RFC 7323 §4.3 (1) on the SYN */
+		tcb->ts_recent_age = now;
+		/* RFC 6691 / RFC 9293 §3.7.1: the MSS counts data only; every
+		 * segment now carries 12 option bytes, so data segments are 12
+		 * bytes shorter and packets stay within the path MTU */
+		if (tcb->snd_mss > 64 + 12)
+			tcb->snd_mss -= 12;
+	}
+	/* RFC 2018 §2: SACK only if both SYNs carried SACK-permitted */
+	tcb->sack_ok = cfg->sack && syn->opts.sack_permitted;
+	/* RFC 7323 §2.2: scaling in both directions only if both SYNs carried
+	 * the option; otherwise both shifts are 0 */
+	tcb->ws_ok = cfg->window_scaling && syn->opts.has_wscale;
+	if (tcb->ws_ok) {
+		/* RFC 7323 §2.3: a shift above 14 is used as 14 (wire.c clamps) */
+		tcb->snd_wscale = syn->opts.wscale > 14 ? 14 : syn->opts.wscale;
+		tcb->rcv_wscale = gt_wscale_for(cfg->rcvbuf);
+	} else {
+		tcb->snd_wscale = 0;
+		tcb->rcv_wscale = 0;
 	}
 }

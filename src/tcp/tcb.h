@@ -3,16 +3,19 @@
 #ifndef GT_TCP_TCB_H
 #define GT_TCP_TCB_H
 
-#include <stdbool.h>
-#include <stdint.h>
-
 #include "glasstcp/stack.h"
 #include "tcp/reasm.h"
 #include "tcp/ringbuf.h"
 #include "tcp/rto.h"
 #include "wire/wire.h"
 
+#include <stdbool.h>
+#include <stdint.h>
+
 struct gt_stack;
+
+#define GT_SACK_RECENT     4  /* RFC 2018 §3: at most 4 blocks fit */
+#define GT_SACK_SCOREBOARD 16 /* SACKed ranges the sender keeps */
 
 typedef struct gt_tcb {
 	struct gt_stack *st;
@@ -60,8 +63,14 @@ typedef struct gt_tcb {
 	uint32_t cwnd;
 	uint32_t ssthresh;
 	uint32_t dupacks;
+	uint32_t bytes_acked; /* RFC 3465 §2.1: bytes ACKed in congestion avoidance */
 	bool in_recovery;
 	uint32_t recover;
+	/* RFC 3522 Eifel detection of a spurious fast retransmit */
+	bool eifel;           /* armed: waiting for the ACK of the retransmission */
+	uint32_t eifel_tsval; /* TSval of the retransmission */
+	uint32_t eifel_seq;   /* SND.UNA when it was retransmitted */
+	uint32_t pipe_prev;   /* RFC 4015 §3.1: max(FlightSize, ssthresh) before */
 
 	/* RFC 9293 §3.3.1 receive sequence variables */
 	uint32_t irs;
@@ -72,6 +81,25 @@ typedef struct gt_tcb {
 	bool fin_rcvd;
 	bool rd_shut; /* shutdown(SHUT_RD) */
 	bool wr_shut; /* shutdown(SHUT_WR) or close() */
+
+	/* options agreed on the handshake (RFC 7323, RFC 2018) */
+	bool ts_ok;               /* RFC 7323 §3.2: both SYNs carried TSopt */
+	bool sack_ok;             /* RFC 2018 §2: both SYNs carried SACK-permitted */
+	bool ws_ok;               /* RFC 7323 §2.2: both SYNs carried Window Scale */
+	uint8_t snd_wscale;       /* the peer's shift (Snd.Wind.Shift) */
+	uint8_t rcv_wscale;       /* ours (Rcv.Wind.Shift) */
+	uint32_t ts_recent;       /* RFC 7323 §4.3 TS.Recent */
+	gt_time_us ts_recent_age; /* when TS.Recent was set (RFC 7323 §5.5) */
+	uint32_t last_ack_sent;   /* RFC 7323 §4.3 Last.ACK.sent */
+	bool rx_tsecr_valid;      /* the segment being processed carried TSecr */
+	uint32_t rx_tsecr;
+	/* RFC 2018 §4: the blocks reported most recently, newest first */
+	gt_reasm_range sack_recent[GT_SACK_RECENT];
+	uint32_t sack_recent_count;
+	/* RFC 6675 scoreboard: SACKed ranges above SND.UNA, fixed size */
+	gt_reasm_range sb_ranges[GT_SACK_SCOREBOARD];
+	gt_reasm scoreboard; /* ranges points at sb_ranges */
+	uint32_t high_rxt;   /* RFC 6675 HighRxt */
 
 	/* acknowledgement policy (RFC 9293 §3.8.6.3, RFC 5681 §4.2) */
 	bool ack_now;
@@ -143,6 +171,14 @@ uint32_t gt_tcb_poll(const gt_tcb *tcb);
 /* The receive window we would offer now, without shrinking the last one. */
 uint32_t gt_tcb_rcv_window(gt_tcb *tcb);
 
+/* RFC 7323 / RFC 2018: takes the options of the peer's SYN (or SYN,ACK) and
+ * decides what the connection uses. */
+void gt_tcb_negotiate(gt_tcb *tcb, const gt_segment *syn, gt_time_us now);
+/* RFC 7323 §4.1: our TSval clock, 1 ms per tick. */
+uint32_t gt_tcb_ts_now(gt_time_us now);
+/* RFC 7323 §2.3: the shift that lets a window of rcvbuf bytes be offered. */
+uint8_t gt_wscale_for(uint32_t rcvbuf);
+
 /* Chooses the ISN (RFC 6528) and sets the send sequence variables. */
 void gt_tcb_init_sequence(gt_tcb *tcb, gt_time_us now);
 
@@ -165,6 +201,26 @@ void gt_tcb_persist_timeout(gt_tcb *tcb, gt_time_us now);
 void gt_tcb_on_ack_advance(gt_tcb *tcb, uint32_t acked, gt_time_us now);
 /* RFC 5681 §2: a duplicate ACK arrived. */
 void gt_tcb_on_dupack(gt_tcb *tcb, gt_time_us now);
+
+/* ---- sack.c: RFC 2018 receiver blocks, RFC 6675 sender scoreboard ---- */
+/* The out-of-order segment [start, end) was queued (RFC 2018 §4). */
+void gt_sack_note_received(gt_tcb *tcb, uint32_t start, uint32_t end);
+/* Fills opts->sack with the blocks to report (most recent first). */
+void gt_sack_fill_blocks(gt_tcb *tcb, gt_tcp_opts *opts);
+/* Records the SACK blocks of an arriving ACK; returns the bytes newly SACKed. */
+uint32_t gt_sack_update(gt_tcb *tcb, const gt_segment *seg);
+/* Drops scoreboard ranges below SND.UNA. */
+void gt_sack_prune(gt_tcb *tcb);
+void gt_sack_clear(gt_tcb *tcb);
+/* RFC 6675 §4 IsLost(seq). */
+bool gt_sack_is_lost(const gt_tcb *tcb, uint32_t seq);
+/* RFC 6675 §4 SetPipe: bytes believed in flight. */
+uint32_t gt_sack_pipe(const gt_tcb *tcb);
+/* RFC 6675 §4 NextSeg rule (1), and rule (3) when rescue: a hole to
+ * retransmit; returns false if none. *len is at most SMSS. */
+bool gt_sack_next_rexmit(const gt_tcb *tcb, bool rescue, uint32_t *seq, uint32_t *len);
+/* Is seq within a SACKed range? */
+bool gt_sack_is_sacked(const gt_tcb *tcb, uint32_t seq);
 
 /* ---- input.c ---- */
 /* SEGMENT ARRIVES for a tcb in any state but LISTEN/CLOSED (RFC 9293 §3.10.7.3-4). */

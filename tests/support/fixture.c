@@ -216,7 +216,9 @@ void fx_send_seg(fx *f, const fx_seg *s)
 	h.ack = s->ack;
 	h.flags = s->flags;
 	h.wnd = s->wnd;
-	if (s->mss) {
+	if (s->opts) {
+		h.opts = *s->opts;
+	} else if (s->mss) {
 		h.opts.has_mss = true;
 		h.opts.mss = s->mss;
 	}

@@ -73,7 +73,8 @@ typedef struct fx_seg {
 	uint8_t flags;
 	uint32_t seq, ack;
 	uint16_t wnd;
-	uint16_t mss; /* MSS option; 0 = none */
+	uint16_t mss;            /* MSS option; 0 = none */
+	const gt_tcp_opts *opts; /* when set, the options sent (mss is then ignored) */
 	const void *payload;
 	uint32_t len;
 } fx_seg;

@@ -260,6 +260,7 @@ static bool drop_allowed(gt_drop_reason why)
 	case GT_DROP_NO_CONNECTION:  /* a late duplicate after the server's TCB is gone */
 	case GT_DROP_LISTEN_BAD:     /* ... when it reaches the listener instead */
 	case GT_DROP_RST_INVALID:    /* the listener's RST for that, reaching TIME_WAIT */
+	case GT_DROP_PAWS:           /* RFC 7323 §5.3: a duplicate older than TS.Recent */
 		return true;
 	default:
 		return false;
@@ -294,9 +295,11 @@ static void check_counters(const stress_run *r, const gt_stack_counters *c, cons
 	CHECK(seed, c->conns_reset == 0 && c->conns_timedout == 0,
 	      "%s: reset %" PRIu64 " timedout %" PRIu64, who, c->conns_reset, c->conns_timedout);
 	/* rate-limited ACKs answer only unacceptable segments that carry nothing
-	 * (old duplicates here), challenged RSTs/SYNs and bad ACKs */
+	 * (old duplicates here, also those PAWS rejects: RFC 7323 §5.3 R1),
+	 * challenged RSTs/SYNs and bad ACKs */
 	CHECK(seed,
-	      c->tx_challenge_acks <= c->drop[GT_DROP_OUT_OF_WINDOW] + c->drop[GT_DROP_BAD_ACK] +
+	      c->tx_challenge_acks <= c->drop[GT_DROP_OUT_OF_WINDOW] + c->drop[GT_DROP_PAWS] +
+	                                  c->drop[GT_DROP_BAD_ACK] +
 	                                  c->drop[GT_DROP_RST_CHALLENGED] +
 	                                  c->drop[GT_DROP_SYN_CHALLENGED],
 	      "%s: %" PRIu64 " rate-limited ACKs", who, c->tx_challenge_acks);
