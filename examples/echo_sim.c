@@ -2,10 +2,9 @@
  * socket API: the smallest complete glasstcp program. Exits 0 when the client
  * got its bytes back and both ends closed. */
 #include <errno.h>
+#include <glasstcp/glasstcp.h>
 #include <stdio.h>
 #include <string.h>
-
-#include <glasstcp/glasstcp.h>
 
 int main(void)
 {

@@ -2,7 +2,7 @@
 # Installs the Debian packages the build and the tests need, when missing.
 # As root it uses apt-get; otherwise it only says what is missing.
 set -euo pipefail
-need=(cmake gcc make libcmocka-dev libpcap-dev tshark xxd
+need=(cmake gcc make clang-format libcmocka-dev libpcap-dev tshark xxd
       # the Linux interop tests: real peers inside network namespaces
       curl netcat-openbsd iproute2 nftables iptables python3)
 missing=()

@@ -6,9 +6,8 @@
 #ifndef GT_TOOLS_KSTATES_H
 #define GT_TOOLS_KSTATES_H
 
-#include <stddef.h>
-
 #include <glasstcp/glasstcp.h>
+#include <stddef.h>
 
 typedef struct gt_kstates gt_kstates;
 

@@ -6,11 +6,10 @@
 #ifndef GT_TOOLS_SERVICE_H
 #define GT_TOOLS_SERVICE_H
 
+#include <glasstcp/glasstcp.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
-
-#include <glasstcp/glasstcp.h>
 
 typedef struct gt_service gt_service;
 

@@ -9,19 +9,19 @@
 #ifndef GLASSTCP_SOCKET_H
 #define GLASSTCP_SOCKET_H
 
-#include <sys/types.h>
-
 #include "stack.h"
+
+#include <sys/types.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 enum {
-	GT_POLLIN = 0x01,    /* data to read, EOF, or (listener) a connection to accept */
-	GT_POLLOUT = 0x04,   /* connected and room in the send buffer */
-	GT_POLLERR = 0x08,   /* an error is pending (gt_sock_error) */
-	GT_POLLHUP = 0x10,   /* both directions are shut */
+	GT_POLLIN = 0x01,     /* data to read, EOF, or (listener) a connection to accept */
+	GT_POLLOUT = 0x04,    /* connected and room in the send buffer */
+	GT_POLLERR = 0x08,    /* an error is pending (gt_sock_error) */
+	GT_POLLHUP = 0x10,    /* both directions are shut */
 	GT_POLLRDHUP = 0x2000 /* the peer sent FIN */
 };
 

@@ -51,12 +51,12 @@ typedef struct gt_stack_config {
 	                               unacknowledged this long; 0 = retries only; default 0 */
 	gt_time_us fin_wait_2_timeout_us; /* an orphaned FIN_WAIT_2 (after close()) ends
 	                                     after this; default 60 s */
-	uint32_t max_retries;       /* data/FIN retransmissions before ETIMEDOUT; default 12 */
-	uint32_t max_syn_retries;   /* SYN/SYN-ACK retransmissions; default 6 */
-	bool nodelay;               /* disable Nagle's algorithm (RFC 9293 §3.7.4); default false */
-	bool timestamps;            /* offer/accept RFC 7323 timestamps (RTTM, PAWS); default true */
-	bool sack;                  /* offer/accept RFC 2018 SACK; default true */
-	bool window_scaling;        /* offer/accept RFC 7323 window scaling; default true */
+	uint32_t max_retries;     /* data/FIN retransmissions before ETIMEDOUT; default 12 */
+	uint32_t max_syn_retries; /* SYN/SYN-ACK retransmissions; default 6 */
+	bool nodelay;             /* disable Nagle's algorithm (RFC 9293 §3.7.4); default false */
+	bool timestamps;          /* offer/accept RFC 7323 timestamps (RTTM, PAWS); default true */
+	bool sack;                /* offer/accept RFC 2018 SACK; default true */
+	bool window_scaling;      /* offer/accept RFC 7323 window scaling; default true */
 
 	uint16_t ephemeral_lo; /* default 49152 */
 	uint16_t ephemeral_hi; /* default 65535 */
@@ -85,8 +85,8 @@ gt_time_us gt_stack_next_deadline(const gt_stack *st);
 void gt_stack_on_deadline(gt_stack *st, gt_time_us now);
 
 typedef struct gt_stack_counters {
-	uint64_t rx_packets; /* IPv4 packets given to gt_stack_input */
-	uint64_t rx_segments;/* segments that passed the wire checks */
+	uint64_t rx_packets;  /* IPv4 packets given to gt_stack_input */
+	uint64_t rx_segments; /* segments that passed the wire checks */
 	uint64_t tx_segments;
 	uint64_t tx_rexmits;
 	uint64_t tx_rsts;
@@ -94,7 +94,7 @@ typedef struct gt_stack_counters {
 	uint64_t conns_opened; /* reached ESTABLISHED */
 	uint64_t conns_reset;  /* aborted by an RST received */
 	uint64_t conns_timedout;
-	uint64_t drops;        /* sum of drop[] */
+	uint64_t drops; /* sum of drop[] */
 	uint64_t drop[GT_DROP_REASON_COUNT];
 } gt_stack_counters;
 

@@ -6,9 +6,9 @@
 #ifndef GLASSTCP_TRACE_H
 #define GLASSTCP_TRACE_H
 
-#include <stdio.h>
-
 #include "types.h"
+
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {

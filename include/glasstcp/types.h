@@ -82,33 +82,33 @@ typedef enum gt_drop_reason {
 	GT_DROP_NOT_FOR_US,       /* destination is not this stack's address */
 	GT_DROP_BAD_SRC_ADDR,     /* source is broadcast, multicast or unspecified */
 	/* wire: TCP */
-	GT_DROP_TCP_TRUNCATED,   /* shorter than a TCP header */
-	GT_DROP_BAD_TCP_OFFSET,  /* data offset < 5 or past the segment */
-	GT_DROP_BAD_TCP_CSUM,    /* pseudo-header checksum */
-	GT_DROP_BAD_TCP_OPTION,  /* option length 0/1 or overrunning the header */
-	GT_DROP_BAD_PORT,        /* port 0 */
-	GT_DROP_BAD_FLAGS,       /* e.g. SYN+FIN, SYN+RST */
+	GT_DROP_TCP_TRUNCATED,  /* shorter than a TCP header */
+	GT_DROP_BAD_TCP_OFFSET, /* data offset < 5 or past the segment */
+	GT_DROP_BAD_TCP_CSUM,   /* pseudo-header checksum */
+	GT_DROP_BAD_TCP_OPTION, /* option length 0/1 or overrunning the header */
+	GT_DROP_BAD_PORT,       /* port 0 */
+	GT_DROP_BAD_FLAGS,      /* e.g. SYN+FIN, SYN+RST */
 	/* engine: RFC 9293 §3.10.7 */
-	GT_DROP_NO_CONNECTION,    /* closed port: answered with RST where allowed */
-	GT_DROP_OUT_OF_WINDOW,    /* unacceptable segment (answered with ACK unless RST) */
-	GT_DROP_BAD_ACK,          /* ACK of something not sent */
-	GT_DROP_OLD_ACK,          /* duplicate ACK of old data: ignored */
-	GT_DROP_RST_INVALID,      /* RST outside the window: ignored */
-	GT_DROP_RST_CHALLENGED,   /* RST in window but not exact: challenge ACK */
-	GT_DROP_SYN_CHALLENGED,   /* SYN in a synchronized state: challenge ACK */
-	GT_DROP_NO_ACK,           /* segment without ACK in a synchronized state */
-	GT_DROP_LISTEN_BAD,       /* ACK or junk to a listener (RST sent for ACK) */
-	GT_DROP_SYN_QUEUE_FULL,   /* listener's SYN queue full */
-	GT_DROP_ACCEPT_QUEUE_FULL,/* listener's accept queue full */
-	GT_DROP_CONN_LIMIT,       /* stack's connection limit reached */
-	GT_DROP_REASM_FULL,       /* out-of-order queue bound reached */
-	GT_DROP_DATA_AFTER_FIN,   /* data past the peer's FIN */
-	GT_DROP_DATA_AFTER_CLOSE, /* data after our close(): RST sent */
-	GT_DROP_UNEXPECTED,       /* a segment with no meaning in this state (RFC 9293: drop) */
-	GT_DROP_PAWS,             /* RFC 7323 §5.3: TSval older than TS.Recent (ACKed) */
-	GT_DROP_NO_TIMESTAMP,     /* RFC 7323 §3.2: no TSopt after timestamps were agreed */
-	GT_DROP_SIM_LOSS,         /* simulator: lost on the link */
-	GT_DROP_SIM_FAULT,        /* simulator: scripted fault */
+	GT_DROP_NO_CONNECTION,     /* closed port: answered with RST where allowed */
+	GT_DROP_OUT_OF_WINDOW,     /* unacceptable segment (answered with ACK unless RST) */
+	GT_DROP_BAD_ACK,           /* ACK of something not sent */
+	GT_DROP_OLD_ACK,           /* duplicate ACK of old data: ignored */
+	GT_DROP_RST_INVALID,       /* RST outside the window: ignored */
+	GT_DROP_RST_CHALLENGED,    /* RST in window but not exact: challenge ACK */
+	GT_DROP_SYN_CHALLENGED,    /* SYN in a synchronized state: challenge ACK */
+	GT_DROP_NO_ACK,            /* segment without ACK in a synchronized state */
+	GT_DROP_LISTEN_BAD,        /* ACK or junk to a listener (RST sent for ACK) */
+	GT_DROP_SYN_QUEUE_FULL,    /* listener's SYN queue full */
+	GT_DROP_ACCEPT_QUEUE_FULL, /* listener's accept queue full */
+	GT_DROP_CONN_LIMIT,        /* stack's connection limit reached */
+	GT_DROP_REASM_FULL,        /* out-of-order queue bound reached */
+	GT_DROP_DATA_AFTER_FIN,    /* data past the peer's FIN */
+	GT_DROP_DATA_AFTER_CLOSE,  /* data after our close(): RST sent */
+	GT_DROP_UNEXPECTED,        /* a segment with no meaning in this state (RFC 9293: drop) */
+	GT_DROP_PAWS,              /* RFC 7323 §5.3: TSval older than TS.Recent (ACKed) */
+	GT_DROP_NO_TIMESTAMP,      /* RFC 7323 §3.2: no TSopt after timestamps were agreed */
+	GT_DROP_SIM_LOSS,          /* simulator: lost on the link */
+	GT_DROP_SIM_FAULT,         /* simulator: scripted fault */
 	GT_DROP_REASON_COUNT
 } gt_drop_reason;
 

@@ -1,11 +1,11 @@
 /* The socket-like API: the RFC 9293 §3.10 user calls (OPEN, SEND, RECEIVE,
  * CLOSE, ABORT, STATUS) in BSD clothes. Every call checks its handle and the
  * state first, so wrong use returns an error and changes nothing. */
-#include <errno.h>
-#include <string.h>
-
 #include "stack/stack_impl.h"
 #include "tcp/seq.h"
+
+#include <errno.h>
+#include <string.h>
 
 #define GT_DEFAULT_BACKLOG 128
 
@@ -184,7 +184,8 @@ ssize_t gt_recv(gt_stack *st, int s, void *buf, size_t len, gt_time_us now)
 		return 0;
 	if (tcb->rcvbuf.len > 0 && len > 0) {
 		uint32_t n = len < tcb->rcvbuf.len ? (uint32_t)len : tcb->rcvbuf.len;
-		uint32_t before = seq_gt(tcb->rcv_adv, tcb->rcv_nxt) ? tcb->rcv_adv - tcb->rcv_nxt : 0;
+		uint32_t before =
+		    seq_gt(tcb->rcv_adv, tcb->rcv_nxt) ? tcb->rcv_adv - tcb->rcv_nxt : 0;
 		gt_ringbuf_peek(&tcb->rcvbuf, 0, buf, n);
 		gt_ringbuf_consume(&tcb->rcvbuf, n);
 		/* RFC 9293 §3.8.6.2.2: tell the peer when the window opens enough.

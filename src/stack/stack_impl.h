@@ -11,8 +11,8 @@
 #define GT_TXBUF_LEN (GT_IPV4_HDR_LEN + GT_TCP_HDR_LEN + GT_TCP_MAX_OPT_LEN + 65535)
 
 typedef struct gt_sock_slot {
-	gt_tcb *tcb;   /* NULL when free */
-	uint16_t gen;  /* bumped on each reuse so stale handles fail with -EBADF */
+	gt_tcb *tcb;  /* NULL when free */
+	uint16_t gen; /* bumped on each reuse so stale handles fail with -EBADF */
 	uint32_t next_free;
 } gt_sock_slot;
 
@@ -67,8 +67,8 @@ bool gt_stack_tw_recycle(gt_stack *st, gt_time_us now);
 
 /* events and output */
 void gt_stack_emit(gt_stack *st, const gt_event *ev);
-void gt_stack_drop(gt_stack *st, gt_drop_reason reason, const gt_tcb *tcb,
-                   const gt_segment *seg, const uint8_t *pkt, size_t len, gt_time_us now);
+void gt_stack_drop(gt_stack *st, gt_drop_reason reason, const gt_tcb *tcb, const gt_segment *seg,
+                   const uint8_t *pkt, size_t len, gt_time_us now);
 /* Checksums, traces (tx event) and sends a packet built in st->txbuf. */
 void gt_stack_transmit(gt_stack *st, const gt_conn_tuple *conn, size_t len, bool rexmit,
                        gt_time_us now);

@@ -1,10 +1,10 @@
 #include "tcp/reasm.h"
 
+#include "tcp/seq.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "tcp/seq.h"
 
 int gt_reasm_init(gt_reasm *r, uint32_t max_ranges)
 {

@@ -3,16 +3,16 @@
 #ifndef GT_WIRE_H
 #define GT_WIRE_H
 
+#include "glasstcp/types.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "glasstcp/types.h"
-
-#define GT_IPV4_HDR_LEN 20
-#define GT_TCP_HDR_LEN 20
+#define GT_IPV4_HDR_LEN    20
+#define GT_TCP_HDR_LEN     20
 #define GT_TCP_MAX_OPT_LEN 40
-#define GT_IP_PROTO_TCP 6
+#define GT_IP_PROTO_TCP    6
 
 typedef struct gt_tcp_opts {
 	bool has_mss;
@@ -64,7 +64,8 @@ bool gt_wire_parse_options(const uint8_t *opt, size_t len, gt_tcp_opts *out);
  * caller places right after the returned header length. TTL 64, DF set,
  * identification ip_id. Checksums are left zero: call gt_wire_finalize. buf
  * must hold GT_IPV4_HDR_LEN + GT_TCP_HDR_LEN + GT_TCP_MAX_OPT_LEN bytes. */
-size_t gt_wire_write_headers(uint8_t *buf, const gt_segment *seg, uint32_t payload_len, uint16_t ip_id);
+size_t gt_wire_write_headers(uint8_t *buf, const gt_segment *seg, uint32_t payload_len,
+                             uint16_t ip_id);
 
 /* Computes and stores the IPv4 header checksum and the TCP checksum of a packet
  * built by gt_wire_write_headers (len = whole packet). */

@@ -2,14 +2,13 @@
 #ifndef GT_TEST_SUPPORT_H
 #define GT_TEST_SUPPORT_H
 
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
+#include "glasstcp/glasstcp.h"
 
 #include <cmocka.h>
-
-#include "glasstcp/glasstcp.h"
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 
 /* 192.0.2.x (RFC 5737 TEST-NET-1) */
 #define GT_TEST_ADDR(x) (0xC0000200u | (uint32_t)(x))
