@@ -4,11 +4,13 @@
 
 #include "glasstcp/glasstcp.h"
 
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* cmocka needs the four headers above first */
+#include <cmocka.h>
 
 /* 192.0.2.x (RFC 5737 TEST-NET-1) */
 #define GT_TEST_ADDR(x) (0xC0000200u | (uint32_t)(x))
