@@ -268,27 +268,35 @@ int gt_shutdown(gt_stack *st, int s, int how, gt_time_us now)
 	return 0;
 }
 
+/* What CLOSE and ABORT share (RFC 9293 §3.10.4, §3.10.5): a socket with no
+ * connection, a listener (its unaccepted connections are reset) or a connection
+ * attempt in SYN_SENT ends at once. Returns true when it handled tcb. */
+static bool end_unsynchronized(gt_tcb *tcb, const char *cause, gt_time_us now)
+{
+	switch (tcb->state) {
+	case GT_TCP_CLOSED:
+		gt_tcb_free(tcb);
+		return true;
+	case GT_TCP_LISTEN:
+		gt_listen_close(tcb, now);
+		gt_tcb_close(tcb, 0, cause, now);
+		return true;
+	case GT_TCP_SYN_SENT:
+		gt_tcb_close(tcb, 0, cause, now); /* delete the TCB */
+		return true;
+	default:
+		return false;
+	}
+}
+
 int gt_close(gt_stack *st, int s, gt_time_us now)
 {
 	gt_tcb *tcb = gt_stack_sock_tcb(st, s);
 	if (!tcb)
 		return -EBADF;
 	gt_stack_sock_release(st, s);
-	switch (tcb->state) {
-	case GT_TCP_CLOSED:
-		gt_tcb_free(tcb);
+	if (end_unsynchronized(tcb, "close()", now))
 		return 0;
-	case GT_TCP_LISTEN:
-		gt_listen_close(tcb, now);
-		gt_tcb_close(tcb, 0, "close()", now);
-		return 0;
-	case GT_TCP_SYN_SENT:
-		/* RFC 9293 §3.10.4: delete the TCB */
-		gt_tcb_close(tcb, 0, "close()", now);
-		return 0;
-	default:
-		break;
-	}
 	if (tcb->rcvbuf.len > 0 && !tcb->rd_shut && gt_state_synchronized(tcb->state) &&
 	    tcb->state != GT_TCP_TIME_WAIT) {
 		/* RFC 9293 §3.10.4 and RFC 1122 §4.2.2.13: closing with unread data
@@ -310,13 +318,9 @@ int gt_abort(gt_stack *st, int s, gt_time_us now)
 	if (!tcb)
 		return -EBADF;
 	gt_stack_sock_release(st, s);
-	switch (tcb->state) {
-	case GT_TCP_CLOSED:
-		gt_tcb_free(tcb);
+	if (end_unsynchronized(tcb, "abort()", now))
 		return 0;
-	case GT_TCP_LISTEN:
-		gt_listen_close(tcb, now);
-		break;
+	switch (tcb->state) {
 	case GT_TCP_SYN_RECEIVED:
 	case GT_TCP_ESTABLISHED:
 	case GT_TCP_FIN_WAIT_1:
@@ -325,7 +329,7 @@ int gt_abort(gt_stack *st, int s, gt_time_us now)
 		/* RFC 9293 §3.10.5: <SEQ=SND.NXT><CTL=RST> */
 		gt_tcb_reset(tcb, "abort()", now);
 		return 0;
-	default: /* SYN_SENT, CLOSING, LAST_ACK, TIME_WAIT: just delete */
+	default: /* CLOSING, LAST_ACK, TIME_WAIT: just delete */
 		break;
 	}
 	gt_tcb_close(tcb, 0, "abort()", now);
