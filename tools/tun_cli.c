@@ -18,7 +18,9 @@ const char tun_opts_usage[] =
     "  --json FILE        write every event as JSON Lines\n"
     "  --impair SPEC      impair the path both ways: loss=P,delay=MS,jitter=MS,\n"
     "                     reorder=P,dup=P,corrupt=P,seed=N (P: 0..1 or N%)\n"
-    "  --kernel-states    also trace the Linux side's TCP states (root, tracefs)\n";
+    "  --kernel-states    also trace the Linux side's TCP states (root, tracefs)\n"
+    "  --table FILE       at exit, the seed's table of every connection ('-': stdout);\n"
+    "                     with --kernel-states the Linux side's states stand beside\n";
 
 int tun_bad_usage(const char *cmd, const char *fmt, ...)
 {
@@ -54,6 +56,8 @@ void tun_opts_init(tun_opts *o, const char *cmd)
 {
 	memset(o, 0, sizeof *o);
 	o->cmd = cmd;
+	/* the table reads like the seed's: the client on the left */
+	o->glasstcp_on_left = strcmp(cmd, "up") != 0;
 }
 
 int tun_opts_parse(tun_opts *o, int argc, char **argv, int *i)
@@ -109,6 +113,12 @@ int tun_opts_parse(tun_opts *o, int argc, char **argv, int *i)
 		o->kernel_states = true;
 		return 1;
 	}
+	if ((v = tun_option_value(arg, "--table", argc, argv, i, &m)), m) {
+		if (!v || !*v)
+			return tun_bad_usage(o->cmd, "--table needs a file name ('-' for stdout)");
+		o->table = v;
+		return 1;
+	}
 	return 0;
 }
 
@@ -153,9 +163,23 @@ static void print_state(const gt_event *ev)
 	        gt_tcp_state_name(ev->to), ev->cause ? ev->cause : "");
 }
 
+/* A table needs headers, not payloads: a 100 MB transfer is about 150,000
+ * events, so the log is bounded and keeps no packet bytes. */
+#define TABLE_MAX_EVENTS 2000000u
+
 static void on_event(void *user, const gt_event *ev)
 {
 	tun_run *r = user;
+	if (r->log && ev->kind != GT_EV_SOCKET) {
+		if (gt_trace_log_count(r->log) < TABLE_MAX_EVENTS) {
+			gt_event e = *ev;
+			e.pkt = NULL;
+			e.pkt_len = 0;
+			gt_trace_log_record(r->log, &e);
+		} else {
+			r->log_skipped++;
+		}
+	}
 	if (r->json) {
 		if (ev->kind == GT_EV_SOCKET)
 			return;
@@ -236,6 +260,12 @@ int tun_run_start(tun_run *r, const tun_opts *o)
 	if (o->pcap && !(r->pcap = gt_pcap_open(o->pcap))) {
 		fprintf(stderr, "glasstcp %s: cannot write %s: %s\n", cmd, o->pcap,
 		        strerror(errno));
+		tun_run_finish(r);
+		return 1;
+	}
+
+	if (o->table && !(r->log = gt_trace_log_new())) {
+		fprintf(stderr, "glasstcp %s: out of memory for --table\n", cmd);
 		tun_run_finish(r);
 		return 1;
 	}
@@ -335,6 +365,23 @@ int tun_run_finish(tun_run *r)
 		gt_kstates_process(r->ks, gt_tun_now(r->tun), on_event, r);
 		gt_kstates_close(r->ks);
 		r->ks = NULL;
+	}
+	if (r->log) {
+		FILE *f = strcmp(r->o->table, "-") ? fopen(r->o->table, "w") : stdout;
+		const char *us = r->tun ? gt_stack_name(gt_tun_stack(r->tun)) : "glasstcp";
+		gt_table_opts to = {.left_host = r->o->glasstcp_on_left ? us : "linux",
+		                    .right_host = r->o->glasstcp_on_left ? "linux" : us};
+		if (!f || gt_trace_table_print(f, r->log, &to) < 0 ||
+		    (f != stdout ? fclose(f) : fflush(f)) != 0) {
+			fprintf(stderr, "glasstcp %s: error writing the table to %s\n", cmd,
+			        r->o->table);
+			status = 1;
+		}
+		if (r->log_skipped)
+			fprintf(stderr, "glasstcp %s: the table stops after %u events (%zu more)\n",
+			        cmd, TABLE_MAX_EVENTS, r->log_skipped);
+		gt_trace_log_free(r->log);
+		r->log = NULL;
 	}
 	gt_tun_free(r->tun);
 	r->tun = NULL;

@@ -22,6 +22,8 @@ typedef struct tun_opts {
 	bool impaired;
 	gt_tun_impair impair;
 	bool kernel_states;
+	const char *table;     /* --table FILE: the seed's table at exit ('-': stdout) */
+	bool glasstcp_on_left; /* table columns: glasstcp left (a client) or right */
 } tun_opts;
 
 /* The common options' lines for a usage text. */
@@ -55,8 +57,10 @@ typedef struct tun_run {
 	bool json_failed;
 	bool json_dirty;
 	gt_time_us json_flushed;
-	bool print_states; /* --kernel-states without --json: state lines on stderr */
-	gt_tun_app app;    /* the command's hooks */
+	bool print_states;  /* --kernel-states without --json: state lines on stderr */
+	gt_tun_app app;     /* the command's hooks */
+	gt_trace_log *log;  /* --table: the events, without packet bytes */
+	size_t log_skipped; /* events past the bound, not recorded */
 } tun_run;
 
 /* Opens the outputs, the TUN device and loop, and the kernel-state observer

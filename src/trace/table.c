@@ -224,12 +224,44 @@ static int side_of(const gt_event *ev, const char *left, const char *right, cons
 	return side;
 }
 
+/* Could segment s (made up for the silent host: it sent a TX, received an RX)
+ * have carried, or caused, the silent host's state change ev? Changes a user
+ * call makes are followed by the segment they send (connect(): SYN; close():
+ * FIN; abort(): RST); all others follow a segment received, of the kind that
+ * causes them (RFC 9293 §3.10.7). */
+static bool could_belong(const gt_event *ev, const gt_event *s)
+{
+	uint8_t f = s->seg.flags;
+	bool rx = s->kind == GT_EV_RX;
+	switch (ev->to) {
+	case GT_TCP_SYN_SENT:
+		return !rx && (f & GT_TCP_SYN);
+	case GT_TCP_FIN_WAIT_1:
+	case GT_TCP_LAST_ACK:
+		return !rx && (f & GT_TCP_FIN);
+	case GT_TCP_SYN_RECEIVED:
+		return rx && (f & GT_TCP_SYN);
+	case GT_TCP_ESTABLISHED:
+		return rx && (ev->from == GT_TCP_SYN_SENT ? (f & GT_TCP_SYN) : (f & GT_TCP_ACK));
+	case GT_TCP_CLOSE_WAIT:
+	case GT_TCP_CLOSING:
+	case GT_TCP_TIME_WAIT:
+		return rx && (f & GT_TCP_FIN);
+	case GT_TCP_CLOSED:
+		/* an RST either way, or the ACK that ends LAST_ACK */
+		return (f & GT_TCP_RST) || (rx && ev->from == GT_TCP_LAST_ACK);
+	default: /* FIN_WAIT_2, LISTEN: any segment received */
+		return rx;
+	}
+}
+
 /* One capture point: a host that shows up only through its state changes (the
  * Linux kernel seen through its tracepoint, beside glasstcp on a TUN device)
  * sent what the other host received and received what it sent, at the other
  * host's times. Its state changes are moved onto the nearest such segment
- * within SNAP_US: just after one it received (the change it caused), or just
- * before one it sent (the change that sent it). Returns the silent side, -1
+ * within SNAP_US that could belong to them (could_belong): just after one it
+ * received (the change it caused), or just before one it sent (the change that
+ * sent it). Returns the silent side, -1
  * when both hosts sent segments, or -2 on allocation failure. */
 static int one_capture_point(tbuild *b, const gt_trace_log *log, const char *names[2],
                              const bool known[2], const uint32_t addr[2])
@@ -289,7 +321,7 @@ static int one_capture_point(tbuild *b, const gt_trace_log *log, const char *nam
 		gt_time_us best = SNAP_US + 1;
 		for (size_t j = 0; j < nseg; j++) {
 			const gt_event *s = &b->synth[j];
-			if (!same_tuple(&s->conn, &ev->conn))
+			if (!same_tuple(&s->conn, &ev->conn) || !could_belong(ev, s))
 				continue;
 			bool rx = s->kind == GT_EV_RX;
 			if (rx ? s->t_us > ev->t_us : s->t_us < ev->t_us)
