@@ -266,22 +266,21 @@ static bool could_belong(const gt_event *ev, const gt_event *s)
 static int one_capture_point(tbuild *b, const gt_trace_log *log, const char *names[2],
                              const bool known[2], const uint32_t addr[2])
 {
-	size_t count = gt_trace_log_count(log), tx[2] = {0, 0}, states[2] = {0, 0},
-	       others[2] = {0, 0};
+	size_t count = gt_trace_log_count(log), tx[2] = {0, 0}, others[2] = {0, 0};
 	for (size_t i = 0; i < count; i++) {
 		const gt_event *ev = gt_trace_log_get(log, i);
 		int side = side_of(ev, names[0], names[1], known, addr);
 		if (side < 0)
 			continue;
 		tx[side] += ev->kind == GT_EV_TX;
-		states[side] += ev->kind == GT_EV_STATE;
 		others[side] += ev->kind != GT_EV_STATE;
 	}
-	/* silent: state changes and nothing else (a host that only lost or
-	 * dropped segments is not silent: it was simply never reached) */
+	/* silent: state changes and nothing else, or nothing at all (a Linux
+	 * port with no socket answers with RST and changes no state); a host
+	 * that lost or dropped segments is not silent: it was never reached */
 	int silent = -1;
 	for (int s = 0; s < 2; s++)
-		if (states[s] && others[s] == 0 && tx[1 - s] > 0)
+		if (others[s] == 0 && tx[1 - s] > 0)
 			silent = s;
 	if (silent < 0)
 		return -1;
