@@ -2,7 +2,10 @@
 # Installs the Debian packages the build and the tests need, when missing.
 # As root it uses apt-get; otherwise it only says what is missing.
 set -euo pipefail
-need=(cmake gcc make clang-format libcmocka-dev libpcap-dev tshark xxd
+need=(cmake gcc make pkg-config clang-format libcmocka-dev libpcap-dev libjansson-dev tshark xxd
+      # the views: SVG checked by xmllint, DOT by Graphviz, the HTML report
+      # rendered by headless Chromium; explain's real captures by tcpdump
+      libxml2-utils graphviz chromium fonts-dejavu-core tcpdump
       # the Linux interop tests: real peers inside network namespaces
       curl netcat-openbsd iproute2 nftables iptables python3)
 missing=()

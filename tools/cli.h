@@ -8,5 +8,11 @@ int gt_cli_demo(int argc, char **argv);
 int gt_cli_up(int argc, char **argv);
 int gt_cli_connect(int argc, char **argv);
 int gt_cli_get(int argc, char **argv);
+/* Views (tools/draw.c, fsm_cmd.c, explain_cmd.c; the renderers in tools/view). */
+int gt_cli_draw(int argc, char **argv);
+int gt_cli_fsm(int argc, char **argv);
+int gt_cli_explain(int argc, char **argv);
+/* The Linux kernel's TCP state changes, live (tools/watch.c). */
+int gt_cli_watch(int argc, char **argv);
 
 #endif

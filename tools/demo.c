@@ -1,7 +1,11 @@
 /* `glasstcp demo`: runs a scenario (scenarios.h) on the simulated network and
- * shows it as the seed's table, as JSON Lines, and/or as a pcap capture. */
+ * shows it as the seed's table, as JSON Lines, as a pcap capture, as the
+ * ladder diagram of its first connection (SVG) and/or as the HTML report. */
 #include "cli.h"
 #include "scenarios.h"
+#include "view/flow.h"
+#include "view/ladder.h"
+#include "view/report.h"
 
 #include <errno.h>
 #include <math.h>
@@ -16,14 +20,16 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 	        "usage: glasstcp demo --list\n"
-	        "       glasstcp demo NAME [--json] [--pcap FILE] [--seed N] [--loss P] "
-	        "[--delay MS]\n\n"
+	        "       glasstcp demo NAME [--json] [--pcap FILE] [--svg FILE] [--html FILE]\n"
+	        "                          [--seed N] [--loss P] [--delay MS]\n\n"
 	        "Runs scenario NAME between \"client\" (192.0.2.1) and \"server\" (192.0.2.2) "
 	        "on the\nsimulated network and prints every segment and state change as a "
 	        "table.\n\n"
 	        "  --list        the scenarios, one line each\n"
 	        "  --json        JSON Lines on stdout instead of the table\n"
 	        "  --pcap FILE   also write the packets to FILE (pcap, raw IPv4)\n"
+	        "  --svg FILE    also write the ladder diagram of the first connection to FILE\n"
+	        "  --html FILE   also write the HTML report of the run to FILE\n"
 	        "  --seed N      the simulator's seed (default 1): ISNs, ports, losses, data\n"
 	        "  --loss P      probability that the network loses a packet, 0 <= P < 1 "
 	        "(default 0)\n"
@@ -91,6 +97,8 @@ typedef struct demo_args {
 	bool list;
 	bool help;
 	const char *pcap;
+	const char *svg;
+	const char *html;
 	gt_scenario_opts opts;
 } demo_args;
 
@@ -131,6 +139,14 @@ static int parse_args(int argc, char **argv, demo_args *a)
 			if (!v || !*v)
 				return bad_usage("%s needs a file name", "--pcap");
 			a->pcap = v;
+		} else if ((v = option_value(arg, "--svg", argc, argv, &i, &m)), m) {
+			if (!v || !*v)
+				return bad_usage("%s needs a file name", "--svg");
+			a->svg = v;
+		} else if ((v = option_value(arg, "--html", argc, argv, &i, &m)), m) {
+			if (!v || !*v)
+				return bad_usage("%s needs a file name", "--html");
+			a->html = v;
 		} else if ((v = option_value(arg, "--seed", argc, argv, &i, &m)), m) {
 			if (!parse_u64(v, &a->opts.seed))
 				return bad_usage("--seed needs a non-negative integer, got '%s'",
@@ -157,7 +173,7 @@ static int parse_args(int argc, char **argv, demo_args *a)
 }
 
 /* In table mode the events are kept for the table; in JSON mode they are
- * written as they happen. */
+ * written as they happen (and kept too when a picture is wanted). */
 typedef struct demo_sink {
 	gt_trace_log *log;
 	bool json;
@@ -170,9 +186,53 @@ static void on_event(void *user, const gt_event *ev)
 	if (s->json) {
 		if (gt_trace_jsonl_write(stdout, ev) < 0)
 			s->write_failed = true;
-	} else {
-		gt_trace_log_record(s->log, ev);
 	}
+	if (s->log)
+		gt_trace_log_record(s->log, ev);
+}
+
+/* The ladder diagram of the run's first connection. Returns 0 or 1. */
+static int write_svg(const char *path, const gt_scenario *sc, const gt_trace_log *log)
+{
+	gt_flow fl;
+	if (gt_flow_build(log, 0, &fl) < 0) {
+		fprintf(stderr, "glasstcp demo: %s: no connection to draw\n", sc->name);
+		return 1;
+	}
+	FILE *f = fopen(path, "w");
+	if (!f) {
+		fprintf(stderr, "glasstcp demo: cannot write %s: %s\n", path, strerror(errno));
+		gt_flow_free(&fl);
+		return 1;
+	}
+	char title[120];
+	snprintf(title, sizeof title, "glasstcp demo %s", sc->name);
+	gt_ladder_opts lo = {.title = title};
+	int rc = gt_ladder_svg(f, &fl, &lo, NULL);
+	gt_flow_free(&fl);
+	if (fclose(f) != 0 || rc < 0) {
+		fprintf(stderr, "glasstcp demo: error writing %s\n", path);
+		return 1;
+	}
+	return 0;
+}
+
+static int write_html(const char *path, const gt_scenario *sc, const gt_trace_log *log)
+{
+	FILE *f = fopen(path, "w");
+	if (!f) {
+		fprintf(stderr, "glasstcp demo: cannot write %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	char title[120];
+	snprintf(title, sizeof title, "glasstcp demo %s", sc->name);
+	gt_report_opts ro = {.title = title};
+	int rc = gt_report_html(f, log, &ro);
+	if (fclose(f) != 0 || rc < 0) {
+		fprintf(stderr, "glasstcp demo: error writing %s\n", path);
+		return 1;
+	}
+	return 0;
 }
 
 static const char *err_or_none(int err)
@@ -232,7 +292,7 @@ int gt_cli_demo(int argc, char **argv)
 		return bad_usage("unknown scenario '%s' (glasstcp demo --list)", a.name);
 
 	demo_sink sink = {.json = a.json};
-	if (!a.json && !(sink.log = gt_trace_log_new())) {
+	if ((!a.json || a.svg || a.html) && !(sink.log = gt_trace_log_new())) {
 		fprintf(stderr, "glasstcp demo: out of memory\n");
 		return 1;
 	}
@@ -261,6 +321,15 @@ int gt_cli_demo(int argc, char **argv)
 		if (gt_trace_table_print(stdout, sink.log, &to) < 0)
 			sink.write_failed = true;
 		summary(sc, &a, &res);
+	}
+	if (sink.log && gt_trace_log_dropped(sink.log) && (a.svg || a.html)) {
+		fprintf(stderr, "glasstcp demo: out of memory recording the trace\n");
+		status = 1;
+	} else {
+		if (a.svg && write_svg(a.svg, sc, sink.log))
+			status = 1;
+		if (a.html && write_html(a.html, sc, sink.log))
+			status = 1;
 	}
 	gt_trace_log_free(sink.log);
 	if (rc == 1)

@@ -14,6 +14,11 @@ static void usage(FILE *f)
 	    "  up           run glasstcp on a TUN device and serve echo, discard, http\n"
 	    "  connect      like nc: stdin and stdout over a glasstcp connection\n"
 	    "  get          HTTP/1.1 GET of a URL over glasstcp\n"
+	    "  draw TRACE   the ladder diagram of a JSON Lines trace as SVG (or --html)\n"
+	    "  fsm          the RFC 9293 state diagram, with the transitions traces took\n"
+	    "  explain CAP  the state sequences of both ends of every TCP connection in a\n"
+	    "               pcap/pcapng capture, with anomalies explained\n"
+	    "  watch        the Linux kernel's TCP state changes, live (root)\n"
 	    "  help         this text\n\n"
 	    "up, connect and get need a TUN device (root, or CAP_NET_ADMIN); each has --help.\n");
 }
@@ -32,6 +37,14 @@ int main(int argc, char **argv)
 		return gt_cli_connect(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "get"))
 		return gt_cli_get(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "draw"))
+		return gt_cli_draw(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "fsm"))
+		return gt_cli_fsm(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "explain"))
+		return gt_cli_explain(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "watch"))
+		return gt_cli_watch(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		usage(stdout);
 		return 0;

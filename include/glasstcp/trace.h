@@ -48,6 +48,9 @@ typedef struct gt_event {
 	gt_tcp_state from;
 	gt_tcp_state to;
 	const char *cause; /* "rcv SYN", "close()", "2MSL timeout", ... */
+	/* Deduced by a passive observer (glasstcp explain) rather than reported by
+	 * the stack that made the change; written as "inferred":true. */
+	bool inferred;
 
 	/* GT_EV_TX, GT_EV_RX, GT_EV_DROP (has_seg false when unparseable) */
 	bool has_seg;

@@ -89,6 +89,8 @@ static int write_event(FILE *f, const gt_event *ev)
 		    put_key_string(f, "to", gt_tcp_state_name(ev->to)) < 0 ||
 		    put_key_string(f, "cause", ev->cause) < 0)
 			return -1;
+		if (ev->inferred && fputs(",\"inferred\":true", f) < 0)
+			return -1;
 	} else {
 		if (ev->has_seg && put_seg(f, &ev->seg) < 0)
 			return -1;

@@ -1,8 +1,9 @@
 /* An in-memory recorder of events, for rendering after the run (the seed's
  * table) and for tests. Event pointers are only valid during the callback
  * (trace.h), so each event is deep-copied: strings go to a per-log intern table
- * (a trace repeats a handful of host names and causes thousands of times) and
- * packet bytes are duplicated. */
+ * (a trace repeats a handful of host names and causes thousands of times; a
+ * capture explained by `glasstcp explain` has one host name per endpoint, so
+ * the table is hashed) and packet bytes are duplicated. */
 #include "glasstcp/trace.h"
 
 #include <stdlib.h>
@@ -15,10 +16,14 @@ struct gt_trace_log {
 	size_t dropped; /* events not recorded for want of memory */
 
 	/* Interned strings. Each lives in its own allocation so pointers held by
-	 * recorded events stay valid while the index array grows. */
+	 * recorded events stay valid while the index array grows. slots is an
+	 * open-addressing hash table (linear probing, power-of-two size, at most
+	 * half full) of indexes into strs, plus one; 0 marks an empty slot. */
 	char **strs;
 	size_t nstrs;
 	size_t strs_cap;
+	size_t *slots;
+	size_t nslots;
 };
 
 gt_trace_log *gt_trace_log_new(void)
@@ -36,7 +41,36 @@ void gt_trace_log_free(gt_trace_log *log)
 		free(log->strs[i]);
 	free(log->ev);
 	free(log->strs);
+	free(log->slots);
 	free(log);
+}
+
+/* FNV-1a: short keys, no adversary (the log's own trace). */
+static size_t str_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		h = (h ^ *p) * 0x100000001b3ull;
+	return (size_t)h;
+}
+
+/* Doubles the hash table (or creates it); false on allocation failure. */
+static bool grow_slots(gt_trace_log *log)
+{
+	size_t n = log->nslots ? 2 * log->nslots : 64;
+	size_t *slots = calloc(n, sizeof *slots);
+	if (!slots)
+		return false;
+	for (size_t i = 0; i < log->nstrs; i++) {
+		size_t j = str_hash(log->strs[i]) & (n - 1);
+		while (slots[j])
+			j = (j + 1) & (n - 1);
+		slots[j] = i + 1;
+	}
+	free(log->slots);
+	log->slots = slots;
+	log->nslots = n;
+	return true;
 }
 
 /* Returns the log's copy of s (NULL stays NULL); false on allocation failure. */
@@ -45,11 +79,13 @@ static bool intern(gt_trace_log *log, const char *s, const char **out)
 	*out = NULL;
 	if (!s)
 		return true;
-	/* Linear: a trace has a few hosts and a few dozen distinct causes. Search
-	 * from the newest, where the last host and cause usually are. */
-	for (size_t i = log->nstrs; i-- > 0;) {
-		if (strcmp(log->strs[i], s) == 0) {
-			*out = log->strs[i];
+	if (2 * (log->nstrs + 1) > log->nslots && !grow_slots(log))
+		return false;
+	size_t j = str_hash(s) & (log->nslots - 1);
+	for (; log->slots[j]; j = (j + 1) & (log->nslots - 1)) {
+		char *cand = log->strs[log->slots[j] - 1];
+		if (strcmp(cand, s) == 0) {
+			*out = cand;
 			return true;
 		}
 	}
@@ -66,6 +102,7 @@ static bool intern(gt_trace_log *log, const char *s, const char **out)
 	if (!copy)
 		return false;
 	memcpy(copy, s, n);
+	log->slots[j] = log->nstrs + 1;
 	log->strs[log->nstrs++] = copy;
 	*out = copy;
 	return true;

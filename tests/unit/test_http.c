@@ -43,7 +43,8 @@ static uint8_t *big;     /* the contents of big.bin */
 static void write_file(const char *dir, const char *name, const void *data, size_t len)
 {
 	char path[256];
-	snprintf(path, sizeof path, "%s/%s", dir, name);
+	int n = snprintf(path, sizeof path, "%s/%s", dir, name);
+	assert_true(n > 0 && (size_t)n < sizeof path);
 	FILE *f = fopen(path, "wb");
 	assert_non_null(f);
 	assert_int_equal(fwrite(data, 1, len, f), len);

@@ -1,0 +1,691 @@
+/* The HTML report (tools/view/report.h): self-contained, well-formed, with the
+ * plots' marks matching the trace's segments, for demo scenarios and for
+ * hand-made logs (an empty one, a long one that must be downsampled, window
+ * scaling from the SYNs' packet bytes, a side that logged only receptions).
+ * GT_REPORT_DUMP=DIR writes each page to DIR to look at. */
+#include "support.h"
+
+#include "scenarios.h"
+#include "view/explain.h"
+#include "view/report.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CLIENT GT_TEST_ADDR(1)
+#define SERVER GT_TEST_ADDR(2)
+#define CPORT  49152
+#define SPORT  80
+
+/* ---- helpers ---- */
+
+static gt_trace_log *record_scenario(const char *name)
+{
+	const gt_scenario *sc = gt_scenario_find(name);
+	assert_non_null(sc);
+	gt_trace_log *log = gt_trace_log_new();
+	assert_non_null(log);
+	gt_scenario_opts o;
+	gt_scenario_opts_default(&o);
+	gt_scenario_result res;
+	int rc = gt_scenario_run(sc, &o, gt_trace_log_record, log, &res);
+	assert_int_equal(rc, 0);
+	assert_int_equal(gt_trace_log_dropped(log), 0);
+	return log;
+}
+
+static void dump(const char *name, const char *html)
+{
+	const char *dir = getenv("GT_REPORT_DUMP");
+	if (!dir || !dir[0])
+		return;
+	char path[512];
+	snprintf(path, sizeof path, "%s/%s.html", dir, name);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(html, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+static char *render(const gt_trace_log *log, const gt_report_opts *o, const char *name)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	int rc = gt_report_html(f, log, o);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(rc, 0);
+	assert_non_null(buf);
+	assert_int_equal(strlen(buf), len);
+	dump(name, buf);
+	return buf;
+}
+
+static size_t count(const char *hay, const char *needle)
+{
+	size_t n = 0;
+	for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+		n++;
+	return n;
+}
+
+/* A small well-formedness check (XML 1.0 §2.1, what `xmllint --noout` would
+ * say): every element closed in order, attribute values quoted, no stray '<'
+ * or '&' in text. Returns NULL or a description of the first problem. */
+static const char *xml_problem(const char *s, char *why, size_t whylen)
+{
+	const char *stack[256];
+	size_t lens[256];
+	size_t depth = 0;
+	const char *p = s;
+	if (strncmp(p, "<!DOCTYPE html>", 15) != 0)
+		return "no <!DOCTYPE html> first";
+	p += 15;
+	while (*p) {
+		if (*p == '&') {
+			const char *ents[] = {"&amp;", "&lt;", "&gt;", "&quot;", "&apos;", "&#"};
+			bool ok = false;
+			for (size_t i = 0; i < sizeof ents / sizeof *ents; i++)
+				ok = ok || strncmp(p, ents[i], strlen(ents[i])) == 0;
+			if (!ok) {
+				snprintf(why, whylen, "bad entity at offset %zu", (size_t)(p - s));
+				return why;
+			}
+			p++;
+			continue;
+		}
+		if (*p != '<') {
+			p++;
+			continue;
+		}
+		if (strncmp(p, "<!--", 4) == 0) {
+			const char *e = strstr(p, "-->");
+			if (!e)
+				return "unterminated comment";
+			p = e + 3;
+			continue;
+		}
+		bool closing = p[1] == '/';
+		const char *name = p + (closing ? 2 : 1);
+		size_t nlen = strcspn(name, " \t\n/>");
+		if (!nlen) {
+			snprintf(why, whylen, "stray '<' at offset %zu", (size_t)(p - s));
+			return why;
+		}
+		/* the end of the tag, outside quoted attribute values */
+		const char *q = name + nlen;
+		char quote = 0;
+		for (; *q && (quote || *q != '>'); q++) {
+			if (quote && *q == quote)
+				quote = 0;
+			else if (!quote && (*q == '"' || *q == '\''))
+				quote = *q;
+			else if (!quote && *q == '<') {
+				snprintf(why, whylen, "'<' inside a tag at offset %zu",
+				         (size_t)(q - s));
+				return why;
+			}
+		}
+		if (!*q)
+			return "unterminated tag";
+		bool empty = q[-1] == '/';
+		if (closing) {
+			if (!depth || lens[depth - 1] != nlen ||
+			    strncmp(stack[depth - 1], name, nlen)) {
+				snprintf(why, whylen,
+				         "</%.*s> does not close the open element at offset %zu",
+				         (int)nlen, name, (size_t)(p - s));
+				return why;
+			}
+			depth--;
+		} else if (!empty) {
+			if (depth == 256)
+				return "nesting too deep";
+			stack[depth] = name;
+			lens[depth++] = nlen;
+			/* raw text elements: skip to their end tag */
+			if ((nlen == 5 && strncmp(name, "style", 5) == 0)) {
+				const char *e = strstr(q, "</style>");
+				if (!e)
+					return "unterminated <style>";
+				q = e - 1;
+			}
+		}
+		p = q + 1;
+	}
+	if (depth) {
+		snprintf(why, whylen, "<%.*s> never closed", (int)lens[depth - 1],
+		         stack[depth - 1]);
+		return why;
+	}
+	return NULL;
+}
+
+/* What every page must be: one well-formed, self-contained HTML document. */
+static void assert_self_contained(const char *html)
+{
+	assert_null(strstr(html, "http:"));
+	assert_null(strstr(html, "https:"));
+	assert_null(strstr(html, "//"));
+	assert_null(strstr(html, "<script"));
+	assert_null(strstr(html, " src="));
+	assert_null(strstr(html, "@import"));
+	assert_null(strstr(html, "<link"));
+	assert_null(strstr(html, "<img"));
+	/* the only url() references are to ids inside the page */
+	assert_int_equal(count(html, "url("), count(html, "url(#"));
+	assert_int_equal(count(html, "href=\""), count(html, "href=\"#"));
+	char why[200];
+	const char *problem = xml_problem(html, why, sizeof why);
+	if (problem)
+		fail_msg("not well-formed: %s", problem);
+	assert_non_null(strstr(html, "<html lang=\"en\">"));
+	assert_non_null(strstr(html, "<meta charset=\"utf-8\"/>"));
+	assert_non_null(strstr(html, "</html>\n"));
+}
+
+/* Segments of the log that occupy sequence space (SYN, FIN or data), sent by
+ * host (tx events), with or without the retransmission flag. */
+static size_t seq_segments(const gt_trace_log *log, const char *host, bool rexmit)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < gt_trace_log_count(log); i++) {
+		const gt_event *ev = gt_trace_log_get(log, i);
+		if (ev->kind != GT_EV_TX || !ev->has_seg || (host && strcmp(ev->host, host) != 0))
+			continue;
+		bool occupies = ev->seg.len || (ev->seg.flags & (GT_TCP_SYN | GT_TCP_FIN));
+		if (occupies && ev->seg.rexmit == rexmit)
+			n++;
+	}
+	return n;
+}
+
+/* The ladder of each connection and the state diagram (flow.h, ladder.h,
+ * fsm.h) are embedded: without an XML declaration or a namespace URL, their
+ * ids prefixed per diagram. */
+static void assert_diagrams(const char *html, size_t n_conns)
+{
+	const char *unavailable = strstr(html, "diagram unavailable: ");
+	if (unavailable)
+		fail_msg("%.120s", unavailable);
+	assert_int_equal(count(html, "<div class=\"fig\">\n<svg"), n_conns + 1);
+	assert_null(strstr(html, "<?xml"));
+	assert_null(strstr(html, "xmlns"));
+	assert_non_null(strstr(html, "<h2 id=\"fsm\">RFC 9293 state diagram</h2>"));
+	assert_non_null(strstr(html, "<summary>Transitions taken and never taken</summary>"));
+}
+
+/* ---- scenarios ---- */
+
+static void test_close(void **state)
+{
+	(void)state;
+	gt_trace_log *log = record_scenario("close");
+	gt_report_opts o = {.title = "glasstcp demo close <4-way>"};
+	char *html = render(log, &o, "close");
+	assert_self_contained(html);
+	assert_non_null(strstr(html, "<title>glasstcp demo close &lt;4-way&gt;</title>"));
+	assert_int_equal(count(html, "<section id=\"conn-"), 1);
+	assert_non_null(strstr(html, "client (192.0.2.1:"));
+	assert_non_null(strstr(html, "server (192.0.2.2:80)"));
+	/* both directions carry SYN and FIN: a time-sequence graph each */
+	assert_int_equal(count(html, "<h3>Time-sequence graph: "), 2);
+	assert_non_null(strstr(html, "<h3>Time-sequence graph: client → server</h3>"));
+	assert_non_null(strstr(html, "<h3>Time-sequence graph: server → client</h3>"));
+	assert_int_equal(count(html, "<h3>Bytes in flight</h3>"), 1);
+	assert_int_equal(count(html, "<h3>Receive window</h3>"), 1);
+	assert_int_equal(count(html, "<svg class=\"plot\""), 4);
+	/* one mark per SYN and FIN, none retransmitted */
+	assert_int_equal(count(html, "<line class=\"seg\""), seq_segments(log, NULL, false));
+	assert_int_equal(count(html, "<line class=\"seg\""), 4);
+	assert_int_equal(count(html, "<line class=\"rexmit\""), 0);
+	/* both ends closed; the ACK and window lines of both directions */
+	assert_non_null(strstr(html, "<td>CLOSED / CLOSED</td>"));
+	assert_int_equal(count(html, "<path class=\"ack\""), 2);
+	assert_int_equal(count(html, "<path class=\"rwin\""), 2);
+	/* the simulator's SYNs carry the option, with shift 0 */
+	assert_non_null(strstr(html, "client ×2^0, server ×2^0"));
+	assert_diagrams(html, 1);
+	free(html);
+	gt_trace_log_free(log);
+}
+
+static void test_lost_fin(void **state)
+{
+	(void)state;
+	gt_trace_log *log = record_scenario("lost-fin");
+	char *html = render(log, NULL, "lost-fin");
+	assert_self_contained(html);
+	assert_non_null(strstr(html, "<title>glasstcp report</title>"));
+	size_t rexmits = seq_segments(log, "client", true);
+	assert_true(rexmits >= 1);
+	/* the retransmitted FIN is a red mark in the client's graph */
+	assert_int_equal(count(html, "<line class=\"rexmit\""), seq_segments(log, NULL, true));
+	assert_int_equal(count(html, "<line class=\"seg\""), seq_segments(log, NULL, false));
+	assert_non_null(strstr(html, "svg.plot .rexmit{stroke:#d62728"));
+	char row[64];
+	snprintf(row, sizeof row, "<td class=\"num\">%zu / 0</td>", rexmits);
+	assert_non_null(strstr(html, row));
+	assert_diagrams(html, 1);
+	free(html);
+	gt_trace_log_free(log);
+}
+
+static void test_transfer(void **state)
+{
+	(void)state;
+	gt_trace_log *log = record_scenario("transfer");
+	char *html = render(log, NULL, "transfer");
+	assert_self_contained(html);
+	size_t marks = seq_segments(log, NULL, false) + seq_segments(log, NULL, true);
+	/* 1 MiB in MSS-sized segments: over 700 marks, under the downsampling bound */
+	assert_true(marks > 700 && marks <= 2000);
+	assert_int_equal(count(html, "<line class=\"seg\"") + count(html, "<line class=\"rexmit\""),
+	                 marks);
+	assert_null(strstr(html, "drawn as"));
+	/* over 300 arrows: the ladder keeps the first and last 150 */
+	assert_non_null(strstr(html, "the ladder shows the first 150 and the last 150"));
+	assert_diagrams(html, 1);
+	/* every payload byte of the client, once when nothing was retransmitted */
+	if (seq_segments(log, "client", true) == 0)
+		assert_non_null(strstr(html, "<td class=\"num\">1048576 / 0</td>"));
+	assert_non_null(strstr(html, "<h3>Time-sequence graph: client → server</h3>"));
+	assert_true(strlen(html) < 3u * 1024 * 1024);
+	free(html);
+	gt_trace_log_free(log);
+}
+
+/* ---- hand-made logs ---- */
+
+static void add_state(gt_trace_log *log, gt_time_us t, const char *host, gt_conn_tuple c,
+                      gt_tcp_state from, gt_tcp_state to)
+{
+	gt_event ev = {.kind = GT_EV_STATE, .t_us = t, .host = host, .has_conn = true, .conn = c};
+	ev.from = from;
+	ev.to = to;
+	ev.cause = "test";
+	gt_trace_log_record(log, &ev);
+}
+
+static void add_seg(gt_trace_log *log, gt_event_kind kind, gt_time_us t, const char *host,
+                    gt_conn_tuple c, gt_seg_info s, const uint8_t *pkt, size_t pkt_len)
+{
+	gt_event ev = {.kind = kind, .t_us = t, .host = host, .has_conn = true, .conn = c};
+	ev.has_seg = true;
+	ev.seg = s;
+	ev.pkt = pkt;
+	ev.pkt_len = pkt_len;
+	gt_trace_log_record(log, &ev);
+}
+
+static const gt_conn_tuple client_view = {CLIENT, SERVER, CPORT, SPORT};
+static const gt_conn_tuple server_view = {SERVER, CLIENT, SPORT, CPORT};
+
+static void test_empty_log(void **state)
+{
+	(void)state;
+	gt_trace_log *log = gt_trace_log_new();
+	char *html = render(log, NULL, "empty");
+	assert_self_contained(html);
+	assert_non_null(strstr(html, "no TCP connection"));
+	assert_null(strstr(html, "<section"));
+	assert_null(strstr(html, "<svg class=\"plot\""));
+	assert_diagrams(html, 0);
+	free(html);
+	/* a listener alone is no connection either */
+	gt_conn_tuple listener = {SERVER, 0, SPORT, 0};
+	add_state(log, 0, "server", listener, GT_TCP_CLOSED, GT_TCP_LISTEN);
+	html = render(log, NULL, "listener");
+	assert_self_contained(html);
+	assert_non_null(strstr(html, "no TCP connection"));
+	assert_non_null(strstr(html, "1 events, 0 TCP connections"));
+	free(html);
+	gt_trace_log_free(log);
+}
+
+#define ISN_C    1000u
+#define ISN_S    7u
+#define ISN_LONG 4290000000u /* wraps past 2^32 during the long transfer */
+#define MSS      1000u
+
+/* A long one-way transfer, logged by both senders: n data segments, every
+ * 97th sent again, with an ACK from the server after each. */
+static gt_trace_log *long_transfer(size_t n)
+{
+	gt_trace_log *log = gt_trace_log_new();
+	gt_time_us t = 0;
+	add_state(log, t, "client", client_view, GT_TCP_CLOSED, GT_TCP_SYN_SENT);
+	add_seg(log, GT_EV_TX, t, "client", client_view,
+	        (gt_seg_info){.seq = ISN_LONG, .flags = GT_TCP_SYN, .win = 65535}, NULL, 0);
+	t += 1000;
+	add_seg(
+	    log, GT_EV_TX, t, "server", server_view,
+	    (gt_seg_info){
+	        .seq = ISN_S, .ack = ISN_LONG + 1, .flags = GT_TCP_SYN | GT_TCP_ACK, .win = 65535},
+	    NULL, 0);
+	for (size_t i = 0; i < n; i++) {
+		t += 100;
+		uint32_t seq = ISN_LONG + 1 + (uint32_t)(i * MSS);
+		add_seg(log, GT_EV_TX, t, "client", client_view,
+		        (gt_seg_info){.seq = seq,
+		                      .ack = ISN_S + 1,
+		                      .len = MSS,
+		                      .flags = GT_TCP_ACK,
+		                      .win = 65535},
+		        NULL, 0);
+		if (i % 97 == 5)
+			add_seg(log, GT_EV_TX, t + 50, "client", client_view,
+			        (gt_seg_info){.seq = seq,
+			                      .ack = ISN_S + 1,
+			                      .len = MSS,
+			                      .flags = GT_TCP_ACK,
+			                      .win = 65535,
+			                      .rexmit = true},
+			        NULL, 0);
+		add_seg(log, GT_EV_TX, t + 60, "server", server_view,
+		        (gt_seg_info){.seq = ISN_S + 1,
+		                      .ack = seq + MSS,
+		                      .flags = GT_TCP_ACK,
+		                      .win = (uint16_t)(30000 + (i % 7) * 1000)},
+		        NULL, 0);
+	}
+	return log;
+}
+
+static void test_downsampled(void **state)
+{
+	(void)state;
+	size_t n = 20000;
+	gt_trace_log *log = long_transfer(n);
+	char *html = render(log, NULL, "long");
+	assert_self_contained(html);
+	size_t seg = count(html, "<line class=\"seg\"");
+	size_t rex = count(html, "<line class=\"rexmit\"");
+	/* merged per pixel column: bounded, and retransmissions still drawn */
+	assert_true(seg + rex <= 2000);
+	assert_true(seg >= 500);
+	assert_true(rex >= 100);
+	assert_true(rex <= seq_segments(log, NULL, true));
+	assert_non_null(strstr(html, "drawn as"));
+	assert_diagrams(html, 1);
+	/* the summary counts every segment */
+	char row[80];
+	snprintf(row, sizeof row, "<td class=\"num\">%zu / %zu</td>", n + 1 + n / 97 + 1, n + 1);
+	assert_non_null(strstr(html, row));
+	assert_true(strlen(html) < 2u * 1024 * 1024);
+	/* the sequence axis runs to the transfer's end (20M relative), in spite of
+	 * the client's sequence numbers wrapping past 2^32: the ticks reach 20M */
+	assert_non_null(strstr(html, ">20M</text>"));
+	free(html);
+	gt_trace_log_free(log);
+}
+
+/* A SYN as an IPv4 packet with a window scale option (RFC 7323 §2.2). */
+static size_t syn_packet(uint8_t *p, int wscale)
+{
+	memset(p, 0, 60);
+	p[0] = 0x45;
+	p[9] = 6;
+	size_t optlen = wscale >= 0 ? 8 : 4;
+	uint8_t *tcp = p + 20;
+	tcp[12] = (uint8_t)(((20 + optlen) / 4) << 4);
+	uint8_t *o = tcp + 20;
+	o[0] = 2; /* MSS 1460 */
+	o[1] = 4;
+	o[2] = 0x05;
+	o[3] = 0xb4;
+	if (wscale >= 0) {
+		o[4] = 1; /* NOP */
+		o[5] = 3;
+		o[6] = 3;
+		o[7] = (uint8_t)wscale;
+	}
+	size_t len = 40 + optlen;
+	p[2] = (uint8_t)(len >> 8);
+	p[3] = (uint8_t)len;
+	return len;
+}
+
+/* ws: the shift each SYN offers; -1 no option; -2 no packet bytes at all */
+static gt_trace_log *scaled_log(int ws_client, int ws_server)
+{
+	gt_trace_log *log = gt_trace_log_new();
+	uint8_t pc[60], ps[60];
+	size_t lc = ws_client < -1 ? 0 : syn_packet(pc, ws_client);
+	size_t ls = ws_server < -1 ? 0 : syn_packet(ps, ws_server);
+	add_seg(log, GT_EV_TX, 0, "client", client_view,
+	        (gt_seg_info){.seq = ISN_C, .flags = GT_TCP_SYN, .win = 65535}, lc ? pc : NULL, lc);
+	add_seg(log, GT_EV_TX, 1000, "server", server_view,
+	        (gt_seg_info){
+	            .seq = 7, .ack = ISN_C + 1, .flags = GT_TCP_SYN | GT_TCP_ACK, .win = 65535},
+	        ls ? ps : NULL, ls);
+	add_seg(
+	    log, GT_EV_TX, 2000, "client", client_view,
+	    (gt_seg_info){.seq = ISN_C + 1, .ack = 8, .len = 100, .flags = GT_TCP_ACK, .win = 500},
+	    NULL, 0);
+	add_seg(log, GT_EV_TX, 3000, "server", server_view,
+	        (gt_seg_info){.seq = 8, .ack = ISN_C + 101, .flags = GT_TCP_ACK, .win = 3000}, NULL,
+	        0);
+	return log;
+}
+
+static void test_window_scale(void **state)
+{
+	(void)state;
+	gt_trace_log *log = scaled_log(7, 9);
+	char *html = render(log, NULL, "wscale");
+	assert_self_contained(html);
+	assert_non_null(strstr(html, "client ×2^7, server ×2^9"));
+	/* the server's window 3000 << 9 = 1536000: the window axes reach millions */
+	assert_non_null(strstr(html, "M</text>"));
+	free(html);
+	gt_trace_log_free(log);
+
+	/* RFC 7323 §2.2: one SYN without the option: no scaling at all */
+	log = scaled_log(7, -1);
+	html = render(log, NULL, "wscale-off");
+	assert_self_contained(html);
+	assert_non_null(strstr(html, "No window scaling"));
+	assert_null(strstr(html, "M</text>"));
+	free(html);
+	gt_trace_log_free(log);
+}
+
+/* No SYN options in the log (a capture read by explain): more data in flight
+ * than the raw window allows shows the scale's lower bound. */
+static void test_window_scale_inferred(void **state)
+{
+	(void)state;
+	gt_trace_log *log = gt_trace_log_new();
+	add_seg(log, GT_EV_TX, 0, "client", client_view,
+	        (gt_seg_info){.seq = ISN_C, .flags = GT_TCP_SYN, .win = 65535}, NULL, 0);
+	add_seg(log, GT_EV_TX, 1000, "server", server_view,
+	        (gt_seg_info){
+	            .seq = ISN_S, .ack = ISN_C + 1, .flags = GT_TCP_SYN | GT_TCP_ACK, .win = 1000},
+	        NULL, 0);
+	add_seg(log, GT_EV_TX, 2000, "client", client_view,
+	        (gt_seg_info){.seq = ISN_C + 1, .ack = ISN_S + 1, .flags = GT_TCP_ACK, .win = 500},
+	        NULL, 0);
+	add_seg(log, GT_EV_TX, 2500, "server", server_view,
+	        (gt_seg_info){.seq = ISN_S + 1, .ack = ISN_C + 1, .flags = GT_TCP_ACK, .win = 1000},
+	        NULL, 0);
+	/* 100 kB at once: within 1000 << 7 = 128000, beyond 1000 << 6 */
+	for (uint32_t i = 0; i < 100; i++)
+		add_seg(log, GT_EV_TX, 3000 + i, "client", client_view,
+		        (gt_seg_info){.seq = ISN_C + 1 + i * MSS,
+		                      .ack = ISN_S + 1,
+		                      .len = MSS,
+		                      .flags = GT_TCP_ACK,
+		                      .win = 500},
+		        NULL, 0);
+	char *html = render(log, NULL, "wscale-inferred");
+	assert_self_contained(html);
+	assert_non_null(strstr(html, "at least client ×2^0, server ×2^7"));
+	free(html);
+	gt_trace_log_free(log);
+
+	/* the same within the raw window: nothing to infer */
+	log = scaled_log(-2, -2);
+	html = render(log, NULL, "wscale-unknown");
+	assert_non_null(strstr(html, "the window is assumed unscaled"));
+	free(html);
+	gt_trace_log_free(log);
+}
+
+/* The TUN case: only the client logs; the server's segments are its rx. */
+static void test_rx_only_side(void **state)
+{
+	(void)state;
+	gt_trace_log *log = gt_trace_log_new();
+	add_seg(log, GT_EV_TX, 0, "client", client_view,
+	        (gt_seg_info){.seq = ISN_C, .flags = GT_TCP_SYN, .win = 65535}, NULL, 0);
+	add_seg(log, GT_EV_RX, 1000, "client", client_view,
+	        (gt_seg_info){
+	            .seq = 50, .ack = ISN_C + 1, .flags = GT_TCP_SYN | GT_TCP_ACK, .win = 65535},
+	        NULL, 0);
+	add_seg(log, GT_EV_TX, 1000, "client", client_view,
+	        (gt_seg_info){.seq = ISN_C + 1, .ack = 51, .flags = GT_TCP_ACK, .win = 65535}, NULL,
+	        0);
+	for (uint32_t i = 0; i < 3; i++)
+		add_seg(log, GT_EV_RX, 2000 + i * 100, "client", client_view,
+		        (gt_seg_info){.seq = 51 + i * 500,
+		                      .ack = ISN_C + 1,
+		                      .len = 500,
+		                      .flags = GT_TCP_ACK,
+		                      .win = 65535},
+		        NULL, 0);
+	/* the same data again, as seen arriving: a retransmission */
+	add_seg(log, GT_EV_RX, 3000, "client", client_view,
+	        (gt_seg_info){
+	            .seq = 551, .ack = ISN_C + 1, .len = 500, .flags = GT_TCP_ACK, .win = 65535},
+	        NULL, 0);
+	char *html = render(log, NULL, "rx-only");
+	assert_self_contained(html);
+	assert_non_null(strstr(html, "<h3>Time-sequence graph: 192.0.2.2:80 → client</h3>"));
+	assert_non_null(strstr(html, "its segments are those the peer received"));
+	assert_int_equal(count(html, "<line class=\"rexmit\""), 1);
+	/* client: SYN; server: SYN-ACK and three data segments */
+	assert_int_equal(count(html, "<line class=\"seg\""), 1 + 4);
+	free(html);
+	gt_trace_log_free(log);
+}
+
+static void test_notes(void **state)
+{
+	(void)state;
+	gt_trace_log *log = scaled_log(-1, -1);
+	gt_report_note notes[] = {
+	    {.conn = 0, .t_us = 2500, .kind = "retransmission", .text = "sent <again> & again"},
+	    {.conn = 0,
+	     .t_us = 3000,
+	     .kind = "zero_window",
+	     .text = "the receiver's buffer was full"},
+	    {.conn = 7, .t_us = 0, .kind = "rst", .text = "a connection the trace does not have"},
+	};
+	gt_report_opts o = {.title = "capture x.pcap", .notes = notes, .n_notes = 3};
+	char *html = render(log, &o, "notes");
+	assert_self_contained(html);
+	assert_non_null(strstr(html, "<h3>Notes (2)</h3>"));
+	assert_non_null(strstr(html,
+	                       "<span class=\"kind\">retransmission</span>: sent &lt;again&gt; "
+	                       "&amp; again"));
+	assert_non_null(strstr(html, "<span class=\"when\">+2.5 ms</span>"));
+	assert_non_null(strstr(html, "<h2>Other notes</h2>"));
+	assert_non_null(strstr(html, "a connection the trace does not have"));
+	free(html);
+	gt_trace_log_free(log);
+}
+
+/* A capture read back by explain: tx events of both ends at the capture's
+ * timestamps (microseconds since the epoch), inferred states, anomalies as the
+ * page's notes. */
+static void test_explain_capture(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/test_report_XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	gt_pcap_writer *w = gt_pcap_open(path);
+	assert_non_null(w);
+	gt_scenario_opts o;
+	gt_scenario_opts_default(&o);
+	o.pcap = w;
+	gt_scenario_result res;
+	assert_int_equal(gt_scenario_run(gt_scenario_find("lost-fin"), &o, NULL, NULL, &res), 0);
+	assert_int_equal(gt_pcap_close(w), 0);
+
+	gt_explain_opts eo;
+	gt_explain_opts_default(&eo);
+	gt_explain ex;
+	char err[200] = "";
+	int rc = gt_explain_pcap(path, &eo, &ex, err, sizeof err);
+	unlink(path);
+	if (rc)
+		fail_msg("explain: %s", err);
+	assert_int_equal(ex.n_conns, 1);
+	gt_report_note *notes = calloc(ex.n_anomalies + 1, sizeof *notes);
+	assert_non_null(notes);
+	for (size_t i = 0; i < ex.n_anomalies; i++)
+		notes[i] = (gt_report_note){.conn = ex.anomalies[i].conn,
+		                            .t_us = ex.anomalies[i].t_us,
+		                            .kind = gt_anomaly_kind_name(ex.anomalies[i].kind),
+		                            .text = ex.anomalies[i].text};
+	gt_report_opts ro = {
+	    .title = "capture lost-fin.pcap", .notes = notes, .n_notes = ex.n_anomalies};
+	char *html = render(ex.log, &ro, "explain");
+	assert_self_contained(html);
+	assert_int_equal(count(html, "<section id=\"conn-"), 1);
+	/* the capture is taken at the client: the lost FIN is in it, sent again */
+	assert_non_null(strstr(html, "192.0.2.1:"));
+	assert_non_null(strstr(html, "<h3>Time-sequence graph: 192.0.2.1:"));
+	assert_int_equal(count(html, "<line class=\"rexmit\""), 1);
+	assert_true(ex.n_anomalies >= 1);
+	char head[32];
+	snprintf(head, sizeof head, "<h3>Notes (%zu)</h3>", ex.n_anomalies);
+	assert_non_null(strstr(html, head));
+	assert_non_null(strstr(html, "<span class=\"kind\">retransmission</span>"));
+	/* plot times are relative: nothing near the epoch's 1.7e15 us */
+	assert_null(strstr(html, "e+15"));
+	assert_diagrams(html, 1);
+	free(html);
+	free(notes);
+	gt_explain_free(&ex);
+}
+
+/* A write error is reported, not ignored. */
+static void test_write_error(void **state)
+{
+	(void)state;
+	gt_trace_log *log = scaled_log(-1, -1);
+	FILE *f = fopen("/dev/full", "w");
+	if (!f)
+		f = fopen("/dev/null", "r"); /* writes to a read-only stream fail too */
+	assert_non_null(f);
+	setvbuf(f, NULL, _IONBF, 0);
+	assert_int_equal(gt_report_html(f, log, NULL), -EIO);
+	fclose(f);
+	gt_trace_log_free(log);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_close),
+	    cmocka_unit_test(test_lost_fin),
+	    cmocka_unit_test(test_transfer),
+	    cmocka_unit_test(test_empty_log),
+	    cmocka_unit_test(test_downsampled),
+	    cmocka_unit_test(test_window_scale),
+	    cmocka_unit_test(test_window_scale_inferred),
+	    cmocka_unit_test(test_rx_only_side),
+	    cmocka_unit_test(test_notes),
+	    cmocka_unit_test(test_explain_capture),
+	    cmocka_unit_test(test_write_error),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

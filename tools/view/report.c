@@ -1,0 +1,1500 @@
+/* The HTML report (report.h): one self-contained page per trace or capture.
+ *
+ * The connections and the plots come straight from the log's segment events:
+ * each host's own sends (tx), which is what every source has — the simulator
+ * (both hosts), the TUN backend (glasstcp's side) and `glasstcp explain` (every
+ * packet as a tx of its sender). A side that logged no tx at all (the kernel on
+ * the far side of a TUN device) is read from the other side's rx events. The
+ * ladder and the state diagram come from flow.h/ladder.h and fsm.h; when one
+ * of them fails, the page says so in place of the picture and stays valid.
+ *
+ * The page is well-formed XML as well as HTML5 (no named entities besides the
+ * XML five, every element closed), with no script and no external reference:
+ * generic font families only, inline <style> and <svg>. */
+#include "view/report.h"
+
+#include "view/flow.h"
+#include "view/fsm.h"
+#include "view/ladder.h"
+#include "view/svg.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* At most this many segment marks per time-sequence graph: beyond it, marks
+ * that fall into the same pixel column are merged (retransmissions separately,
+ * so each column that had one keeps a red mark). */
+#define PLOT_MAX_MARKS 2000
+/* A ladder of more arrows than this shows only the first and last ones. */
+#define LADDER_MAX_ARROWS  300
+#define LADDER_KEEP_ARROWS 150
+
+/* Plot geometry, in px. */
+#define PLOT_W      960.0
+#define PLOT_H      300.0
+#define PLOT_LEFT   78.0
+#define PLOT_RIGHT  20.0
+#define PLOT_TOP    34.0
+#define PLOT_BOTTOM 48.0
+#define PLOT_AREA_W (PLOT_W - PLOT_LEFT - PLOT_RIGHT)
+#define PLOT_AREA_H (PLOT_H - PLOT_TOP - PLOT_BOTTOM)
+#define PLOT_INSET  6.0
+#define MARK_MIN_PX 2.0
+
+/* ---- connections, from the log ---- */
+
+typedef struct rpt_endpoint {
+	uint32_t addr;
+	uint16_t port;
+} rpt_endpoint;
+
+typedef struct rpt_seg {
+	gt_time_us t;
+	gt_seg_info seg;
+	uint8_t ep; /* the sender: index into rpt_conn.ep */
+	bool rx;    /* logged by the receiver (rx event) rather than the sender */
+} rpt_seg;
+
+/* Window scale option of a side's SYN (RFC 7323 §2.2). */
+#define WSCALE_UNKNOWN (-2) /* no SYN with its packet bytes in the log */
+#define WSCALE_ABSENT  (-1) /* the SYN carried no window scale option */
+
+typedef struct rpt_conn {
+	rpt_endpoint ep[2]; /* ep[0]: the local end of the first event */
+	int syn_sender;     /* ep index of the first SYN's sender, or -1 */
+	int first_sender;   /* ep index of the first segment's sender, or -1 */
+	char host[2][64];   /* by ep index: the trace's host name, or "" */
+	bool has_tx[2];     /* by ep index */
+	bool has_final[2];
+	gt_tcp_state final[2];
+	int wscale[2];
+	gt_time_us t_first, t_last;
+	rpt_seg *segs; /* tx and rx events, log order */
+	size_t n_segs, cap_segs;
+} rpt_conn;
+
+typedef struct rpt_conns {
+	rpt_conn *v;
+	size_t n, cap;
+	size_t *slots; /* open addressing: conn index + 1, 0 = empty */
+	size_t n_slots;
+} rpt_conns;
+
+static uint64_t endpoint_key(uint32_t addr, uint16_t port)
+{
+	return ((uint64_t)addr << 16) | port;
+}
+
+static size_t pair_hash(uint64_t a, uint64_t b)
+{
+	if (a > b) {
+		uint64_t t = a;
+		a = b;
+		b = t;
+	}
+	uint64_t h =
+	    a * 0x9e3779b97f4a7c15ull ^ (b + 0x7f4a7c159e3779b9ull) * 0xc2b2ae3d27d4eb4full;
+	return (size_t)(h ^ (h >> 29));
+}
+
+static bool conn_is(const rpt_conn *c, const gt_conn_tuple *t)
+{
+	uint64_t a = endpoint_key(t->local_addr, t->local_port);
+	uint64_t b = endpoint_key(t->remote_addr, t->remote_port);
+	uint64_t e0 = endpoint_key(c->ep[0].addr, c->ep[0].port);
+	uint64_t e1 = endpoint_key(c->ep[1].addr, c->ep[1].port);
+	return (a == e0 && b == e1) || (a == e1 && b == e0);
+}
+
+static int conns_rehash(rpt_conns *cs, size_t n_slots)
+{
+	size_t *slots = calloc(n_slots, sizeof *slots);
+	if (!slots)
+		return -ENOMEM;
+	for (size_t i = 0; i < cs->n; i++) {
+		const rpt_conn *c = &cs->v[i];
+		size_t h = pair_hash(endpoint_key(c->ep[0].addr, c->ep[0].port),
+		                     endpoint_key(c->ep[1].addr, c->ep[1].port));
+		size_t j = h & (n_slots - 1);
+		while (slots[j])
+			j = (j + 1) & (n_slots - 1);
+		slots[j] = i + 1;
+	}
+	free(cs->slots);
+	cs->slots = slots;
+	cs->n_slots = n_slots;
+	return 0;
+}
+
+/* The connection of tuple t, created (first seen at now) when create is set;
+ * NULL when absent (or -ENOMEM in *err). */
+static rpt_conn *conns_find(rpt_conns *cs, const gt_conn_tuple *t, gt_time_us now, bool create,
+                            int *err)
+{
+	size_t h = pair_hash(endpoint_key(t->local_addr, t->local_port),
+	                     endpoint_key(t->remote_addr, t->remote_port));
+	if (cs->n_slots) {
+		for (size_t j = h & (cs->n_slots - 1); cs->slots[j];
+		     j = (j + 1) & (cs->n_slots - 1))
+			if (conn_is(&cs->v[cs->slots[j] - 1], t))
+				return &cs->v[cs->slots[j] - 1];
+	}
+	if (!create)
+		return NULL;
+	if ((cs->n + 1) * 2 > cs->n_slots && conns_rehash(cs, cs->n_slots ? cs->n_slots * 2 : 64)) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	if (cs->n == cs->cap) {
+		size_t cap = cs->cap ? cs->cap * 2 : 8;
+		rpt_conn *v = realloc(cs->v, cap * sizeof *v);
+		if (!v) {
+			*err = -ENOMEM;
+			return NULL;
+		}
+		cs->v = v;
+		cs->cap = cap;
+	}
+	rpt_conn *c = &cs->v[cs->n];
+	memset(c, 0, sizeof *c);
+	c->ep[0] = (rpt_endpoint){t->local_addr, t->local_port};
+	c->ep[1] = (rpt_endpoint){t->remote_addr, t->remote_port};
+	c->syn_sender = c->first_sender = -1;
+	c->t_first = c->t_last = now;
+	c->wscale[0] = c->wscale[1] = WSCALE_UNKNOWN;
+	size_t j = h & (cs->n_slots - 1);
+	while (cs->slots[j])
+		j = (j + 1) & (cs->n_slots - 1);
+	cs->slots[j] = ++cs->n;
+	return c;
+}
+
+static void conns_free(rpt_conns *cs)
+{
+	for (size_t i = 0; i < cs->n; i++)
+		free(cs->v[i].segs);
+	free(cs->v);
+	free(cs->slots);
+	memset(cs, 0, sizeof *cs);
+}
+
+static int ep_index(const rpt_conn *c, uint32_t addr, uint16_t port)
+{
+	return c->ep[0].addr == addr && c->ep[0].port == port ? 0 : 1;
+}
+
+/* The window scale option of a SYN's packet (RFC 7323 §2.2: kind 3, length 3),
+ * WSCALE_ABSENT without it, WSCALE_UNKNOWN when the bytes are not there or not
+ * an IPv4 TCP packet. */
+static int syn_wscale(const uint8_t *pkt, size_t len)
+{
+	if (!pkt || len < 20 || (pkt[0] >> 4) != 4 || pkt[9] != 6)
+		return WSCALE_UNKNOWN;
+	size_t ihl = (size_t)(pkt[0] & 0x0f) * 4;
+	if (ihl < 20 || len < ihl + 20)
+		return WSCALE_UNKNOWN;
+	const uint8_t *tcp = pkt + ihl;
+	size_t off = (size_t)(tcp[12] >> 4) * 4;
+	if (off < 20 || len < ihl + off)
+		return WSCALE_UNKNOWN;
+	for (size_t i = 20; i < off;) {
+		uint8_t kind = tcp[i];
+		if (kind == 0)
+			break;
+		if (kind == 1) {
+			i++;
+			continue;
+		}
+		if (i + 1 >= off || tcp[i + 1] < 2 || i + tcp[i + 1] > off)
+			break;
+		if (kind == 3 && tcp[i + 1] == 3)
+			/* RFC 7323 §2.3: a shift above 14 is used as 14. */
+			return tcp[i + 2] > 14 ? 14 : tcp[i + 2];
+		i += tcp[i + 1];
+	}
+	return WSCALE_ABSENT;
+}
+
+static int conn_add_seg(rpt_conn *c, const gt_event *ev, int sender)
+{
+	if (c->n_segs == c->cap_segs) {
+		size_t cap = c->cap_segs ? c->cap_segs * 2 : 64;
+		rpt_seg *v = realloc(c->segs, cap * sizeof *v);
+		if (!v)
+			return -ENOMEM;
+		c->segs = v;
+		c->cap_segs = cap;
+	}
+	c->segs[c->n_segs++] = (rpt_seg){
+	    .t = ev->t_us, .seg = ev->seg, .ep = (uint8_t)sender, .rx = ev->kind == GT_EV_RX};
+	if (c->first_sender < 0)
+		c->first_sender = sender;
+	if ((ev->seg.flags & GT_TCP_SYN) && !(ev->seg.flags & GT_TCP_ACK) && c->syn_sender < 0)
+		c->syn_sender = sender;
+	if (ev->seg.flags & GT_TCP_SYN) {
+		int ws = syn_wscale(ev->pkt, ev->pkt_len);
+		if (ws != WSCALE_UNKNOWN)
+			c->wscale[sender] = ws;
+	}
+	if (ev->kind == GT_EV_TX)
+		c->has_tx[sender] = true;
+	return 0;
+}
+
+/* Groups the log's events by connection, in order of each one's first event.
+ * Listener-only events (remote 0.0.0.0:0) and drops do not make connections. */
+static int conns_build(const gt_trace_log *log, rpt_conns *cs)
+{
+	size_t n = gt_trace_log_count(log);
+	for (size_t i = 0; i < n; i++) {
+		const gt_event *ev = gt_trace_log_get(log, i);
+		if (!ev || !ev->has_conn)
+			continue;
+		if (ev->conn.remote_addr == 0 && ev->conn.remote_port == 0)
+			continue;
+		bool segment = (ev->kind == GT_EV_TX || ev->kind == GT_EV_RX) && ev->has_seg;
+		bool creates = ev->kind == GT_EV_STATE || segment;
+		if (!creates && ev->kind != GT_EV_DROP)
+			continue;
+		int err = 0;
+		rpt_conn *c = conns_find(cs, &ev->conn, ev->t_us, creates, &err);
+		if (err)
+			return err;
+		if (!c)
+			continue;
+		if (ev->t_us < c->t_first)
+			c->t_first = ev->t_us;
+		if (ev->t_us > c->t_last)
+			c->t_last = ev->t_us;
+		int local = ep_index(c, ev->conn.local_addr, ev->conn.local_port);
+		if (ev->host && ev->host[0] && !c->host[local][0])
+			snprintf(c->host[local], sizeof c->host[local], "%s", ev->host);
+		if (ev->kind == GT_EV_STATE) {
+			c->has_final[local] = true;
+			c->final[local] = ev->to;
+		} else if (segment) {
+			int rc = conn_add_seg(c, ev, ev->kind == GT_EV_TX ? local : 1 - local);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+/* ---- per-connection view: sides, sequence bases, window scale ---- */
+
+/* Wrap-aware relative sequence numbers: each call moves from the previous
+ * value by the signed 32-bit difference (RFC 9293 §3.4: sequence arithmetic
+ * is modulo 2^32), so a trace may run past 4 GiB. */
+typedef struct unwrap {
+	uint32_t base;
+	int64_t last;
+} unwrap;
+
+static int64_t unwrap_rel(unwrap *u, uint32_t x)
+{
+	uint32_t prev = u->base + (uint32_t)u->last;
+	u->last += (int32_t)(x - prev);
+	return u->last;
+}
+
+typedef struct rpt_side {
+	int ep;         /* index into rpt_conn.ep */
+	bool use_rx;    /* no tx from this side: its segments are read from the peer's rx */
+	bool isn_known; /* a SYN from this side was seen */
+	uint32_t base;  /* its ISN, or its first segment's seq */
+	bool any_seg;
+	int wscale;      /* shift applied to its non-SYN windows */
+	size_t segments; /* sent */
+	size_t rexmits;
+	uint64_t bytes;   /* payload bytes sent, retransmissions included */
+	size_t seq_marks; /* segments occupying sequence space (SYN, FIN, data) */
+} rpt_side;
+
+typedef struct rpt_view {
+	rpt_side side[2]; /* GT_FLOW_LEFT, GT_FLOW_RIGHT */
+	/* 0 unknown (assumed unscaled), 1 known off, 2 known on (from the SYNs),
+	 * 3 inferred from the data in flight (a lower bound) */
+	int ws_state;
+	gt_time_us t0, t1; /* first and last segment */
+	bool any_seg;
+} rpt_view;
+
+static bool seg_counts(const rpt_side *s, const rpt_seg *g)
+{
+	return g->rx == s->use_rx;
+}
+
+static uint32_t seq_space(const gt_seg_info *s)
+{
+	return s->len + ((s->flags & GT_TCP_SYN) ? 1u : 0u) + ((s->flags & GT_TCP_FIN) ? 1u : 0u);
+}
+
+static int side_of_ep(const rpt_view *v, int ep)
+{
+	return v->side[0].ep == ep ? GT_FLOW_LEFT : GT_FLOW_RIGHT;
+}
+
+/* A retransmission: the sender's flag, or for segments read from the
+ * receiver's rx, sequence space at or below what was already sent. */
+static bool seg_is_rexmit(const rpt_seg *g, int64_t lo, int64_t hi, bool sent, int64_t snd_max)
+{
+	return g->seg.rexmit || (g->rx && hi > lo && sent && hi <= snd_max);
+}
+
+/* Without the SYNs' options, the smallest window scale of side r (the
+ * advertiser) under which every new byte that the peer sent lay within a
+ * window r had advertised before (RFC 9293 §3.8.6: a sender keeps within the
+ * offered window; one byte more for a zero-window probe). A lower bound: the
+ * real shift may be larger. */
+static int infer_wscale(const rpt_conn *c, const rpt_view *v, int r)
+{
+	int d = 1 - r;
+	int64_t edge[15];
+	bool edge_seen = false;
+	int k = 0;
+	unwrap us = {v->side[d].base, 0}, ua = {v->side[d].base, 0};
+	int64_t snd_max = 0;
+	bool sent = false;
+	for (size_t i = 0; i < c->n_segs; i++) {
+		const rpt_seg *g = &c->segs[i];
+		int s = side_of_ep(v, g->ep);
+		if (!seg_counts(&v->side[s], g))
+			continue;
+		if (s == r) {
+			if (!(g->seg.flags & GT_TCP_ACK) || (g->seg.flags & GT_TCP_RST))
+				continue;
+			int64_t a = unwrap_rel(&ua, g->seg.ack);
+			for (int j = 0; j < 15; j++) {
+				int shift = (g->seg.flags & GT_TCP_SYN) ? 0 : j;
+				int64_t e = a + ((int64_t)g->seg.win << shift);
+				if (!edge_seen || e > edge[j])
+					edge[j] = e;
+			}
+			edge_seen = true;
+			continue;
+		}
+		int64_t lo = unwrap_rel(&us, g->seg.seq);
+		int64_t hi = lo + (int64_t)g->seg.len;
+		if (sent && hi <= snd_max)
+			continue; /* nothing new */
+		snd_max = hi;
+		sent = true;
+		if (!edge_seen || !g->seg.len)
+			continue;
+		while (k < 14 && hi > edge[k] + 1)
+			k++;
+	}
+	return k;
+}
+
+static void view_build(const rpt_conn *c, rpt_view *v)
+{
+	memset(v, 0, sizeof *v);
+	int left = c->syn_sender >= 0 ? c->syn_sender : c->first_sender >= 0 ? c->first_sender : 0;
+	for (int s = 0; s < 2; s++) {
+		rpt_side *sd = &v->side[s];
+		sd->ep = s == 0 ? left : 1 - left;
+		sd->use_rx = !c->has_tx[sd->ep];
+	}
+	/* Bases first: the ISN from a SYN, else the first segment's seq. */
+	for (size_t i = 0; i < c->n_segs; i++) {
+		const rpt_seg *g = &c->segs[i];
+		rpt_side *sd = &v->side[side_of_ep(v, g->ep)];
+		if (!seg_counts(sd, g))
+			continue;
+		if (!sd->any_seg) {
+			sd->any_seg = true;
+			sd->base = g->seg.seq;
+		}
+		if ((g->seg.flags & GT_TCP_SYN) && !sd->isn_known) {
+			sd->isn_known = true;
+			sd->base = g->seg.seq;
+		}
+		if (!v->any_seg || g->t < v->t0)
+			v->t0 = g->t;
+		if (!v->any_seg || g->t > v->t1)
+			v->t1 = g->t;
+		v->any_seg = true;
+	}
+	/* RFC 7323 §2.2: scaling is in effect only when both SYNs carry the
+	 * option; the window of a SYN segment itself is never scaled. */
+	int w0 = c->wscale[v->side[0].ep], w1 = c->wscale[v->side[1].ep];
+	if (w0 >= 0 && w1 >= 0) {
+		v->ws_state = 2;
+		v->side[0].wscale = w0;
+		v->side[1].wscale = w1;
+	} else if (w0 == WSCALE_ABSENT || w1 == WSCALE_ABSENT) {
+		v->ws_state = 1;
+	}
+	/* What each side sent. */
+	unwrap u[2] = {{v->side[0].base, 0}, {v->side[1].base, 0}};
+	int64_t snd_max[2] = {0, 0};
+	bool sent[2] = {false, false};
+	for (size_t i = 0; i < c->n_segs; i++) {
+		const rpt_seg *g = &c->segs[i];
+		int s = side_of_ep(v, g->ep);
+		rpt_side *sd = &v->side[s];
+		if (!seg_counts(sd, g))
+			continue;
+		int64_t lo = unwrap_rel(&u[s], g->seg.seq);
+		int64_t hi = lo + seq_space(&g->seg);
+		bool rexmit = seg_is_rexmit(g, lo, hi, sent[s], snd_max[s]);
+		sd->segments++;
+		sd->bytes += g->seg.len;
+		if (rexmit)
+			sd->rexmits++;
+		if (hi > lo)
+			sd->seq_marks++;
+		if (!sent[s] || hi > snd_max[s])
+			snd_max[s] = hi;
+		sent[s] = true;
+	}
+	if (v->ws_state == 0) {
+		int k0 = infer_wscale(c, v, 0), k1 = infer_wscale(c, v, 1);
+		if (k0 || k1) {
+			v->ws_state = 3;
+			v->side[0].wscale = k0;
+			v->side[1].wscale = k1;
+		}
+	}
+}
+
+/* ---- formatting ---- */
+
+static void side_name(FILE *f, const rpt_conn *c, const rpt_view *v, int s)
+{
+	int ep = v->side[s].ep;
+	char ip[16], ipport[24];
+	snprintf(ipport, sizeof ipport, "%s:%u", gt_ipv4_str(c->ep[ep].addr, ip), c->ep[ep].port);
+	if (c->host[ep][0] && strcmp(c->host[ep], ipport) != 0) {
+		gt_svg_text(f, c->host[ep]);
+		fprintf(f, " (%s)", ipport);
+	} else {
+		fputs(ipport, f);
+	}
+}
+
+/* The short name, unescaped: the host name, else ip:port. */
+static const char *side_label(char buf[64], const rpt_conn *c, const rpt_view *v, int s)
+{
+	int ep = v->side[s].ep;
+	if (c->host[ep][0]) {
+		snprintf(buf, 64, "%s", c->host[ep]);
+	} else {
+		char ip[16];
+		snprintf(buf, 64, "%s:%u", gt_ipv4_str(c->ep[ep].addr, ip), c->ep[ep].port);
+	}
+	return buf;
+}
+
+static void side_short(FILE *f, const rpt_conn *c, const rpt_view *v, int s)
+{
+	char buf[64];
+	gt_svg_text(f, side_label(buf, c, v, s));
+}
+
+/* "1.2M", "350k", "42": a byte count for axis ticks. */
+static void fmt_bytes_tick(char *buf, size_t len, double v)
+{
+	double a = fabs(v);
+	if (a >= 1e9)
+		snprintf(buf, len, "%gG", v / 1e9);
+	else if (a >= 1e6)
+		snprintf(buf, len, "%gM", v / 1e6);
+	else if (a >= 1e3)
+		snprintf(buf, len, "%gk", v / 1e3);
+	else
+		snprintf(buf, len, "%g", v);
+}
+
+/* A 1, 2 or 5 times a power of ten, near span / 6: about six ticks. */
+static double nice_step(double span, double min_step)
+{
+	if (!(span > 0))
+		return min_step > 0 ? min_step : 1;
+	double raw = span / 6;
+	double mag = pow(10, floor(log10(raw)));
+	double f = raw / mag;
+	double nf = f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10;
+	return nf * mag < min_step ? min_step : nf * mag;
+}
+
+/* ---- plots ---- */
+
+typedef struct pt {
+	gt_time_us t; /* relative to the plot's start */
+	double v;
+} pt;
+
+typedef struct mark {
+	gt_time_us t;
+	double lo, hi;
+	bool rexmit;
+} mark;
+
+typedef struct pts {
+	pt *v;
+	size_t n, cap;
+} pts;
+
+static int pts_add(pts *p, gt_time_us t, double v)
+{
+	if (p->n && p->v[p->n - 1].v == v)
+		return 0; /* a step line only needs the changes */
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 64;
+		pt *nv = realloc(p->v, cap * sizeof *nv);
+		if (!nv)
+			return -ENOMEM;
+		p->v = nv;
+		p->cap = cap;
+	}
+	p->v[p->n++] = (pt){t, v};
+	return 0;
+}
+
+typedef struct series {
+	const pts *p;
+	const char *cls;   /* CSS class of the line */
+	const char *label; /* legend text (escaped here) */
+} series;
+
+typedef struct plot {
+	double tmax;       /* us; the x axis runs from 0 */
+	double vmin, vmax; /* y axis */
+	double unit;       /* time unit in us */
+	const char *unit_name;
+} plot;
+
+/* Time runs from PLOT_INSET px inside the frame to PLOT_INSET px before its
+ * end, so that marks at the first and last instant do not sit on the frame. */
+static double px(const plot *p, double t)
+{
+	return PLOT_LEFT + PLOT_INSET + t / p->tmax * (PLOT_AREA_W - 2 * PLOT_INSET);
+}
+
+static double py(const plot *p, double v)
+{
+	return PLOT_TOP + PLOT_AREA_H - (v - p->vmin) / (p->vmax - p->vmin) * PLOT_AREA_H;
+}
+
+static void plot_axes(FILE *f, const plot *p, const char *ylabel)
+{
+	fprintf(f, "<rect class=\"frame\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"/>\n",
+	        PLOT_LEFT, PLOT_TOP, PLOT_AREA_W, PLOT_AREA_H);
+	double span_units = p->tmax / p->unit;
+	double step = nice_step(span_units, 0);
+	for (int i = 0; i <= 40; i++) {
+		double tv = step * i;
+		if (tv > span_units * 1.0000001)
+			break;
+		double x = px(p, tv * p->unit);
+		fprintf(f,
+		        "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
+		        "<line class=\"tick\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
+		        "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%g</text>\n",
+		        x, PLOT_TOP, x, PLOT_TOP + PLOT_AREA_H, x, PLOT_TOP + PLOT_AREA_H, x,
+		        PLOT_TOP + PLOT_AREA_H + 5, x, PLOT_TOP + PLOT_AREA_H + 18, tv);
+	}
+	fprintf(f,
+	        "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">time since the first segment "
+	        "(%s)</text>\n",
+	        PLOT_LEFT + PLOT_AREA_W / 2, PLOT_H - 8, p->unit_name);
+	/* bytes: no tick between two whole numbers */
+	double vstep = nice_step(p->vmax - p->vmin, 1);
+	double first = ceil(p->vmin / vstep) * vstep;
+	for (int i = 0; i <= 40; i++) {
+		double v = first + vstep * i;
+		if (v > p->vmax + vstep * 1e-9)
+			break;
+		double y = py(p, v);
+		char lab[32];
+		fmt_bytes_tick(lab, sizeof lab, fabs(v) < vstep * 1e-9 ? 0 : v);
+		fprintf(f,
+		        "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
+		        "<line class=\"tick\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
+		        "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n",
+		        PLOT_LEFT, y, PLOT_LEFT + PLOT_AREA_W, y, PLOT_LEFT - 5, y, PLOT_LEFT, y,
+		        PLOT_LEFT - 8, y + 4, lab);
+	}
+	fprintf(
+	    f,
+	    "<text x=\"14\" y=\"%.1f\" text-anchor=\"middle\" transform=\"rotate(-90 14 %.1f)\">",
+	    PLOT_TOP + PLOT_AREA_H / 2, PLOT_TOP + PLOT_AREA_H / 2);
+	gt_svg_text(f, ylabel);
+	fputs("</text>\n", f);
+}
+
+/* A step line through the points, one column of pixels at a time: within a
+ * column only the lowest, highest and last values are drawn, so a line of a
+ * million points costs a few commands per pixel. */
+static void plot_step(FILE *f, const plot *p, const series *s)
+{
+	if (!s->p->n)
+		return;
+	fprintf(f, "<path class=\"%s\" d=\"", s->cls);
+	double col = floor(px(p, (double)s->p->v[0].t));
+	double y = py(p, s->p->v[0].v);
+	double cmin = y, cmax = y, clast = y, pen = y;
+	fprintf(f, "M%.1f %.1f", px(p, (double)s->p->v[0].t), y);
+	for (size_t i = 1; i < s->p->n; i++) {
+		double x = px(p, (double)s->p->v[i].t);
+		double yi = py(p, s->p->v[i].v);
+		if (floor(x) != col) {
+			if (cmin != pen)
+				fprintf(f, "V%.1f", cmin);
+			if (cmax != cmin)
+				fprintf(f, "V%.1f", cmax);
+			if (clast != cmax || (cmin == pen && cmax == cmin && clast != pen))
+				fprintf(f, "V%.1f", clast);
+			fprintf(f, "H%.1f", x);
+			pen = clast;
+			col = floor(x);
+			cmin = cmax = clast = pen;
+		}
+		if (yi < cmin)
+			cmin = yi;
+		if (yi > cmax)
+			cmax = yi;
+		clast = yi;
+	}
+	if (cmin != pen)
+		fprintf(f, "V%.1f", cmin);
+	if (cmax != cmin)
+		fprintf(f, "V%.1f", cmax);
+	if (clast != cmax || (cmin == pen && cmax == cmin && clast != pen))
+		fprintf(f, "V%.1f", clast);
+	fprintf(f, "H%.1f\"/>\n", px(p, p->tmax));
+}
+
+static void mark_line(FILE *f, const plot *p, gt_time_us t, double lo, double hi, bool rexmit)
+{
+	double x = px(p, (double)t);
+	double y1 = py(p, lo), y2 = py(p, hi);
+	if (y1 - y2 < MARK_MIN_PX)
+		y2 = y1 - MARK_MIN_PX;
+	fprintf(f, "<line class=\"%s\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n",
+	        rexmit ? "rexmit" : "seg", x, y1, x, y2);
+}
+
+/* Draws the marks, merged per pixel column when there are too many; returns
+ * how many were drawn. */
+static size_t plot_marks(FILE *f, const plot *p, const mark *m, size_t n)
+{
+	if (n <= PLOT_MAX_MARKS) {
+		for (size_t i = 0; i < n; i++)
+			mark_line(f, p, m[i].t, m[i].lo, m[i].hi, m[i].rexmit);
+		return n;
+	}
+	size_t drawn = 0;
+	struct {
+		bool used;
+		gt_time_us t;
+		double lo, hi;
+	} col[2] = {{0}};
+	double cur = -1;
+	for (size_t i = 0; i <= n; i++) {
+		double c = i < n ? floor(px(p, (double)m[i].t)) : -2;
+		if (c != cur) {
+			for (int k = 0; k < 2; k++)
+				if (col[k].used) {
+					mark_line(f, p, col[k].t, col[k].lo, col[k].hi, k == 1);
+					drawn++;
+					col[k].used = false;
+				}
+			cur = c;
+		}
+		if (i == n)
+			break;
+		int k = m[i].rexmit ? 1 : 0;
+		if (!col[k].used) {
+			col[k].used = true;
+			col[k].t = m[i].t;
+			col[k].lo = m[i].lo;
+			col[k].hi = m[i].hi;
+		} else {
+			if (m[i].lo < col[k].lo)
+				col[k].lo = m[i].lo;
+			if (m[i].hi > col[k].hi)
+				col[k].hi = m[i].hi;
+		}
+	}
+	return drawn;
+}
+
+static void legend(FILE *f, double *x, const char *cls, const char *label, bool line_mark)
+{
+	if (line_mark)
+		fprintf(f, "<line class=\"%s key\" x1=\"%.1f\" y1=\"8\" x2=\"%.1f\" y2=\"20\"/>",
+		        cls, *x + 5, *x + 5);
+	else
+		fprintf(f, "<line class=\"%s key\" x1=\"%.1f\" y1=\"14\" x2=\"%.1f\" y2=\"14\"/>",
+		        cls, *x, *x + 18);
+	fprintf(f, "<text x=\"%.1f\" y=\"18\">", *x + 24);
+	gt_svg_text(f, label);
+	fputs("</text>\n", f);
+	*x += 24 + gt_svg_text_width(label, 11) + 22;
+}
+
+/* The axes' ranges: time from 0 to span; values over the marks and the first
+ * n_fit series, and over the others too unless they would squash the rest to
+ * under a quarter of the height (a window line far above a short exchange):
+ * then *clipped is set and they run off the top. */
+static void plot_range(plot *p, const series *ss, size_t n_series, size_t n_fit, const mark *m,
+                       size_t n_marks, gt_time_us span, bool *clipped)
+{
+	p->tmax = span > 0 ? (double)span : 1000.0;
+	p->unit = p->tmax >= 2e6 ? 1e6 : p->tmax >= 2e3 ? 1e3 : 1;
+	p->unit_name = p->unit == 1e6 ? "s" : p->unit == 1e3 ? "ms" : "us";
+	bool any = false;
+	double lo = 0, hi = 0;
+	for (size_t i = 0; i < n_fit; i++)
+		for (size_t j = 0; j < ss[i].p->n; j++) {
+			double v = ss[i].p->v[j].v;
+			if (!any || v < lo)
+				lo = v;
+			if (!any || v > hi)
+				hi = v;
+			any = true;
+		}
+	for (size_t j = 0; j < n_marks; j++) {
+		if (!any || m[j].lo < lo)
+			lo = m[j].lo;
+		if (!any || m[j].hi > hi)
+			hi = m[j].hi;
+		any = true;
+	}
+	if (lo > 0)
+		lo = 0;
+	if (hi <= lo)
+		hi = lo + 1;
+	double extra_lo = lo, extra_hi = hi;
+	for (size_t i = n_fit; i < n_series; i++)
+		for (size_t j = 0; j < ss[i].p->n; j++) {
+			double v = ss[i].p->v[j].v;
+			if (v < extra_lo)
+				extra_lo = v;
+			if (v > extra_hi)
+				extra_hi = v;
+		}
+	*clipped = extra_hi - extra_lo > 4 * (hi - lo);
+	if (!*clipped) {
+		lo = extra_lo;
+		hi = extra_hi;
+	}
+	p->vmin = lo;
+	p->vmax = hi + (hi - lo) * 0.04;
+}
+
+/* One plot: frame, axes, step lines, marks, the lines and marks clipped to
+ * the frame (clip_id: an id unique in the page). Returns the marks drawn. */
+static size_t plot_write(FILE *f, const char *aria, const char *ylabel, const series *ss,
+                         size_t n_series, size_t n_fit, const mark *m, size_t n_marks,
+                         gt_time_us span, const char *clip_id, bool *clipped)
+{
+	plot p;
+	plot_range(&p, ss, n_series, n_fit, m, n_marks, span, clipped);
+	fprintf(f,
+	        "<svg class=\"plot\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
+	        "role=\"img\" aria-label=\"",
+	        PLOT_W, PLOT_H, PLOT_W, PLOT_H);
+	gt_svg_text(f, aria);
+	fputs("\">\n<title>", f);
+	gt_svg_text(f, aria);
+	fputs("</title>\n", f);
+	plot_axes(f, &p, ylabel);
+	double lx = PLOT_LEFT;
+	if (m) {
+		legend(f, &lx, "seg", "segment (seq .. seq+len)", true);
+		legend(f, &lx, "rexmit", "retransmission", true);
+	}
+	for (size_t i = 0; i < n_series; i++)
+		legend(f, &lx, ss[i].cls, ss[i].label, false);
+	/* a pixel of slack so that lines along the frame stay visible */
+	fprintf(f,
+	        "<clipPath id=\"%s\"><rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+	        "height=\"%.1f\"/></clipPath>\n<g clip-path=\"url(#%s)\">\n",
+	        clip_id, PLOT_LEFT - 1, PLOT_TOP - 1, PLOT_AREA_W + 2, PLOT_AREA_H + 2, clip_id);
+	for (size_t i = 0; i < n_series; i++)
+		plot_step(f, &p, &ss[i]);
+	size_t drawn = m ? plot_marks(f, &p, m, n_marks) : 0;
+	fputs("</g>\n</svg>\n", f);
+	return drawn;
+}
+
+static void ws_caption(FILE *f, const rpt_conn *c, const rpt_view *v)
+{
+	if (v->ws_state == 2) {
+		fputs(" Window scale from the SYNs (RFC 7323 §2.2): ", f);
+		side_short(f, c, v, 0);
+		fprintf(f, " ×2^%d, ", v->side[0].wscale);
+		side_short(f, c, v, 1);
+		fprintf(f, " ×2^%d.", v->side[1].wscale);
+	} else if (v->ws_state == 1) {
+		fputs(" No window scaling: a SYN without the option (RFC 7323 §2.2).", f);
+	} else if (v->ws_state == 3) {
+		fputs(" The trace has no SYN options (RFC 7323 window scale), but more was sent "
+		      "than the raw windows allow: the windows are scaled by at least ",
+		      f);
+		side_short(f, c, v, 0);
+		fprintf(f, " ×2^%d, ", v->side[0].wscale);
+		side_short(f, c, v, 1);
+		fprintf(f,
+		        " ×2^%d (inferred from the data in flight; the real scale may be larger).",
+		        v->side[1].wscale);
+	} else {
+		fputs(" The trace carries only the raw window field and no SYN options: the "
+		      "window is assumed unscaled.",
+		      f);
+	}
+}
+
+static double scaled_win(const rpt_side *sd, const gt_seg_info *s)
+{
+	/* RFC 7323 §2.2: the window field of a SYN is never scaled. */
+	return (double)((uint64_t)s->win << ((s->flags & GT_TCP_SYN) ? 0 : sd->wscale));
+}
+
+/* The time-sequence graph of side s's sends (tcptrace's): its segments, and
+ * the peer's cumulative ACK and ACK + window. */
+static int write_time_sequence(FILE *f, size_t conn, const rpt_conn *c, const rpt_view *v, int s)
+{
+	const rpt_side *sd = &v->side[s];
+	const rpt_side *peer = &v->side[1 - s];
+	mark *m = calloc(sd->seq_marks ? sd->seq_marks : 1, sizeof *m);
+	pts ack = {0}, win = {0};
+	int rc = m ? 0 : -ENOMEM;
+	size_t n = 0, n_rexmit = 0;
+	unwrap us = {sd->base, 0}, ua = {sd->base, 0};
+	int64_t snd_max = 0;
+	bool sent = false;
+	for (size_t i = 0; !rc && i < c->n_segs; i++) {
+		const rpt_seg *g = &c->segs[i];
+		int gs = side_of_ep(v, g->ep);
+		gt_time_us t = g->t - v->t0;
+		if (gs == s && seg_counts(sd, g)) {
+			int64_t lo = unwrap_rel(&us, g->seg.seq);
+			int64_t hi = lo + seq_space(&g->seg);
+			bool rexmit = seg_is_rexmit(g, lo, hi, sent, snd_max);
+			if (!sent || hi > snd_max)
+				snd_max = hi;
+			sent = true;
+			if (hi > lo && n < sd->seq_marks) {
+				m[n++] = (mark){t, (double)lo, (double)hi, rexmit};
+				n_rexmit += rexmit;
+			}
+		} else if (gs != s && seg_counts(peer, g) && (g->seg.flags & GT_TCP_ACK)) {
+			int64_t a = unwrap_rel(&ua, g->seg.ack);
+			rc = pts_add(&ack, t, (double)a);
+			if (!rc)
+				rc = pts_add(&win, t, (double)a + scaled_win(peer, &g->seg));
+		}
+	}
+	if (!rc) {
+		char aria[200];
+		fputs("<figure>\n", f);
+		snprintf(aria, sizeof aria, "time-sequence graph, side %d", s);
+		series ss[2] = {{&ack, "ack", "ACK"}, {&win, "rwin", "ACK + window"}};
+		char ylabel[64];
+		snprintf(ylabel, sizeof ylabel, "sequence number (%s)",
+		         sd->isn_known ? "relative to the ISN" : "relative to the first seen");
+		char clip[48];
+		snprintf(clip, sizeof clip, "clip-c%zu-tsg%d", conn + 1, s);
+		bool clipped = false;
+		size_t drawn =
+		    plot_write(f, aria, ylabel, ss, 2, 1, m, n, v->t1 - v->t0, clip, &clipped);
+		fprintf(f,
+		        "<figcaption>%zu segment%s occupying sequence space (%zu retransmitted, in "
+		        "red)",
+		        n, n == 1 ? "" : "s", n_rexmit);
+		if (drawn != n)
+			fprintf(
+			    f, ", drawn as %zu marks: segments in the same pixel column are merged",
+			    drawn);
+		fputs(". Green: the cumulative ACK ", f);
+		side_short(f, c, v, 1 - s);
+		fputs(" sent; yellow: that ACK plus the window it advertised (the right edge of "
+		      "what may be sent)",
+		      f);
+		fputs(clipped ? ", which runs above the top of the graph here." : ".", f);
+		if (sd->use_rx)
+			fputs(
+			    " This side logged no sends: its segments are those the peer received.",
+			    f);
+		ws_caption(f, c, v);
+		fputs("</figcaption>\n</figure>\n", f);
+	}
+	free(m);
+	free(ack.v);
+	free(win.v);
+	return rc;
+}
+
+/* Bytes in flight of each side: its highest sequence sent minus the highest
+ * ACK seen from the peer (both as logged by the senders). */
+static int write_in_flight(FILE *f, size_t conn, const rpt_conn *c, const rpt_view *v)
+{
+	pts p[2] = {{0}, {0}};
+	unwrap useq[2] = {{v->side[0].base, 0}, {v->side[1].base, 0}};
+	unwrap uack[2] = {{v->side[0].base, 0}, {v->side[1].base, 0}};
+	int64_t snd_max[2] = {0, 0}, acked[2] = {0, 0};
+	bool sent[2] = {false, false}, ack_seen[2] = {false, false};
+	int rc = 0;
+	for (size_t i = 0; !rc && i < c->n_segs; i++) {
+		const rpt_seg *g = &c->segs[i];
+		int s = side_of_ep(v, g->ep);
+		if (!seg_counts(&v->side[s], g))
+			continue;
+		int64_t lo = unwrap_rel(&useq[s], g->seg.seq);
+		int64_t hi = lo + seq_space(&g->seg);
+		if (!sent[s] || hi > snd_max[s])
+			snd_max[s] = hi;
+		sent[s] = true;
+		/* The ACK g carries is about the peer's sequence space. */
+		int peer = 1 - s;
+		if (g->seg.flags & GT_TCP_ACK) {
+			int64_t a = unwrap_rel(&uack[peer], g->seg.ack);
+			if (!ack_seen[peer] || a > acked[peer])
+				acked[peer] = a;
+			ack_seen[peer] = true;
+		}
+		gt_time_us t = g->t - v->t0;
+		for (int k = 0; k < 2 && !rc; k++) {
+			if (!sent[k])
+				continue;
+			int64_t una = ack_seen[k] ? acked[k] : 0;
+			int64_t fl = snd_max[k] - una;
+			rc = pts_add(&p[k], t, fl > 0 ? (double)fl : 0);
+		}
+	}
+	if (!rc) {
+		char l0[64], l1[64];
+		side_label(l0, c, v, 0);
+		side_label(l1, c, v, 1);
+		series ss[2] = {{&p[0], "side0", l0}, {&p[1], "side1", l1}};
+		fputs("<figure>\n", f);
+		char clip[48];
+		bool clipped = false;
+		snprintf(clip, sizeof clip, "clip-c%zu-flight", conn + 1);
+		plot_write(f, "bytes in flight", "bytes in flight", ss, 2, 2, NULL, 0,
+		           v->t1 - v->t0, clip, &clipped);
+		fputs("<figcaption>Each side's highest sequence number sent minus the highest ACK "
+		      "it has seen from the peer, from each side's own sends (SYN and FIN count "
+		      "one each).</figcaption>\n</figure>\n",
+		      f);
+	}
+	free(p[0].v);
+	free(p[1].v);
+	return rc;
+}
+
+/* The receive window each side advertised, from its own sends. */
+static int write_window(FILE *f, size_t conn, const rpt_conn *c, const rpt_view *v)
+{
+	pts p[2] = {{0}, {0}};
+	int rc = 0;
+	for (size_t i = 0; !rc && i < c->n_segs; i++) {
+		const rpt_seg *g = &c->segs[i];
+		int s = side_of_ep(v, g->ep);
+		if (!seg_counts(&v->side[s], g) || (g->seg.flags & GT_TCP_RST))
+			continue;
+		rc = pts_add(&p[s], g->t - v->t0, scaled_win(&v->side[s], &g->seg));
+	}
+	if (!rc) {
+		char lab[2][64];
+		side_label(lab[0], c, v, 0);
+		side_label(lab[1], c, v, 1);
+		series ss[2] = {{&p[0], "side0", lab[0]}, {&p[1], "side1", lab[1]}};
+		fputs("<figure>\n", f);
+		char clip[48];
+		bool clipped = false;
+		snprintf(clip, sizeof clip, "clip-c%zu-rwin", conn + 1);
+		plot_write(f, "advertised receive window", "receive window (bytes)", ss, 2, 2, NULL,
+		           0, v->t1 - v->t0, clip, &clipped);
+		fputs("<figcaption>The window each side advertised in the segments it sent (RST "
+		      "segments left out).",
+		      f);
+		ws_caption(f, c, v);
+		fputs("</figcaption>\n</figure>\n", f);
+	}
+	free(p[0].v);
+	free(p[1].v);
+	return rc;
+}
+
+/* ---- embedded diagrams ---- */
+
+static bool starts(const char *p, const char *s)
+{
+	return strncmp(p, s, strlen(s)) == 0;
+}
+
+/* Copies an SVG made by another renderer into the page: without an XML
+ * declaration or doctype, without xmlns attributes (HTML5 puts <svg> in the
+ * SVG namespace by itself, and the page names no URL at all), and with its ids
+ * prefixed so that several diagrams on one page do not share them. */
+static void embed_svg(FILE *f, const char *buf, size_t len, const char *prefix)
+{
+	const char *p = buf, *end = buf + len;
+	while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+		p++;
+	while (p < end &&
+	       (starts(p, "<?xml") || starts(p, "<!DOCTYPE") || starts(p, "<!doctype"))) {
+		const char *q = memchr(p, '>', (size_t)(end - p));
+		p = q ? q + 1 : end;
+		while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+			p++;
+	}
+	while (p < end) {
+		bool space = *p == ' ' || *p == '\n' || *p == '\t' || *p == '\r';
+		if (space && starts(p + 1, "xmlns")) {
+			const char *q = p + 6;
+			while (q < end && *q != '=' && *q != ' ' && *q != '>')
+				q++;
+			if (q + 1 < end && *q == '=' && (q[1] == '"' || q[1] == '\'')) {
+				const char *close = memchr(q + 2, q[1], (size_t)(end - q - 2));
+				if (close) {
+					p = close + 1;
+					continue;
+				}
+			}
+		}
+		if (space && starts(p + 1, "id=\"")) {
+			fprintf(f, "%cid=\"%s", *p, prefix);
+			p += 5;
+			continue;
+		}
+		if (starts(p, "url(#")) {
+			fprintf(f, "url(#%s", prefix);
+			p += 5;
+			continue;
+		}
+		if (starts(p, "href=\"#")) {
+			fprintf(f, "href=\"#%s", prefix);
+			p += 7;
+			continue;
+		}
+		fputc(*p, f);
+		p++;
+	}
+	fputc('\n', f);
+}
+
+static void unavailable(FILE *f, const char *what, const char *why)
+{
+	fprintf(f, "<p class=\"unavailable\">%s unavailable: ", what);
+	gt_svg_text(f, why);
+	fputs("</p>\n", f);
+}
+
+static bool flow_matches(const gt_flow *fl, const rpt_conn *c)
+{
+	return conn_is(c, &fl->conn);
+}
+
+/* The ladder of a flow, or of its first and last arrows when it has too many
+ * to read: the copy shares the flow's states and timers (those overlapping
+ * the kept arrows). Returns 0 or -ENOMEM; *trimmed says whether it trimmed. */
+static int flow_trim(const gt_flow *in, gt_flow *out, bool *trimmed)
+{
+	*out = *in;
+	*trimmed = false;
+	if (in->n_arrows <= LADDER_MAX_ARROWS)
+		return 0;
+	gt_flow_arrow *a = malloc(2 * LADDER_KEEP_ARROWS * sizeof *a);
+	gt_flow_timer *tm = malloc((in->n_timers ? in->n_timers : 1) * sizeof *tm);
+	if (!a || !tm) {
+		free(a);
+		free(tm);
+		return -ENOMEM;
+	}
+	memcpy(a, in->arrows, LADDER_KEEP_ARROWS * sizeof *a);
+	memcpy(a + LADDER_KEEP_ARROWS, in->arrows + in->n_arrows - LADDER_KEEP_ARROWS,
+	       LADDER_KEEP_ARROWS * sizeof *a);
+	gt_time_us head_end = in->arrows[LADDER_KEEP_ARROWS - 1].t_tx;
+	gt_time_us tail_start = in->arrows[in->n_arrows - LADDER_KEEP_ARROWS].t_tx;
+	for (size_t i = 0; i < LADDER_KEEP_ARROWS; i++)
+		if (a[i].t_rx > head_end)
+			head_end = a[i].t_rx;
+	size_t nt = 0;
+	for (size_t i = 0; i < in->n_timers; i++) {
+		const gt_flow_timer *t = &in->timers[i];
+		if (t->start <= head_end || t->end >= tail_start)
+			tm[nt++] = *t;
+	}
+	out->arrows = a;
+	out->n_arrows = 2 * LADDER_KEEP_ARROWS;
+	out->timers = tm;
+	out->n_timers = nt;
+	*trimmed = true;
+	return 0;
+}
+
+static int write_ladder(FILE *f, const gt_trace_log *log, size_t idx, const rpt_conn *c,
+                        const gt_report_opts *o)
+{
+	gt_flow flow;
+	memset(&flow, 0, sizeof flow);
+	int rc = gt_flow_build(log, idx, &flow);
+	if (!rc && !flow_matches(&flow, c)) {
+		/* The flow module counted the connections differently: look for
+		 * this one's tuple among its connections. */
+		gt_flow_free(&flow);
+		memset(&flow, 0, sizeof flow);
+		rc = -ENOENT;
+		size_t n = gt_flow_count(log);
+		/* near its own index only: each build reads the whole log */
+		size_t from = idx > 16 ? idx - 16 : 0, to = idx + 17 < n ? idx + 17 : n;
+		for (size_t j = from; j < to; j++) {
+			gt_flow cand;
+			memset(&cand, 0, sizeof cand);
+			if (gt_flow_build(log, j, &cand))
+				continue;
+			if (flow_matches(&cand, c)) {
+				flow = cand;
+				rc = 0;
+				break;
+			}
+			gt_flow_free(&cand);
+		}
+	}
+	if (rc == -ENOMEM)
+		return rc;
+	if (rc) {
+		char why[160];
+		snprintf(why, sizeof why, "the connection's flow could not be built (%s)",
+		         strerror(-rc));
+		unavailable(f, "diagram", why);
+		return 0;
+	}
+	gt_flow shown;
+	bool trimmed = false;
+	rc = flow_trim(&flow, &shown, &trimmed);
+	if (rc) {
+		gt_flow_free(&flow);
+		return rc;
+	}
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+	if (!m) {
+		rc = -ENOMEM;
+	} else {
+		gt_ladder_opts lo = {
+		    .absolute_seq = o->absolute_seq, .embedded = true, .title = NULL};
+		int lrc = gt_ladder_svg(m, &shown, &lo, NULL);
+		if (fclose(m) && !lrc)
+			lrc = -ENOMEM;
+		if (lrc || !buf || !len) {
+			char why[160];
+			snprintf(why, sizeof why, "the ladder could not be drawn (%s)",
+			         strerror(lrc ? -lrc : EIO));
+			unavailable(f, "diagram", why);
+		} else {
+			char prefix[32];
+			snprintf(prefix, sizeof prefix, "c%zu-", idx + 1);
+			if (trimmed)
+				fprintf(
+				    f,
+				    "<p class=\"note\">%zu segments: the ladder shows the first %d "
+				    "and "
+				    "the last %d; the %zu in between are left out (the plots below "
+				    "show them all).</p>\n",
+				    flow.n_arrows, LADDER_KEEP_ARROWS, LADDER_KEEP_ARROWS,
+				    flow.n_arrows - 2 * LADDER_KEEP_ARROWS);
+			fputs("<div class=\"fig\">\n", f);
+			embed_svg(f, buf, len, prefix);
+			fputs("</div>\n", f);
+		}
+		free(buf);
+	}
+	if (trimmed) {
+		free(shown.arrows);
+		free(shown.timers);
+	}
+	gt_flow_free(&flow);
+	return rc;
+}
+
+static int write_fsm(FILE *f, const gt_trace_log *log)
+{
+	gt_fsm_counts *counts = calloc(1, sizeof *counts);
+	if (!counts)
+		return -ENOMEM;
+	gt_fsm_count_log(counts, log);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+	if (!m) {
+		free(counts);
+		return -ENOMEM;
+	}
+	gt_fsm_opts fo = {.counts = counts, .embedded = true};
+	int rc = gt_fsm_svg(m, &fo);
+	if (fclose(m) && !rc)
+		rc = -ENOMEM;
+	fputs("<h2 id=\"fsm\">RFC 9293 state diagram</h2>\n", f);
+	fputs("<p>The eleven states of RFC 9293 §3.3.2; the transitions this trace took are "
+	      "drawn heavier, with how often.</p>\n",
+	      f);
+	if (rc || !buf || !len) {
+		char why[160];
+		snprintf(why, sizeof why, "the state diagram could not be drawn (%s)",
+		         strerror(rc ? -rc : EIO));
+		unavailable(f, "diagram", why);
+	} else {
+		fputs("<div class=\"fig\">\n", f);
+		embed_svg(f, buf, len, "fsm-");
+		fputs("</div>\n", f);
+	}
+	free(buf);
+	buf = NULL;
+	len = 0;
+	/* The coverage list in text, below the picture. */
+	m = open_memstream(&buf, &len);
+	if (m) {
+		gt_fsm_report(m, counts);
+		fclose(m);
+		if (buf && len) {
+			fputs(
+			    "<details><summary>Transitions taken and never taken</summary>\n<pre>",
+			    f);
+			gt_svg_text(f, buf);
+			fputs("</pre>\n</details>\n", f);
+		}
+		free(buf);
+	}
+	free(counts);
+	return 0;
+}
+
+/* ---- the page ---- */
+
+static const char page_style[] =
+    "body{font:14px/1.45 sans-serif;margin:1.5em auto;max-width:1240px;padding:0 1em;"
+    "color:#222;background:#fff}\n"
+    "h1{font-size:1.6em;margin-bottom:.2em}\n"
+    "h2{font-size:1.3em;border-bottom:1px solid #ccc;margin-top:2em}\n"
+    "h3{font-size:1.05em;margin:1.4em 0 .4em}\n"
+    "table{border-collapse:collapse;margin:.5em 0}\n"
+    "th,td{border:1px solid #ccc;padding:.25em .55em;text-align:left;vertical-align:top}\n"
+    "th{background:#f2f2f2}\n"
+    "td.num{text-align:right;font-variant-numeric:tabular-nums}\n"
+    ".src{color:#555}\n"
+    ".fig{overflow-x:auto;margin:.5em 0}\n"
+    "figure{margin:0 0 1.2em 0}\n"
+    "figcaption{font-size:.9em;color:#444;max-width:960px}\n"
+    ".unavailable{color:#a00;font-style:italic}\n"
+    ".note{color:#555;font-style:italic}\n"
+    "ul.notes li{margin:.2em 0}\n"
+    ".kind{font-weight:bold}\n"
+    ".when{font-family:monospace;color:#555}\n"
+    "pre{background:#f7f7f7;padding:.6em;overflow-x:auto}\n"
+    "svg.plot{display:block;background:#fff}\n"
+    "svg.plot text{font:11px monospace;fill:#222;stroke:none}\n"
+    "svg.plot .frame{fill:none;stroke:#444;stroke-width:1}\n"
+    "svg.plot .grid{stroke:#e6e6e6;stroke-width:1}\n"
+    "svg.plot .tick{stroke:#444;stroke-width:1}\n"
+    "svg.plot .seg{stroke:#1f4e9c;stroke-width:1.5}\n"
+    "svg.plot .rexmit{stroke:#d62728;stroke-width:2.5}\n"
+    "svg.plot .ack{fill:none;stroke:#2ca02c;stroke-width:1.3}\n"
+    "svg.plot .rwin{fill:none;stroke:#d4a017;stroke-width:1.3}\n"
+    "svg.plot .side0{fill:none;stroke:#1f77b4;stroke-width:1.3}\n"
+    "svg.plot .side1{fill:none;stroke:#ff7f0e;stroke-width:1.3}\n";
+
+static void write_rel_time(FILE *f, gt_time_us t, gt_time_us origin)
+{
+	char d[24];
+	if (t >= origin)
+		fprintf(f, "+%s", gt_svg_duration(t - origin, d));
+	else
+		fprintf(f, "-%s", gt_svg_duration(origin - t, d));
+}
+
+static void write_summary(FILE *f, const rpt_conns *cs, const rpt_view *views)
+{
+	fputs("<h2 id=\"summary\">Connections</h2>\n", f);
+	if (!cs->n) {
+		fputs("<p class=\"empty\">no TCP connection in this trace.</p>\n", f);
+		return;
+	}
+	fputs("<table>\n<thead><tr><th>#</th><th>left (first SYN)</th><th>right</th>"
+	      "<th>duration</th><th>segments<br/>left→right / right→left</th>"
+	      "<th>retransmissions<br/>left→right / right→left</th>"
+	      "<th>payload bytes<br/>left→right / right→left</th>"
+	      "<th>final states<br/>left / right</th></tr></thead>\n<tbody>\n",
+	      f);
+	for (size_t i = 0; i < cs->n; i++) {
+		const rpt_conn *c = &cs->v[i];
+		const rpt_view *v = &views[i];
+		char d[24];
+		fprintf(f, "<tr><td><a href=\"#conn-%zu\">%zu</a></td><td>", i + 1, i + 1);
+		side_name(f, c, v, 0);
+		fputs("</td><td>", f);
+		side_name(f, c, v, 1);
+		fprintf(f,
+		        "</td><td class=\"num\">%s</td><td class=\"num\">%zu / %zu</td>"
+		        "<td class=\"num\">%zu / %zu</td><td class=\"num\">%" PRIu64 " / %" PRIu64
+		        "</td><td>",
+		        gt_svg_duration(c->t_last - c->t_first, d), v->side[0].segments,
+		        v->side[1].segments, v->side[0].rexmits, v->side[1].rexmits,
+		        v->side[0].bytes, v->side[1].bytes);
+		for (int s = 0; s < 2; s++) {
+			int ep = v->side[s].ep;
+			fputs(s ? " / " : "", f);
+			fputs(c->has_final[ep] ? gt_tcp_state_name(c->final[ep])
+			                       : "(no state seen)",
+			      f);
+		}
+		fputs("</td></tr>\n", f);
+	}
+	fputs("</tbody>\n</table>\n", f);
+}
+
+static void write_notes(FILE *f, const gt_report_opts *o, size_t conn, const rpt_conn *c)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < o->n_notes; i++)
+		if (o->notes[i].conn == conn)
+			n++;
+	if (!n)
+		return;
+	fprintf(f, "<h3>Notes (%zu)</h3>\n<ul class=\"notes\">\n", n);
+	for (size_t i = 0; i < o->n_notes; i++) {
+		const gt_report_note *nt = &o->notes[i];
+		if (nt->conn != conn)
+			continue;
+		fputs("<li><span class=\"when\">", f);
+		write_rel_time(f, nt->t_us, c->t_first);
+		fputs("</span> <span class=\"kind\">", f);
+		gt_svg_text(f, nt->kind ? nt->kind : "note");
+		fputs("</span>: ", f);
+		gt_svg_text(f, nt->text);
+		fputs("</li>\n", f);
+	}
+	fputs("</ul>\n", f);
+}
+
+static int write_conn(FILE *f, const gt_trace_log *log, size_t i, const rpt_conn *c,
+                      const rpt_view *v, const gt_report_opts *o)
+{
+	char d[24];
+	fprintf(f, "<section id=\"conn-%zu\">\n<h2>Connection %zu: ", i + 1, i + 1);
+	side_name(f, c, v, 0);
+	fputs(" ⇄ ", f);
+	side_name(f, c, v, 1);
+	fputs("</h2>\n", f);
+	fprintf(f, "<p>%zu segments from ", v->side[0].segments);
+	side_short(f, c, v, 0);
+	fprintf(f, ", %zu from ", v->side[1].segments);
+	side_short(f, c, v, 1);
+	fprintf(f, "; %s from the first event to the last.</p>\n",
+	        gt_svg_duration(c->t_last - c->t_first, d));
+	fputs("<h3>Ladder diagram</h3>\n", f);
+	int rc = write_ladder(f, log, i, c, o);
+	if (rc)
+		return rc;
+	if (!v->any_seg) {
+		fputs(
+		    "<p class=\"note\">No segment of this connection in the trace: no plots.</p>\n",
+		    f);
+	} else {
+		for (int s = 0; s < 2 && !rc; s++) {
+			if (!v->side[s].seq_marks)
+				continue;
+			fputs("<h3>Time-sequence graph: ", f);
+			side_short(f, c, v, s);
+			fputs(" → ", f);
+			side_short(f, c, v, 1 - s);
+			fputs("</h3>\n", f);
+			rc = write_time_sequence(f, i, c, v, s);
+		}
+		if (!rc) {
+			fputs("<h3>Bytes in flight</h3>\n", f);
+			rc = write_in_flight(f, i, c, v);
+		}
+		if (!rc) {
+			fputs("<h3>Receive window</h3>\n", f);
+			rc = write_window(f, i, c, v);
+		}
+	}
+	if (rc)
+		return rc;
+	write_notes(f, o, i, c);
+	fputs("</section>\n", f);
+	return 0;
+}
+
+int gt_report_html(FILE *f, const gt_trace_log *log, const gt_report_opts *opts)
+{
+	if (!f || !log)
+		return -EINVAL;
+	gt_report_opts defaults = {0};
+	const gt_report_opts *o = opts ? opts : &defaults;
+	const char *title = o->title && o->title[0] ? o->title : "glasstcp report";
+
+	rpt_conns cs = {0};
+	int rc = conns_build(log, &cs);
+	rpt_view *views = NULL;
+	if (!rc && cs.n && !(views = calloc(cs.n, sizeof *views)))
+		rc = -ENOMEM;
+	if (rc) {
+		conns_free(&cs);
+		return rc;
+	}
+	for (size_t i = 0; i < cs.n; i++)
+		view_build(&cs.v[i], &views[i]);
+
+	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n"
+	      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n<title>",
+	      f);
+	gt_svg_text(f, title);
+	fprintf(f, "</title>\n<style>\n%s</style>\n</head>\n<body>\n<h1>", page_style);
+	gt_svg_text(f, title);
+	fputs("</h1>\n", f);
+	size_t n_events = gt_trace_log_count(log);
+	fprintf(f, "<p class=\"src\">%zu events, %zu TCP connection%s", n_events, cs.n,
+	        cs.n == 1 ? "" : "s");
+	if (gt_trace_log_dropped(log))
+		fprintf(f, "; %zu events were lost for want of memory while tracing",
+		        gt_trace_log_dropped(log));
+	fputs(". Sequence numbers in the plots are relative to each side's ISN. A self-contained "
+	      "page: no script, nothing loaded from the network.</p>\n",
+	      f);
+	write_summary(f, &cs, views);
+	for (size_t i = 0; i < cs.n && !rc; i++)
+		rc = write_conn(f, log, i, &cs.v[i], &views[i], o);
+	/* Notes about connections the trace does not have. */
+	if (!rc) {
+		bool header = false;
+		for (size_t i = 0; i < o->n_notes; i++) {
+			const gt_report_note *nt = &o->notes[i];
+			if (nt->conn < cs.n)
+				continue;
+			if (!header)
+				fputs("<h2>Other notes</h2>\n<ul class=\"notes\">\n", f);
+			header = true;
+			fputs("<li><span class=\"kind\">", f);
+			gt_svg_text(f, nt->kind ? nt->kind : "note");
+			fputs("</span>: ", f);
+			gt_svg_text(f, nt->text);
+			fputs("</li>\n", f);
+		}
+		if (header)
+			fputs("</ul>\n", f);
+	}
+	if (!rc)
+		rc = write_fsm(f, log);
+	if (!rc)
+		fputs("<footer><p class=\"src\">Made by glasstcp.</p></footer>\n</body>\n</html>\n",
+		      f);
+	free(views);
+	conns_free(&cs);
+	if (rc)
+		return rc;
+	return ferror(f) ? -EIO : 0;
+}
