@@ -151,6 +151,7 @@ void gt_tcb_send_syn(gt_tcb *tcb, bool rexmit, gt_time_us now)
 	send_segment(tcb, tcb->iss, flags, 0, rexmit, now);
 	tcb->snd_nxt = tcb->iss + 1;
 	tcb->snd_max = tcb->iss + 1;
+	tcb->snd_sml = tcb->iss + 1;
 	if (first) {
 		tcb->rtt_timing = true;
 		tcb->rtt_seq = tcb->iss + 1;
@@ -201,6 +202,8 @@ static uint32_t send_data(gt_tcb *tcb, uint32_t seq, uint32_t len, gt_time_us no
 	bool rexmit = seq_lt(seq, tcb->snd_max);
 	send_segment(tcb, seq, flags, len, rexmit, now);
 	uint32_t used = len + fin;
+	if (!rexmit && len < tcb->snd_mss)
+		tcb->snd_sml = seq + len;
 	if (!rexmit && !tcb->rtt_timing) {
 		tcb->rtt_timing = true;
 		tcb->rtt_seq = seq + used;
@@ -275,9 +278,14 @@ void gt_tcb_output(gt_tcb *tcb, gt_time_us now)
 				 * piece goes only if it is at least half the largest window */
 				if (n < avail && n < tcb->max_snd_wnd / 2)
 					break;
-				/* RFC 9293 §3.7.4 (Nagle): one small segment in flight at most */
-				if (n == avail && tcb->snd_nxt != tcb->snd_una &&
-				    !tcb->st->cfg.nodelay)
+				/* RFC 9293 §3.7.4 (Nagle), in Minshall's variant
+				 * (draft-minshall-nagle-01, as Linux does it): at
+				 * most one small segment unacknowledged. Only a
+				 * small one holds the next back, so the tail of a
+				 * response behind full-sized segments goes at once
+				 * instead of waiting for the peer's delayed ACK. */
+				if (n == avail && seq_gt(tcb->snd_sml, tcb->snd_una) &&
+				    seq_le(tcb->snd_sml, tcb->snd_max) && !tcb->st->cfg.nodelay)
 					break;
 			}
 			uint32_t used = send_data(tcb, tcb->snd_nxt, n, now);

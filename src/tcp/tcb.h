@@ -49,6 +49,10 @@ typedef struct gt_tcb {
 	uint32_t snd_una;
 	uint32_t snd_nxt;
 	uint32_t snd_max; /* highest sequence number sent + 1 */
+	/* Minshall's Nagle variant (draft-minshall-nagle-01): the end of the last
+	 * small segment of new data sent; a small segment is held back only
+	 * while that one is unacknowledged */
+	uint32_t snd_sml;
 	uint32_t snd_wnd;
 	uint32_t snd_wl1;
 	uint32_t snd_wl2;
