@@ -620,6 +620,144 @@ static void test_tun_shape(void **state)
 	gt_trace_log_free(log);
 }
 
+/* The TUN backend again: glasstcp marks its retransmissions, the kernel's
+ * are known only from glasstcp's rx events, without marks: those are found
+ * from the sequence numbers all the same. */
+static void test_tun_rexmit_marks(void **state)
+{
+	(void)state;
+	gt_conn_tuple g = {CLIENT, SERVER, 40000, 8080};
+	gt_trace_log *log = gt_trace_log_new();
+	assert_non_null(log);
+	rec(log, GT_EV_TX, 0, "glasstcp", g, GT_TCP_SYN, 7, 0, 0);
+	rec(log, GT_EV_RX, 1000, "glasstcp", g, GT_TCP_SYN | GT_TCP_ACK, 90, 8, 0);
+	rec(log, GT_EV_TX, 1000, "glasstcp", g, GT_TCP_ACK, 8, 91, 0);
+	rec(log, GT_EV_TX, 1100, "glasstcp", g, GT_TCP_ACK, 8, 91, 10);
+	gt_event again = {
+	    .kind = GT_EV_TX,
+	    .t_us = 300000,
+	    .host = "glasstcp",
+	    .has_conn = true,
+	    .conn = g,
+	    .has_seg = true,
+	    .seg = {
+	        .seq = 8, .ack = 91, .len = 10, .win = 64240, .flags = GT_TCP_ACK, .rexmit = true}};
+	gt_trace_log_record(log, &again);
+	rec(log, GT_EV_RX, 301000, "glasstcp", g, GT_TCP_ACK | GT_TCP_PSH, 91, 18, 100);
+	rec(log, GT_EV_RX, 501000, "glasstcp", g, GT_TCP_ACK | GT_TCP_PSH, 91, 18, 100);
+	gt_flow fl;
+	assert_int_equal(gt_flow_build(log, 0, &fl), 0);
+	assert_true(fl.logs_tx[GT_FLOW_LEFT]);
+	assert_false(fl.logs_tx[GT_FLOW_RIGHT]);
+	assert_int_equal(fl.n_arrows, 7);
+	size_t rexmit[2] = {0, 0}, rto[2] = {0, 0};
+	for (size_t i = 0; i < fl.n_arrows; i++)
+		rexmit[fl.arrows[i].from] += fl.arrows[i].seg.rexmit;
+	for (size_t i = 0; i < fl.n_timers; i++)
+		if (fl.timers[i].kind == GT_FLOW_TIMER_RTO)
+			rto[fl.timers[i].side]++;
+	/* glasstcp's own mark, and the kernel's data seen arriving twice */
+	assert_int_equal(rexmit[GT_FLOW_LEFT], 1);
+	assert_int_equal(rexmit[GT_FLOW_RIGHT], 1);
+	assert_true(fl.arrows[6].seg.rexmit);
+	assert_int_equal(fl.arrows[6].from, GT_FLOW_RIGHT);
+	assert_int_equal(rto[GT_FLOW_LEFT], 1);
+	assert_int_equal(rto[GT_FLOW_RIGHT], 1);
+	gt_flow_free(&fl);
+	gt_trace_log_free(log);
+}
+
+/* A SYN as an IPv4 packet, with a window scale option when wscale >= 0
+ * (RFC 7323 §2.2: kind 3, length 3, after a NOP). */
+static size_t syn_packet(uint8_t p[60], int wscale)
+{
+	memset(p, 0, 60);
+	p[0] = 0x45;
+	p[9] = 6;
+	size_t optlen = wscale >= 0 ? 8 : 4;
+	uint8_t *tcp = p + 20;
+	tcp[12] = (uint8_t)(((20 + optlen) / 4) << 4);
+	uint8_t *o = tcp + 20;
+	o[0] = 2; /* MSS 1460 */
+	o[1] = 4;
+	o[2] = 0x05;
+	o[3] = 0xb4;
+	if (wscale >= 0) {
+		o[4] = 1;
+		o[5] = 3;
+		o[6] = 3;
+		o[7] = (uint8_t)wscale;
+	}
+	size_t len = 40 + optlen;
+	p[3] = (uint8_t)len;
+	return len;
+}
+
+static void rec_syn(gt_trace_log *log, gt_event_kind kind, gt_time_us t, const char *host,
+                    gt_conn_tuple conn, uint8_t flags, uint32_t seq, uint32_t ack,
+                    const uint8_t *pkt, size_t pkt_len)
+{
+	gt_event ev = {.kind = kind,
+	               .t_us = t,
+	               .host = host,
+	               .has_conn = true,
+	               .conn = conn,
+	               .has_seg = true,
+	               .seg = {.seq = seq, .ack = ack, .win = 64240, .flags = flags},
+	               .pkt = pkt,
+	               .pkt_len = pkt_len};
+	gt_trace_log_record(log, &ev);
+}
+
+/* Each side's window scale from its SYN's bytes: as sent, or as the other
+ * side received it; absent without the option, unknown without the bytes. */
+static void test_window_scale(void **state)
+{
+	(void)state;
+	gt_conn_tuple c = {CLIENT, SERVER, 50000, 80}, s = {SERVER, CLIENT, 80, 50000};
+	uint8_t pc[60], ps[60];
+	struct {
+		int client, server; /* option offered; -1 none, -2 no bytes at all */
+		int want_client, want_server;
+	} cases[] = {
+	    {7, 9, 7, 9},
+	    {0, 15, 0, 14}, /* RFC 7323 §2.3: above 14 is taken as 14 */
+	    {7, -1, 7, GT_FLOW_WSCALE_ABSENT},
+	    {-2, 3, GT_FLOW_WSCALE_UNKNOWN, 3},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		size_t lc = cases[i].client < -1 ? 0 : syn_packet(pc, cases[i].client);
+		size_t ls = cases[i].server < -1 ? 0 : syn_packet(ps, cases[i].server);
+		gt_trace_log *log = gt_trace_log_new();
+		assert_non_null(log);
+		rec_syn(log, GT_EV_TX, 0, "client", c, GT_TCP_SYN, 100, 0, lc ? pc : NULL, lc);
+		/* the server logs nothing: its SYN-ACK is the client's rx */
+		rec_syn(log, GT_EV_RX, 500, "client", c, GT_TCP_SYN | GT_TCP_ACK, 900, 101,
+		        ls ? ps : NULL, ls);
+		rec(log, GT_EV_TX, 500, "client", c, GT_TCP_ACK, 101, 901, 0);
+		gt_flow fl;
+		assert_int_equal(gt_flow_build(log, 0, &fl), 0);
+		assert_int_equal(fl.wscale[GT_FLOW_LEFT], cases[i].want_client);
+		assert_int_equal(fl.wscale[GT_FLOW_RIGHT], cases[i].want_server);
+		gt_flow_free(&fl);
+		gt_trace_log_free(log);
+	}
+	/* sent by the server itself: its tx is read first */
+	gt_trace_log *log = gt_trace_log_new();
+	assert_non_null(log);
+	size_t lc = syn_packet(pc, 2), ls = syn_packet(ps, 5);
+	rec_syn(log, GT_EV_TX, 0, "client", c, GT_TCP_SYN, 100, 0, pc, lc);
+	rec_syn(log, GT_EV_TX, 400, "server", s, GT_TCP_SYN | GT_TCP_ACK, 900, 101, ps, ls);
+	gt_flow fl;
+	assert_int_equal(gt_flow_build(log, 0, &fl), 0);
+	assert_int_equal(fl.wscale[GT_FLOW_LEFT], 2);
+	assert_int_equal(fl.wscale[GT_FLOW_RIGHT], 5);
+	assert_true(fl.logs_tx[GT_FLOW_LEFT]);
+	assert_true(fl.logs_tx[GT_FLOW_RIGHT]);
+	gt_flow_free(&fl);
+	gt_trace_log_free(log);
+}
+
 /* Listeners are not connections; connections come in order of appearance;
  * a receiver that logs arrivals and has none for a segment lost it. */
 static void test_connections(void **state)
@@ -695,20 +833,29 @@ static void test_states_only(void **state)
 	gt_trace_log_free(log);
 }
 
+/* Gap and timer labels: each duration in the unit that reads best, never in
+ * exponent notation. */
+static void test_duration_labels(void **state)
+{
+	char d[24];
+	assert_string_equal(gt_svg_duration(250, d), "250 us");
+	assert_string_equal(gt_svg_duration(12300, d), "12.3 ms");
+	assert_string_equal(gt_svg_duration(1500000, d), "1.5 s");
+	assert_string_equal(gt_svg_duration(60000000, d), "60 s");
+	assert_string_equal(gt_svg_duration(1450000000, d), "1450 s");
+	assert_string_equal(gt_svg_duration(86400000000ull, d), "86400 s");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_every_scenario),
-	    cmocka_unit_test(test_random_loss),
-	    cmocka_unit_test(test_close),
-	    cmocka_unit_test(test_lost_fin),
-	    cmocka_unit_test(test_lost_last_ack),
-	    cmocka_unit_test(test_refused),
-	    cmocka_unit_test(test_simultaneous_open),
-	    cmocka_unit_test(test_capture_shape),
-	    cmocka_unit_test(test_tun_shape),
-	    cmocka_unit_test(test_connections),
-	    cmocka_unit_test(test_states_only),
+	    cmocka_unit_test(test_duration_labels),  cmocka_unit_test(test_every_scenario),
+	    cmocka_unit_test(test_random_loss),      cmocka_unit_test(test_close),
+	    cmocka_unit_test(test_lost_fin),         cmocka_unit_test(test_lost_last_ack),
+	    cmocka_unit_test(test_refused),          cmocka_unit_test(test_simultaneous_open),
+	    cmocka_unit_test(test_capture_shape),    cmocka_unit_test(test_tun_shape),
+	    cmocka_unit_test(test_tun_rexmit_marks), cmocka_unit_test(test_window_scale),
+	    cmocka_unit_test(test_connections),      cmocka_unit_test(test_states_only),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -574,6 +574,40 @@ static void test_rx_only_side(void **state)
 	gt_trace_log_free(log);
 }
 
+/* The TUN case with retransmissions on both sides: glasstcp marks its own,
+ * the kernel's are seen arriving twice; both are red, in the graphs and in
+ * the summary. */
+static void test_rx_only_side_marked(void **state)
+{
+	(void)state;
+	gt_trace_log *log = gt_trace_log_new();
+	add_seg(log, GT_EV_TX, 0, "client", client_view,
+	        (gt_seg_info){.seq = ISN_C, .flags = GT_TCP_SYN, .win = 65535}, NULL, 0);
+	add_seg(log, GT_EV_RX, 1000, "client", client_view,
+	        (gt_seg_info){
+	            .seq = 50, .ack = ISN_C + 1, .flags = GT_TCP_SYN | GT_TCP_ACK, .win = 65535},
+	        NULL, 0);
+	gt_seg_info data = {
+	    .seq = ISN_C + 1, .ack = 51, .len = 100, .flags = GT_TCP_ACK, .win = 65535};
+	add_seg(log, GT_EV_TX, 1000, "client", client_view, data, NULL, 0);
+	data.rexmit = true;
+	add_seg(log, GT_EV_TX, 201000, "client", client_view, data, NULL, 0);
+	gt_seg_info reply = {
+	    .seq = 51, .ack = ISN_C + 101, .len = 500, .flags = GT_TCP_ACK, .win = 65535};
+	add_seg(log, GT_EV_RX, 202000, "client", client_view, reply, NULL, 0);
+	add_seg(log, GT_EV_RX, 402000, "client", client_view, reply, NULL, 0);
+	char *html = render(log, NULL, "rx-only-marked");
+	assert_self_contained(html);
+	assert_int_equal(count(html, "<line class=\"rexmit\""), 2);
+	/* client: SYN, data; server: SYN-ACK, data */
+	assert_int_equal(count(html, "<line class=\"seg\""), 2 + 2);
+	/* segments 3 / 3, one retransmission each way */
+	assert_non_null(strstr(html, "<td class=\"num\">3 / 3</td><td class=\"num\">1 / 1</td>"));
+	assert_diagrams(html, 1);
+	free(html);
+	gt_trace_log_free(log);
+}
+
 static void test_notes(void **state)
 {
 	(void)state;
@@ -683,6 +717,7 @@ int main(void)
 	    cmocka_unit_test(test_window_scale),
 	    cmocka_unit_test(test_window_scale_inferred),
 	    cmocka_unit_test(test_rx_only_side),
+	    cmocka_unit_test(test_rx_only_side_marked),
 	    cmocka_unit_test(test_notes),
 	    cmocka_unit_test(test_explain_capture),
 	    cmocka_unit_test(test_write_error),

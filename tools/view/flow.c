@@ -338,6 +338,65 @@ static void set_isns(builder *b)
 	}
 }
 
+/* The window scale option of a SYN's packet (RFC 7323 §2.2: kind 3, length
+ * 3), GT_FLOW_WSCALE_ABSENT without it, GT_FLOW_WSCALE_UNKNOWN when the bytes
+ * are not there or not an IPv4 TCP packet. */
+static int syn_wscale(const uint8_t *pkt, size_t len)
+{
+	if (!pkt || len < 20 || (pkt[0] >> 4) != 4 || pkt[9] != 6)
+		return GT_FLOW_WSCALE_UNKNOWN;
+	size_t ihl = (size_t)(pkt[0] & 0x0f) * 4;
+	if (ihl < 20 || len < ihl + 20)
+		return GT_FLOW_WSCALE_UNKNOWN;
+	const uint8_t *tcp = pkt + ihl;
+	size_t off = (size_t)(tcp[12] >> 4) * 4;
+	if (off < 20 || len < ihl + off)
+		return GT_FLOW_WSCALE_UNKNOWN;
+	for (size_t i = 20; i < off;) {
+		uint8_t kind = tcp[i];
+		if (kind == 0)
+			break;
+		if (kind == 1) {
+			i++;
+			continue;
+		}
+		if (i + 1 >= off || tcp[i + 1] < 2 || i + tcp[i + 1] > off)
+			break;
+		if (kind == 3 && tcp[i + 1] == 3)
+			/* RFC 7323 §2.3: a shift above 14 is used as 14. */
+			return tcp[i + 2] > 14 ? 14 : tcp[i + 2];
+		i += tcp[i + 1];
+	}
+	return GT_FLOW_WSCALE_ABSENT;
+}
+
+/* Each side's window scale from the bytes of its SYN: as sent, else as
+ * received (or dropped) by the other side. */
+static void set_wscales(builder *b)
+{
+	gt_flow *f = b->out;
+	for (int s = 0; s < 2; s++) {
+		f->wscale[s] = GT_FLOW_WSCALE_UNKNOWN;
+		for (int pass = 0; pass < 2 && f->wscale[s] == GT_FLOW_WSCALE_UNKNOWN; pass++) {
+			for (size_t i = 0; i < b->n_evs; i++) {
+				const fev *e = &b->evs[i];
+				bool mine =
+				    pass == 0
+				        ? (e->ev->kind == GT_EV_TX && e->side == s)
+				        : ((e->ev->kind == GT_EV_RX || e->ev->kind == GT_EV_DROP) &&
+				           e->side != s);
+				if (!mine || !(e->ev->seg.flags & GT_TCP_SYN))
+					continue;
+				int ws = syn_wscale(e->ev->pkt, e->ev->pkt_len);
+				if (ws != GT_FLOW_WSCALE_UNKNOWN) {
+					f->wscale[s] = ws;
+					break;
+				}
+			}
+		}
+	}
+}
+
 static void set_relative(const gt_flow *f, gt_flow_arrow *a)
 {
 	int s = a->from, r = 1 - a->from;
@@ -580,22 +639,33 @@ static uint8_t seg_kind(const gt_seg_info *s)
 }
 
 /* Brackets each retransmission with an RTO timer from the previous
- * transmission of that sequence number. A trace whose sender marks its
+ * transmission of that sequence number. A trace whose senders mark their
  * retransmissions (the simulator, the TUN backend) is taken at its word;
- * otherwise (a capture) a segment of the same kind starting inside sequence
- * space the side already sent is one, and is marked. */
+ * otherwise (a capture), and for a side known only from the other side's
+ * receptions unless those carry marks (the kernel behind a TUN device), a
+ * segment of the same kind starting inside sequence space the side already
+ * sent is one, and is marked. */
 static int build_rto_timers(builder *b)
 {
 	gt_flow *f = b->out;
-	bool marked = false;
-	for (size_t k = 0; k < f->n_arrows && !marked; k++)
-		marked = f->arrows[k].seg.rexmit;
+	bool marks_tx = false, marks_side[2] = {false, false};
+	for (size_t k = 0; k < f->n_arrows; k++) {
+		const gt_flow_arrow *a = &f->arrows[k];
+		if (!a->seg.rexmit)
+			continue;
+		marks_side[a->from] = true;
+		marks_tx = marks_tx || b->logs_tx[a->from];
+	}
+	bool marked_by[2];
+	for (int s = 0; s < 2; s++)
+		marked_by[s] = b->logs_tx[s] ? marks_tx : marks_side[s];
 	bool have_max[2] = {false, false};
 	uint32_t snd_max[2] = {0, 0};
 	for (size_t k = 0; k < f->n_arrows; k++) {
 		gt_flow_arrow *a = &f->arrows[k];
 		uint32_t space = seg_space(&a->seg);
 		int s = a->from;
+		bool marked = marked_by[s];
 		if (!space || (a->seg.flags & GT_TCP_RST))
 			continue;
 		bool old = have_max[s] && seq_lt(a->seg.seq, snd_max[s]);
@@ -807,8 +877,11 @@ static int build(builder *b, const flow_key *key)
 		else if (e->ev->kind == GT_EV_RX)
 			b->logs_rx[e->side] = true;
 	}
+	for (int s = 0; s < 2; s++)
+		f->logs_tx[s] = b->logs_tx[s];
 	set_hosts(b);
 	set_isns(b);
+	set_wscales(b);
 	if ((rc = build_arrows(b)) || (rc = build_states(b)))
 		return rc;
 	if (f->n_arrows > 1)

@@ -6,7 +6,8 @@
  * plus the kernel's states) or `glasstcp explain` (only tx events, at the
  * capture's timestamps, plus inferred states).
  *
- * Used by the ladder renderer, the HTML report's plots and explain's --svg. */
+ * Used by the ladder renderer, the HTML report (its summary, plots and ladders)
+ * and explain's --svg. */
 #ifndef GT_VIEW_FLOW_H
 #define GT_VIEW_FLOW_H
 
@@ -58,11 +59,21 @@ typedef struct gt_flow_timer {
 	bool end_seen; /* false: still running when the trace ended (end = trace end) */
 } gt_flow_timer;
 
+/* gt_flow.wscale: the window scale shift a side announced in its SYN (RFC
+ * 7323 §2.2), 0..14, or one of these. */
+#define GT_FLOW_WSCALE_UNKNOWN (-2) /* no SYN of the side with its packet bytes in the log */
+#define GT_FLOW_WSCALE_ABSENT  (-1) /* its SYN carried no window scale option */
+
 typedef struct gt_flow {
 	char host[2][64];   /* the trace's host names ("client"), or "ip:port" */
 	gt_conn_tuple conn; /* local = the left side */
 	bool isn_known[2];
 	uint32_t isn[2]; /* each side's ISN, from its SYN */
+	int wscale[2];   /* each side's SYN window scale (GT_FLOW_WSCALE_*); a
+	                  * shift above 14 is given as 14 (RFC 7323 §2.3) */
+	bool logs_tx[2]; /* the side logged what it sent; false: its arrows are
+	                  * the other side's rx and drop events (t_tx = their
+	                  * time), as for the kernel behind a TUN device */
 	gt_time_us t_first, t_last;
 
 	gt_flow_arrow *arrows; /* in t_tx order (ties: log order) */

@@ -1,12 +1,13 @@
 /* The HTML report (report.h): one self-contained page per trace or capture.
  *
- * The connections and the plots come straight from the log's segment events:
- * each host's own sends (tx), which is what every source has — the simulator
- * (both hosts), the TUN backend (glasstcp's side) and `glasstcp explain` (every
- * packet as a tx of its sender). A side that logged no tx at all (the kernel on
- * the far side of a TUN device) is read from the other side's rx events. The
- * ladder and the state diagram come from flow.h/ladder.h and fsm.h; when one
- * of them fails, the page says so in place of the picture and stays valid.
+ * The connections, the summary and the plots come from flow.h, as the ladder
+ * does: one gt_flow per connection, each side's segments its arrows — its own
+ * sends (tx), which is what every source has (the simulator, both hosts; the
+ * TUN backend, glasstcp's side; `glasstcp explain`, every packet as a tx of
+ * its sender), or for a side that logged no tx at all (the kernel on the far
+ * side of a TUN device) what the other side received or dropped. The ladder
+ * and the state diagram are drawn by ladder.h and fsm.h; when one of them
+ * fails, the page says so in place of the picture and stays valid.
  *
  * The page is well-formed XML as well as HTML5 (no named entities besides the
  * XML five, every element closed), with no script and no external reference:
@@ -44,246 +45,6 @@
 #define PLOT_INSET  6.0
 #define MARK_MIN_PX 2.0
 
-/* ---- connections, from the log ---- */
-
-typedef struct rpt_endpoint {
-	uint32_t addr;
-	uint16_t port;
-} rpt_endpoint;
-
-typedef struct rpt_seg {
-	gt_time_us t;
-	gt_seg_info seg;
-	uint8_t ep; /* the sender: index into rpt_conn.ep */
-	bool rx;    /* logged by the receiver (rx event) rather than the sender */
-} rpt_seg;
-
-/* Window scale option of a side's SYN (RFC 7323 §2.2). */
-#define WSCALE_UNKNOWN (-2) /* no SYN with its packet bytes in the log */
-#define WSCALE_ABSENT  (-1) /* the SYN carried no window scale option */
-
-typedef struct rpt_conn {
-	rpt_endpoint ep[2]; /* ep[0]: the local end of the first event */
-	int syn_sender;     /* ep index of the first SYN's sender, or -1 */
-	int first_sender;   /* ep index of the first segment's sender, or -1 */
-	char host[2][64];   /* by ep index: the trace's host name, or "" */
-	bool has_tx[2];     /* by ep index */
-	bool has_final[2];
-	gt_tcp_state final[2];
-	int wscale[2];
-	gt_time_us t_first, t_last;
-	rpt_seg *segs; /* tx and rx events, log order */
-	size_t n_segs, cap_segs;
-} rpt_conn;
-
-typedef struct rpt_conns {
-	rpt_conn *v;
-	size_t n, cap;
-	size_t *slots; /* open addressing: conn index + 1, 0 = empty */
-	size_t n_slots;
-} rpt_conns;
-
-static uint64_t endpoint_key(uint32_t addr, uint16_t port)
-{
-	return ((uint64_t)addr << 16) | port;
-}
-
-static size_t pair_hash(uint64_t a, uint64_t b)
-{
-	if (a > b) {
-		uint64_t t = a;
-		a = b;
-		b = t;
-	}
-	uint64_t h =
-	    a * 0x9e3779b97f4a7c15ull ^ (b + 0x7f4a7c159e3779b9ull) * 0xc2b2ae3d27d4eb4full;
-	return (size_t)(h ^ (h >> 29));
-}
-
-static bool conn_is(const rpt_conn *c, const gt_conn_tuple *t)
-{
-	uint64_t a = endpoint_key(t->local_addr, t->local_port);
-	uint64_t b = endpoint_key(t->remote_addr, t->remote_port);
-	uint64_t e0 = endpoint_key(c->ep[0].addr, c->ep[0].port);
-	uint64_t e1 = endpoint_key(c->ep[1].addr, c->ep[1].port);
-	return (a == e0 && b == e1) || (a == e1 && b == e0);
-}
-
-static int conns_rehash(rpt_conns *cs, size_t n_slots)
-{
-	size_t *slots = calloc(n_slots, sizeof *slots);
-	if (!slots)
-		return -ENOMEM;
-	for (size_t i = 0; i < cs->n; i++) {
-		const rpt_conn *c = &cs->v[i];
-		size_t h = pair_hash(endpoint_key(c->ep[0].addr, c->ep[0].port),
-		                     endpoint_key(c->ep[1].addr, c->ep[1].port));
-		size_t j = h & (n_slots - 1);
-		while (slots[j])
-			j = (j + 1) & (n_slots - 1);
-		slots[j] = i + 1;
-	}
-	free(cs->slots);
-	cs->slots = slots;
-	cs->n_slots = n_slots;
-	return 0;
-}
-
-/* The connection of tuple t, created (first seen at now) when create is set;
- * NULL when absent (or -ENOMEM in *err). */
-static rpt_conn *conns_find(rpt_conns *cs, const gt_conn_tuple *t, gt_time_us now, bool create,
-                            int *err)
-{
-	size_t h = pair_hash(endpoint_key(t->local_addr, t->local_port),
-	                     endpoint_key(t->remote_addr, t->remote_port));
-	if (cs->n_slots) {
-		for (size_t j = h & (cs->n_slots - 1); cs->slots[j];
-		     j = (j + 1) & (cs->n_slots - 1))
-			if (conn_is(&cs->v[cs->slots[j] - 1], t))
-				return &cs->v[cs->slots[j] - 1];
-	}
-	if (!create)
-		return NULL;
-	if ((cs->n + 1) * 2 > cs->n_slots && conns_rehash(cs, cs->n_slots ? cs->n_slots * 2 : 64)) {
-		*err = -ENOMEM;
-		return NULL;
-	}
-	if (cs->n == cs->cap) {
-		size_t cap = cs->cap ? cs->cap * 2 : 8;
-		rpt_conn *v = realloc(cs->v, cap * sizeof *v);
-		if (!v) {
-			*err = -ENOMEM;
-			return NULL;
-		}
-		cs->v = v;
-		cs->cap = cap;
-	}
-	rpt_conn *c = &cs->v[cs->n];
-	memset(c, 0, sizeof *c);
-	c->ep[0] = (rpt_endpoint){t->local_addr, t->local_port};
-	c->ep[1] = (rpt_endpoint){t->remote_addr, t->remote_port};
-	c->syn_sender = c->first_sender = -1;
-	c->t_first = c->t_last = now;
-	c->wscale[0] = c->wscale[1] = WSCALE_UNKNOWN;
-	size_t j = h & (cs->n_slots - 1);
-	while (cs->slots[j])
-		j = (j + 1) & (cs->n_slots - 1);
-	cs->slots[j] = ++cs->n;
-	return c;
-}
-
-static void conns_free(rpt_conns *cs)
-{
-	for (size_t i = 0; i < cs->n; i++)
-		free(cs->v[i].segs);
-	free(cs->v);
-	free(cs->slots);
-	memset(cs, 0, sizeof *cs);
-}
-
-static int ep_index(const rpt_conn *c, uint32_t addr, uint16_t port)
-{
-	return c->ep[0].addr == addr && c->ep[0].port == port ? 0 : 1;
-}
-
-/* The window scale option of a SYN's packet (RFC 7323 §2.2: kind 3, length 3),
- * WSCALE_ABSENT without it, WSCALE_UNKNOWN when the bytes are not there or not
- * an IPv4 TCP packet. */
-static int syn_wscale(const uint8_t *pkt, size_t len)
-{
-	if (!pkt || len < 20 || (pkt[0] >> 4) != 4 || pkt[9] != 6)
-		return WSCALE_UNKNOWN;
-	size_t ihl = (size_t)(pkt[0] & 0x0f) * 4;
-	if (ihl < 20 || len < ihl + 20)
-		return WSCALE_UNKNOWN;
-	const uint8_t *tcp = pkt + ihl;
-	size_t off = (size_t)(tcp[12] >> 4) * 4;
-	if (off < 20 || len < ihl + off)
-		return WSCALE_UNKNOWN;
-	for (size_t i = 20; i < off;) {
-		uint8_t kind = tcp[i];
-		if (kind == 0)
-			break;
-		if (kind == 1) {
-			i++;
-			continue;
-		}
-		if (i + 1 >= off || tcp[i + 1] < 2 || i + tcp[i + 1] > off)
-			break;
-		if (kind == 3 && tcp[i + 1] == 3)
-			/* RFC 7323 §2.3: a shift above 14 is used as 14. */
-			return tcp[i + 2] > 14 ? 14 : tcp[i + 2];
-		i += tcp[i + 1];
-	}
-	return WSCALE_ABSENT;
-}
-
-static int conn_add_seg(rpt_conn *c, const gt_event *ev, int sender)
-{
-	if (c->n_segs == c->cap_segs) {
-		size_t cap = c->cap_segs ? c->cap_segs * 2 : 64;
-		rpt_seg *v = realloc(c->segs, cap * sizeof *v);
-		if (!v)
-			return -ENOMEM;
-		c->segs = v;
-		c->cap_segs = cap;
-	}
-	c->segs[c->n_segs++] = (rpt_seg){
-	    .t = ev->t_us, .seg = ev->seg, .ep = (uint8_t)sender, .rx = ev->kind == GT_EV_RX};
-	if (c->first_sender < 0)
-		c->first_sender = sender;
-	if ((ev->seg.flags & GT_TCP_SYN) && !(ev->seg.flags & GT_TCP_ACK) && c->syn_sender < 0)
-		c->syn_sender = sender;
-	if (ev->seg.flags & GT_TCP_SYN) {
-		int ws = syn_wscale(ev->pkt, ev->pkt_len);
-		if (ws != WSCALE_UNKNOWN)
-			c->wscale[sender] = ws;
-	}
-	if (ev->kind == GT_EV_TX)
-		c->has_tx[sender] = true;
-	return 0;
-}
-
-/* Groups the log's events by connection, in order of each one's first event.
- * Listener-only events (remote 0.0.0.0:0) and drops do not make connections. */
-static int conns_build(const gt_trace_log *log, rpt_conns *cs)
-{
-	size_t n = gt_trace_log_count(log);
-	for (size_t i = 0; i < n; i++) {
-		const gt_event *ev = gt_trace_log_get(log, i);
-		if (!ev || !ev->has_conn)
-			continue;
-		if (ev->conn.remote_addr == 0 && ev->conn.remote_port == 0)
-			continue;
-		bool segment = (ev->kind == GT_EV_TX || ev->kind == GT_EV_RX) && ev->has_seg;
-		bool creates = ev->kind == GT_EV_STATE || segment;
-		if (!creates && ev->kind != GT_EV_DROP)
-			continue;
-		int err = 0;
-		rpt_conn *c = conns_find(cs, &ev->conn, ev->t_us, creates, &err);
-		if (err)
-			return err;
-		if (!c)
-			continue;
-		if (ev->t_us < c->t_first)
-			c->t_first = ev->t_us;
-		if (ev->t_us > c->t_last)
-			c->t_last = ev->t_us;
-		int local = ep_index(c, ev->conn.local_addr, ev->conn.local_port);
-		if (ev->host && ev->host[0] && !c->host[local][0])
-			snprintf(c->host[local], sizeof c->host[local], "%s", ev->host);
-		if (ev->kind == GT_EV_STATE) {
-			c->has_final[local] = true;
-			c->final[local] = ev->to;
-		} else if (segment) {
-			int rc = conn_add_seg(c, ev, ev->kind == GT_EV_TX ? local : 1 - local);
-			if (rc)
-				return rc;
-		}
-	}
-	return 0;
-}
-
 /* ---- per-connection view: sides, sequence bases, window scale ---- */
 
 /* Wrap-aware relative sequence numbers: each call moves from the previous
@@ -301,48 +62,42 @@ static int64_t unwrap_rel(unwrap *u, uint32_t x)
 	return u->last;
 }
 
+/* What the page says about one side (GT_FLOW_LEFT or GT_FLOW_RIGHT) of a
+ * connection: all of it from the side's arrows in the flow. */
 typedef struct rpt_side {
-	int ep;         /* index into rpt_conn.ep */
-	bool use_rx;    /* no tx from this side: its segments are read from the peer's rx */
-	bool isn_known; /* a SYN from this side was seen */
-	uint32_t base;  /* its ISN, or its first segment's seq */
-	bool any_seg;
+	bool use_rx;     /* no tx from this side: its segments are the peer's rx and drops */
+	bool isn_known;  /* a SYN from this side was seen */
+	uint32_t base;   /* its ISN, or its first segment's seq */
 	int wscale;      /* shift applied to its non-SYN windows */
 	size_t segments; /* sent */
 	size_t rexmits;
 	uint64_t bytes;   /* payload bytes sent, retransmissions included */
 	size_t seq_marks; /* segments occupying sequence space (SYN, FIN, data) */
+	bool has_final;   /* a state change of its own was seen */
+	gt_tcp_state final;
 } rpt_side;
 
-typedef struct rpt_view {
-	rpt_side side[2]; /* GT_FLOW_LEFT, GT_FLOW_RIGHT */
+typedef struct rpt_conn {
+	gt_flow flow;
+	rpt_side side[2];
 	/* 0 unknown (assumed unscaled), 1 known off, 2 known on (from the SYNs),
 	 * 3 inferred from the data in flight (a lower bound) */
 	int ws_state;
-	gt_time_us t0, t1; /* first and last segment */
+	gt_time_us t0, t1; /* first and last segment sent */
 	bool any_seg;
-} rpt_view;
-
-static bool seg_counts(const rpt_side *s, const rpt_seg *g)
-{
-	return g->rx == s->use_rx;
-}
+	gt_time_us t_first, t_last; /* first and last event of the connection */
+} rpt_conn;
 
 static uint32_t seq_space(const gt_seg_info *s)
 {
 	return s->len + ((s->flags & GT_TCP_SYN) ? 1u : 0u) + ((s->flags & GT_TCP_FIN) ? 1u : 0u);
 }
 
-static int side_of_ep(const rpt_view *v, int ep)
+/* The listener's CLOSED -> LISTEN that the flow puts before the right side's
+ * states: not an event of this connection. */
+static bool listener_state(const gt_flow_state *st)
 {
-	return v->side[0].ep == ep ? GT_FLOW_LEFT : GT_FLOW_RIGHT;
-}
-
-/* A retransmission: the sender's flag, or for segments read from the
- * receiver's rx, sequence space at or below what was already sent. */
-static bool seg_is_rexmit(const rpt_seg *g, int64_t lo, int64_t hi, bool sent, int64_t snd_max)
-{
-	return g->seg.rexmit || (g->rx && hi > lo && sent && hi <= snd_max);
+	return st->side == GT_FLOW_RIGHT && st->from == GT_TCP_CLOSED && st->to == GT_TCP_LISTEN;
 }
 
 /* Without the SYNs' options, the smallest window scale of side r (the
@@ -350,40 +105,37 @@ static bool seg_is_rexmit(const rpt_seg *g, int64_t lo, int64_t hi, bool sent, i
  * window r had advertised before (RFC 9293 §3.8.6: a sender keeps within the
  * offered window; one byte more for a zero-window probe). A lower bound: the
  * real shift may be larger. */
-static int infer_wscale(const rpt_conn *c, const rpt_view *v, int r)
+static int infer_wscale(const rpt_conn *c, int r)
 {
 	int d = 1 - r;
 	int64_t edge[15];
 	bool edge_seen = false;
 	int k = 0;
-	unwrap us = {v->side[d].base, 0}, ua = {v->side[d].base, 0};
+	unwrap us = {c->side[d].base, 0}, ua = {c->side[d].base, 0};
 	int64_t snd_max = 0;
 	bool sent = false;
-	for (size_t i = 0; i < c->n_segs; i++) {
-		const rpt_seg *g = &c->segs[i];
-		int s = side_of_ep(v, g->ep);
-		if (!seg_counts(&v->side[s], g))
-			continue;
-		if (s == r) {
-			if (!(g->seg.flags & GT_TCP_ACK) || (g->seg.flags & GT_TCP_RST))
+	for (size_t i = 0; i < c->flow.n_arrows; i++) {
+		const gt_flow_arrow *a = &c->flow.arrows[i];
+		if (a->from == r) {
+			if (!(a->seg.flags & GT_TCP_ACK) || (a->seg.flags & GT_TCP_RST))
 				continue;
-			int64_t a = unwrap_rel(&ua, g->seg.ack);
+			int64_t acked = unwrap_rel(&ua, a->seg.ack);
 			for (int j = 0; j < 15; j++) {
-				int shift = (g->seg.flags & GT_TCP_SYN) ? 0 : j;
-				int64_t e = a + ((int64_t)g->seg.win << shift);
+				int shift = (a->seg.flags & GT_TCP_SYN) ? 0 : j;
+				int64_t e = acked + ((int64_t)a->seg.win << shift);
 				if (!edge_seen || e > edge[j])
 					edge[j] = e;
 			}
 			edge_seen = true;
 			continue;
 		}
-		int64_t lo = unwrap_rel(&us, g->seg.seq);
-		int64_t hi = lo + (int64_t)g->seg.len;
+		int64_t lo = unwrap_rel(&us, a->seg.seq);
+		int64_t hi = lo + (int64_t)a->seg.len;
 		if (sent && hi <= snd_max)
 			continue; /* nothing new */
 		snd_max = hi;
 		sent = true;
-		if (!edge_seen || !g->seg.len)
+		if (!edge_seen || !a->seg.len)
 			continue;
 		while (k < 14 && hi > edge[k] + 1)
 			k++;
@@ -391,87 +143,91 @@ static int infer_wscale(const rpt_conn *c, const rpt_view *v, int r)
 	return k;
 }
 
-static void view_build(const rpt_conn *c, rpt_view *v)
+/* The view of a built flow: each side's counts, sequence base, window scale
+ * and final state, and the connection's time span. */
+static void view_build(rpt_conn *c)
 {
-	memset(v, 0, sizeof *v);
-	int left = c->syn_sender >= 0 ? c->syn_sender : c->first_sender >= 0 ? c->first_sender : 0;
+	const gt_flow *fl = &c->flow;
+	bool any_event = false;
 	for (int s = 0; s < 2; s++) {
-		rpt_side *sd = &v->side[s];
-		sd->ep = s == 0 ? left : 1 - left;
-		sd->use_rx = !c->has_tx[sd->ep];
+		rpt_side *sd = &c->side[s];
+		sd->use_rx = !fl->logs_tx[s];
+		sd->isn_known = fl->isn_known[s];
+		sd->base = fl->isn[s];
 	}
-	/* Bases first: the ISN from a SYN, else the first segment's seq. */
-	for (size_t i = 0; i < c->n_segs; i++) {
-		const rpt_seg *g = &c->segs[i];
-		rpt_side *sd = &v->side[side_of_ep(v, g->ep)];
-		if (!seg_counts(sd, g))
+#define SPAN(t)                                                                                    \
+	do {                                                                                       \
+		if (!any_event || (t) < c->t_first)                                                \
+			c->t_first = (t);                                                          \
+		if (!any_event || (t) > c->t_last)                                                 \
+			c->t_last = (t);                                                           \
+		any_event = true;                                                                  \
+	} while (0)
+	/* The arrows are in t_tx order. */
+	bool first[2] = {true, true};
+	for (size_t i = 0; i < fl->n_arrows; i++) {
+		const gt_flow_arrow *a = &fl->arrows[i];
+		rpt_side *sd = &c->side[a->from];
+		if (first[a->from] && !sd->isn_known)
+			sd->base = a->seg.seq; /* no SYN: the first segment's seq */
+		first[a->from] = false;
+		sd->segments++;
+		sd->bytes += a->seg.len;
+		sd->rexmits += a->seg.rexmit;
+		sd->seq_marks += seq_space(&a->seg) > 0;
+		if (!c->any_seg)
+			c->t0 = a->t_tx;
+		c->t1 = a->t_tx;
+		c->any_seg = true;
+		SPAN(a->t_tx);
+		SPAN(a->t_rx);
+	}
+	for (size_t i = 0; i < fl->n_states; i++) {
+		const gt_flow_state *st = &fl->states[i];
+		if (listener_state(st))
 			continue;
-		if (!sd->any_seg) {
-			sd->any_seg = true;
-			sd->base = g->seg.seq;
-		}
-		if ((g->seg.flags & GT_TCP_SYN) && !sd->isn_known) {
-			sd->isn_known = true;
-			sd->base = g->seg.seq;
-		}
-		if (!v->any_seg || g->t < v->t0)
-			v->t0 = g->t;
-		if (!v->any_seg || g->t > v->t1)
-			v->t1 = g->t;
-		v->any_seg = true;
+		c->side[st->side].has_final = true;
+		c->side[st->side].final = st->to;
+		SPAN(st->t);
 	}
+#undef SPAN
 	/* RFC 7323 §2.2: scaling is in effect only when both SYNs carry the
 	 * option; the window of a SYN segment itself is never scaled. */
-	int w0 = c->wscale[v->side[0].ep], w1 = c->wscale[v->side[1].ep];
+	int w0 = fl->wscale[GT_FLOW_LEFT], w1 = fl->wscale[GT_FLOW_RIGHT];
 	if (w0 >= 0 && w1 >= 0) {
-		v->ws_state = 2;
-		v->side[0].wscale = w0;
-		v->side[1].wscale = w1;
-	} else if (w0 == WSCALE_ABSENT || w1 == WSCALE_ABSENT) {
-		v->ws_state = 1;
-	}
-	/* What each side sent. */
-	unwrap u[2] = {{v->side[0].base, 0}, {v->side[1].base, 0}};
-	int64_t snd_max[2] = {0, 0};
-	bool sent[2] = {false, false};
-	for (size_t i = 0; i < c->n_segs; i++) {
-		const rpt_seg *g = &c->segs[i];
-		int s = side_of_ep(v, g->ep);
-		rpt_side *sd = &v->side[s];
-		if (!seg_counts(sd, g))
-			continue;
-		int64_t lo = unwrap_rel(&u[s], g->seg.seq);
-		int64_t hi = lo + seq_space(&g->seg);
-		bool rexmit = seg_is_rexmit(g, lo, hi, sent[s], snd_max[s]);
-		sd->segments++;
-		sd->bytes += g->seg.len;
-		if (rexmit)
-			sd->rexmits++;
-		if (hi > lo)
-			sd->seq_marks++;
-		if (!sent[s] || hi > snd_max[s])
-			snd_max[s] = hi;
-		sent[s] = true;
-	}
-	if (v->ws_state == 0) {
-		int k0 = infer_wscale(c, v, 0), k1 = infer_wscale(c, v, 1);
+		c->ws_state = 2;
+		c->side[0].wscale = w0;
+		c->side[1].wscale = w1;
+	} else if (w0 == GT_FLOW_WSCALE_ABSENT || w1 == GT_FLOW_WSCALE_ABSENT) {
+		c->ws_state = 1;
+	} else {
+		int k0 = infer_wscale(c, 0), k1 = infer_wscale(c, 1);
 		if (k0 || k1) {
-			v->ws_state = 3;
-			v->side[0].wscale = k0;
-			v->side[1].wscale = k1;
+			c->ws_state = 3;
+			c->side[0].wscale = k0;
+			c->side[1].wscale = k1;
 		}
 	}
 }
 
 /* ---- formatting ---- */
 
-static void side_name(FILE *f, const rpt_conn *c, const rpt_view *v, int s)
+static void side_ipport(char buf[24], const rpt_conn *c, int s)
 {
-	int ep = v->side[s].ep;
-	char ip[16], ipport[24];
-	snprintf(ipport, sizeof ipport, "%s:%u", gt_ipv4_str(c->ep[ep].addr, ip), c->ep[ep].port);
-	if (c->host[ep][0] && strcmp(c->host[ep], ipport) != 0) {
-		gt_svg_text(f, c->host[ep]);
+	const gt_conn_tuple *t = &c->flow.conn;
+	char ip[16];
+	snprintf(buf, 24, "%s:%u",
+	         gt_ipv4_str(s == GT_FLOW_LEFT ? t->local_addr : t->remote_addr, ip),
+	         (unsigned)(s == GT_FLOW_LEFT ? t->local_port : t->remote_port));
+}
+
+static void side_name(FILE *f, const rpt_conn *c, int s)
+{
+	char ipport[24];
+	side_ipport(ipport, c, s);
+	const char *host = c->flow.host[s];
+	if (host[0] && strcmp(host, ipport) != 0) {
+		gt_svg_text(f, host);
 		fprintf(f, " (%s)", ipport);
 	} else {
 		fputs(ipport, f);
@@ -479,22 +235,22 @@ static void side_name(FILE *f, const rpt_conn *c, const rpt_view *v, int s)
 }
 
 /* The short name, unescaped: the host name, else ip:port. */
-static const char *side_label(char buf[64], const rpt_conn *c, const rpt_view *v, int s)
+static const char *side_label(char buf[64], const rpt_conn *c, int s)
 {
-	int ep = v->side[s].ep;
-	if (c->host[ep][0]) {
-		snprintf(buf, 64, "%s", c->host[ep]);
+	if (c->flow.host[s][0]) {
+		snprintf(buf, 64, "%s", c->flow.host[s]);
 	} else {
-		char ip[16];
-		snprintf(buf, 64, "%s:%u", gt_ipv4_str(c->ep[ep].addr, ip), c->ep[ep].port);
+		char ipport[24];
+		side_ipport(ipport, c, s);
+		snprintf(buf, 64, "%s", ipport);
 	}
 	return buf;
 }
 
-static void side_short(FILE *f, const rpt_conn *c, const rpt_view *v, int s)
+static void side_short(FILE *f, const rpt_conn *c, int s)
 {
 	char buf[64];
-	gt_svg_text(f, side_label(buf, c, v, s));
+	gt_svg_text(f, side_label(buf, c, s));
 }
 
 /* "1.2M", "350k", "42": a byte count for axis ticks. */
@@ -629,6 +385,18 @@ static void plot_axes(FILE *f, const plot *p, const char *ylabel)
 	fputs("</text>\n", f);
 }
 
+/* The vertical strokes of one pixel column of a step line, from the pen's
+ * height: to the column's lowest and highest values, then to its last. */
+static void step_column(FILE *f, double pen, double cmin, double cmax, double clast)
+{
+	if (cmin != pen)
+		fprintf(f, "V%.1f", cmin);
+	if (cmax != cmin)
+		fprintf(f, "V%.1f", cmax);
+	if (clast != cmax || (cmin == pen && cmax == cmin && clast != pen))
+		fprintf(f, "V%.1f", clast);
+}
+
 /* A step line through the points, one column of pixels at a time: within a
  * column only the lowest, highest and last values are drawn, so a line of a
  * million points costs a few commands per pixel. */
@@ -645,12 +413,7 @@ static void plot_step(FILE *f, const plot *p, const series *s)
 		double x = px(p, (double)s->p->v[i].t);
 		double yi = py(p, s->p->v[i].v);
 		if (floor(x) != col) {
-			if (cmin != pen)
-				fprintf(f, "V%.1f", cmin);
-			if (cmax != cmin)
-				fprintf(f, "V%.1f", cmax);
-			if (clast != cmax || (cmin == pen && cmax == cmin && clast != pen))
-				fprintf(f, "V%.1f", clast);
+			step_column(f, pen, cmin, cmax, clast);
 			fprintf(f, "H%.1f", x);
 			pen = clast;
 			col = floor(x);
@@ -662,12 +425,7 @@ static void plot_step(FILE *f, const plot *p, const series *s)
 			cmax = yi;
 		clast = yi;
 	}
-	if (cmin != pen)
-		fprintf(f, "V%.1f", cmin);
-	if (cmax != cmin)
-		fprintf(f, "V%.1f", cmax);
-	if (clast != cmax || (cmin == pen && cmax == cmin && clast != pen))
-		fprintf(f, "V%.1f", clast);
+	step_column(f, pen, cmin, cmax, clast);
 	fprintf(f, "H%.1f\"/>\n", px(p, p->tmax));
 }
 
@@ -826,26 +584,26 @@ static size_t plot_write(FILE *f, const char *aria, const char *ylabel, const se
 	return drawn;
 }
 
-static void ws_caption(FILE *f, const rpt_conn *c, const rpt_view *v)
+static void ws_caption(FILE *f, const rpt_conn *c)
 {
-	if (v->ws_state == 2) {
+	if (c->ws_state == 2) {
 		fputs(" Window scale from the SYNs (RFC 7323 §2.2): ", f);
-		side_short(f, c, v, 0);
-		fprintf(f, " ×2^%d, ", v->side[0].wscale);
-		side_short(f, c, v, 1);
-		fprintf(f, " ×2^%d.", v->side[1].wscale);
-	} else if (v->ws_state == 1) {
+		side_short(f, c, 0);
+		fprintf(f, " ×2^%d, ", c->side[0].wscale);
+		side_short(f, c, 1);
+		fprintf(f, " ×2^%d.", c->side[1].wscale);
+	} else if (c->ws_state == 1) {
 		fputs(" No window scaling: a SYN without the option (RFC 7323 §2.2).", f);
-	} else if (v->ws_state == 3) {
+	} else if (c->ws_state == 3) {
 		fputs(" The trace has no SYN options (RFC 7323 window scale), but more was sent "
 		      "than the raw windows allow: the windows are scaled by at least ",
 		      f);
-		side_short(f, c, v, 0);
-		fprintf(f, " ×2^%d, ", v->side[0].wscale);
-		side_short(f, c, v, 1);
+		side_short(f, c, 0);
+		fprintf(f, " ×2^%d, ", c->side[0].wscale);
+		side_short(f, c, 1);
 		fprintf(f,
 		        " ×2^%d (inferred from the data in flight; the real scale may be larger).",
-		        v->side[1].wscale);
+		        c->side[1].wscale);
 	} else {
 		fputs(" The trace carries only the raw window field and no SYN options: the "
 		      "window is assumed unscaled.",
@@ -861,37 +619,30 @@ static double scaled_win(const rpt_side *sd, const gt_seg_info *s)
 
 /* The time-sequence graph of side s's sends (tcptrace's): its segments, and
  * the peer's cumulative ACK and ACK + window. */
-static int write_time_sequence(FILE *f, size_t conn, const rpt_conn *c, const rpt_view *v, int s)
+static int write_time_sequence(FILE *f, size_t conn, const rpt_conn *c, int s)
 {
-	const rpt_side *sd = &v->side[s];
-	const rpt_side *peer = &v->side[1 - s];
+	const rpt_side *sd = &c->side[s];
+	const rpt_side *peer = &c->side[1 - s];
 	mark *m = calloc(sd->seq_marks ? sd->seq_marks : 1, sizeof *m);
 	pts ack = {0}, win = {0};
 	int rc = m ? 0 : -ENOMEM;
 	size_t n = 0, n_rexmit = 0;
 	unwrap us = {sd->base, 0}, ua = {sd->base, 0};
-	int64_t snd_max = 0;
-	bool sent = false;
-	for (size_t i = 0; !rc && i < c->n_segs; i++) {
-		const rpt_seg *g = &c->segs[i];
-		int gs = side_of_ep(v, g->ep);
-		gt_time_us t = g->t - v->t0;
-		if (gs == s && seg_counts(sd, g)) {
-			int64_t lo = unwrap_rel(&us, g->seg.seq);
-			int64_t hi = lo + seq_space(&g->seg);
-			bool rexmit = seg_is_rexmit(g, lo, hi, sent, snd_max);
-			if (!sent || hi > snd_max)
-				snd_max = hi;
-			sent = true;
+	for (size_t i = 0; !rc && i < c->flow.n_arrows; i++) {
+		const gt_flow_arrow *a = &c->flow.arrows[i];
+		gt_time_us t = a->t_tx - c->t0;
+		if (a->from == s) {
+			int64_t lo = unwrap_rel(&us, a->seg.seq);
+			int64_t hi = lo + seq_space(&a->seg);
 			if (hi > lo && n < sd->seq_marks) {
-				m[n++] = (mark){t, (double)lo, (double)hi, rexmit};
-				n_rexmit += rexmit;
+				m[n++] = (mark){t, (double)lo, (double)hi, a->seg.rexmit};
+				n_rexmit += a->seg.rexmit;
 			}
-		} else if (gs != s && seg_counts(peer, g) && (g->seg.flags & GT_TCP_ACK)) {
-			int64_t a = unwrap_rel(&ua, g->seg.ack);
-			rc = pts_add(&ack, t, (double)a);
+		} else if (a->seg.flags & GT_TCP_ACK) {
+			int64_t acked = unwrap_rel(&ua, a->seg.ack);
+			rc = pts_add(&ack, t, (double)acked);
 			if (!rc)
-				rc = pts_add(&win, t, (double)a + scaled_win(peer, &g->seg));
+				rc = pts_add(&win, t, (double)acked + scaled_win(peer, &a->seg));
 		}
 	}
 	if (!rc) {
@@ -906,7 +657,7 @@ static int write_time_sequence(FILE *f, size_t conn, const rpt_conn *c, const rp
 		snprintf(clip, sizeof clip, "clip-c%zu-tsg%d", conn + 1, s);
 		bool clipped = false;
 		size_t drawn =
-		    plot_write(f, aria, ylabel, ss, 2, 1, m, n, v->t1 - v->t0, clip, &clipped);
+		    plot_write(f, aria, ylabel, ss, 2, 1, m, n, c->t1 - c->t0, clip, &clipped);
 		fprintf(f,
 		        "<figcaption>%zu segment%s occupying sequence space (%zu retransmitted, in "
 		        "red)",
@@ -916,16 +667,17 @@ static int write_time_sequence(FILE *f, size_t conn, const rpt_conn *c, const rp
 			    f, ", drawn as %zu marks: segments in the same pixel column are merged",
 			    drawn);
 		fputs(". Green: the cumulative ACK ", f);
-		side_short(f, c, v, 1 - s);
+		side_short(f, c, 1 - s);
 		fputs(" sent; yellow: that ACK plus the window it advertised (the right edge of "
 		      "what may be sent)",
 		      f);
 		fputs(clipped ? ", which runs above the top of the graph here." : ".", f);
 		if (sd->use_rx)
 			fputs(
-			    " This side logged no sends: its segments are those the peer received.",
+			    " This side logged no sends: its segments are those the peer received "
+			    "(or logged as lost).",
 			    f);
-		ws_caption(f, c, v);
+		ws_caption(f, c);
 		fputs("</figcaption>\n</figure>\n", f);
 	}
 	free(m);
@@ -936,19 +688,17 @@ static int write_time_sequence(FILE *f, size_t conn, const rpt_conn *c, const rp
 
 /* Bytes in flight of each side: its highest sequence sent minus the highest
  * ACK seen from the peer (both as logged by the senders). */
-static int write_in_flight(FILE *f, size_t conn, const rpt_conn *c, const rpt_view *v)
+static int write_in_flight(FILE *f, size_t conn, const rpt_conn *c)
 {
 	pts p[2] = {{0}, {0}};
-	unwrap useq[2] = {{v->side[0].base, 0}, {v->side[1].base, 0}};
-	unwrap uack[2] = {{v->side[0].base, 0}, {v->side[1].base, 0}};
+	unwrap useq[2] = {{c->side[0].base, 0}, {c->side[1].base, 0}};
+	unwrap uack[2] = {{c->side[0].base, 0}, {c->side[1].base, 0}};
 	int64_t snd_max[2] = {0, 0}, acked[2] = {0, 0};
 	bool sent[2] = {false, false}, ack_seen[2] = {false, false};
 	int rc = 0;
-	for (size_t i = 0; !rc && i < c->n_segs; i++) {
-		const rpt_seg *g = &c->segs[i];
-		int s = side_of_ep(v, g->ep);
-		if (!seg_counts(&v->side[s], g))
-			continue;
+	for (size_t i = 0; !rc && i < c->flow.n_arrows; i++) {
+		const gt_flow_arrow *g = &c->flow.arrows[i];
+		int s = g->from;
 		int64_t lo = unwrap_rel(&useq[s], g->seg.seq);
 		int64_t hi = lo + seq_space(&g->seg);
 		if (!sent[s] || hi > snd_max[s])
@@ -962,7 +712,7 @@ static int write_in_flight(FILE *f, size_t conn, const rpt_conn *c, const rpt_vi
 				acked[peer] = a;
 			ack_seen[peer] = true;
 		}
-		gt_time_us t = g->t - v->t0;
+		gt_time_us t = g->t_tx - c->t0;
 		for (int k = 0; k < 2 && !rc; k++) {
 			if (!sent[k])
 				continue;
@@ -973,15 +723,15 @@ static int write_in_flight(FILE *f, size_t conn, const rpt_conn *c, const rpt_vi
 	}
 	if (!rc) {
 		char l0[64], l1[64];
-		side_label(l0, c, v, 0);
-		side_label(l1, c, v, 1);
+		side_label(l0, c, 0);
+		side_label(l1, c, 1);
 		series ss[2] = {{&p[0], "side0", l0}, {&p[1], "side1", l1}};
 		fputs("<figure>\n", f);
 		char clip[48];
 		bool clipped = false;
 		snprintf(clip, sizeof clip, "clip-c%zu-flight", conn + 1);
 		plot_write(f, "bytes in flight", "bytes in flight", ss, 2, 2, NULL, 0,
-		           v->t1 - v->t0, clip, &clipped);
+		           c->t1 - c->t0, clip, &clipped);
 		fputs("<figcaption>Each side's highest sequence number sent minus the highest ACK "
 		      "it has seen from the peer, from each side's own sends (SYN and FIN count "
 		      "one each).</figcaption>\n</figure>\n",
@@ -993,32 +743,31 @@ static int write_in_flight(FILE *f, size_t conn, const rpt_conn *c, const rpt_vi
 }
 
 /* The receive window each side advertised, from its own sends. */
-static int write_window(FILE *f, size_t conn, const rpt_conn *c, const rpt_view *v)
+static int write_window(FILE *f, size_t conn, const rpt_conn *c)
 {
 	pts p[2] = {{0}, {0}};
 	int rc = 0;
-	for (size_t i = 0; !rc && i < c->n_segs; i++) {
-		const rpt_seg *g = &c->segs[i];
-		int s = side_of_ep(v, g->ep);
-		if (!seg_counts(&v->side[s], g) || (g->seg.flags & GT_TCP_RST))
+	for (size_t i = 0; !rc && i < c->flow.n_arrows; i++) {
+		const gt_flow_arrow *a = &c->flow.arrows[i];
+		if (a->seg.flags & GT_TCP_RST)
 			continue;
-		rc = pts_add(&p[s], g->t - v->t0, scaled_win(&v->side[s], &g->seg));
+		rc = pts_add(&p[a->from], a->t_tx - c->t0, scaled_win(&c->side[a->from], &a->seg));
 	}
 	if (!rc) {
 		char lab[2][64];
-		side_label(lab[0], c, v, 0);
-		side_label(lab[1], c, v, 1);
+		side_label(lab[0], c, 0);
+		side_label(lab[1], c, 1);
 		series ss[2] = {{&p[0], "side0", lab[0]}, {&p[1], "side1", lab[1]}};
 		fputs("<figure>\n", f);
 		char clip[48];
 		bool clipped = false;
 		snprintf(clip, sizeof clip, "clip-c%zu-rwin", conn + 1);
 		plot_write(f, "advertised receive window", "receive window (bytes)", ss, 2, 2, NULL,
-		           0, v->t1 - v->t0, clip, &clipped);
+		           0, c->t1 - c->t0, clip, &clipped);
 		fputs("<figcaption>The window each side advertised in the segments it sent (RST "
 		      "segments left out).",
 		      f);
-		ws_caption(f, c, v);
+		ws_caption(f, c);
 		fputs("</figcaption>\n</figure>\n", f);
 	}
 	free(p[0].v);
@@ -1084,16 +833,25 @@ static void embed_svg(FILE *f, const char *buf, size_t len, const char *prefix)
 	fputc('\n', f);
 }
 
-static void unavailable(FILE *f, const char *what, const char *why)
+/* Whether a renderer (rc: what it returned) drew what into buf; when it did
+ * not, the page says why in place of the picture. */
+static bool diagram_drawn(FILE *f, int rc, const char *buf, size_t len, const char *what)
 {
-	fprintf(f, "<p class=\"unavailable\">%s unavailable: ", what);
+	if (!rc && buf && len)
+		return true;
+	char why[160];
+	snprintf(why, sizeof why, "%s could not be drawn (%s)", what, strerror(rc ? -rc : EIO));
+	fputs("<p class=\"unavailable\">diagram unavailable: ", f);
 	gt_svg_text(f, why);
 	fputs("</p>\n", f);
+	return false;
 }
 
-static bool flow_matches(const gt_flow *fl, const rpt_conn *c)
+static void embed_fig(FILE *f, const char *buf, size_t len, const char *prefix)
 {
-	return conn_is(c, &fl->conn);
+	fputs("<div class=\"fig\">\n", f);
+	embed_svg(f, buf, len, prefix);
+	fputs("</div>\n", f);
 }
 
 /* The ladder of a flow, or of its first and last arrows when it has too many
@@ -1134,50 +892,13 @@ static int flow_trim(const gt_flow *in, gt_flow *out, bool *trimmed)
 	return 0;
 }
 
-static int write_ladder(FILE *f, const gt_trace_log *log, size_t idx, const rpt_conn *c,
-                        const gt_report_opts *o)
+static int write_ladder(FILE *f, size_t idx, const gt_flow *flow, const gt_report_opts *o)
 {
-	gt_flow flow;
-	memset(&flow, 0, sizeof flow);
-	int rc = gt_flow_build(log, idx, &flow);
-	if (!rc && !flow_matches(&flow, c)) {
-		/* The flow module counted the connections differently: look for
-		 * this one's tuple among its connections. */
-		gt_flow_free(&flow);
-		memset(&flow, 0, sizeof flow);
-		rc = -ENOENT;
-		size_t n = gt_flow_count(log);
-		/* near its own index only: each build reads the whole log */
-		size_t from = idx > 16 ? idx - 16 : 0, to = idx + 17 < n ? idx + 17 : n;
-		for (size_t j = from; j < to; j++) {
-			gt_flow cand;
-			memset(&cand, 0, sizeof cand);
-			if (gt_flow_build(log, j, &cand))
-				continue;
-			if (flow_matches(&cand, c)) {
-				flow = cand;
-				rc = 0;
-				break;
-			}
-			gt_flow_free(&cand);
-		}
-	}
-	if (rc == -ENOMEM)
-		return rc;
-	if (rc) {
-		char why[160];
-		snprintf(why, sizeof why, "the connection's flow could not be built (%s)",
-		         strerror(-rc));
-		unavailable(f, "diagram", why);
-		return 0;
-	}
 	gt_flow shown;
 	bool trimmed = false;
-	rc = flow_trim(&flow, &shown, &trimmed);
-	if (rc) {
-		gt_flow_free(&flow);
+	int rc = flow_trim(flow, &shown, &trimmed);
+	if (rc)
 		return rc;
-	}
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *m = open_memstream(&buf, &len);
@@ -1189,12 +910,7 @@ static int write_ladder(FILE *f, const gt_trace_log *log, size_t idx, const rpt_
 		int lrc = gt_ladder_svg(m, &shown, &lo, NULL);
 		if (fclose(m) && !lrc)
 			lrc = -ENOMEM;
-		if (lrc || !buf || !len) {
-			char why[160];
-			snprintf(why, sizeof why, "the ladder could not be drawn (%s)",
-			         strerror(lrc ? -lrc : EIO));
-			unavailable(f, "diagram", why);
-		} else {
+		if (diagram_drawn(f, lrc, buf, len, "the ladder")) {
 			char prefix[32];
 			snprintf(prefix, sizeof prefix, "c%zu-", idx + 1);
 			if (trimmed)
@@ -1204,11 +920,9 @@ static int write_ladder(FILE *f, const gt_trace_log *log, size_t idx, const rpt_
 				    "and "
 				    "the last %d; the %zu in between are left out (the plots below "
 				    "show them all).</p>\n",
-				    flow.n_arrows, LADDER_KEEP_ARROWS, LADDER_KEEP_ARROWS,
-				    flow.n_arrows - 2 * LADDER_KEEP_ARROWS);
-			fputs("<div class=\"fig\">\n", f);
-			embed_svg(f, buf, len, prefix);
-			fputs("</div>\n", f);
+				    flow->n_arrows, LADDER_KEEP_ARROWS, LADDER_KEEP_ARROWS,
+				    flow->n_arrows - 2 * LADDER_KEEP_ARROWS);
+			embed_fig(f, buf, len, prefix);
 		}
 		free(buf);
 	}
@@ -1216,7 +930,6 @@ static int write_ladder(FILE *f, const gt_trace_log *log, size_t idx, const rpt_
 		free(shown.arrows);
 		free(shown.timers);
 	}
-	gt_flow_free(&flow);
 	return rc;
 }
 
@@ -1241,16 +954,8 @@ static int write_fsm(FILE *f, const gt_trace_log *log)
 	fputs("<p>The eleven states of RFC 9293 §3.3.2; the transitions this trace took are "
 	      "drawn heavier, with how often.</p>\n",
 	      f);
-	if (rc || !buf || !len) {
-		char why[160];
-		snprintf(why, sizeof why, "the state diagram could not be drawn (%s)",
-		         strerror(rc ? -rc : EIO));
-		unavailable(f, "diagram", why);
-	} else {
-		fputs("<div class=\"fig\">\n", f);
-		embed_svg(f, buf, len, "fsm-");
-		fputs("</div>\n", f);
-	}
+	if (diagram_drawn(f, rc, buf, len, "the state diagram"))
+		embed_fig(f, buf, len, "fsm-");
 	free(buf);
 	buf = NULL;
 	len = 0;
@@ -1315,10 +1020,10 @@ static void write_rel_time(FILE *f, gt_time_us t, gt_time_us origin)
 		fprintf(f, "-%s", gt_svg_duration(origin - t, d));
 }
 
-static void write_summary(FILE *f, const rpt_conns *cs, const rpt_view *views)
+static void write_summary(FILE *f, const rpt_conn *conns, size_t n_conns)
 {
 	fputs("<h2 id=\"summary\">Connections</h2>\n", f);
-	if (!cs->n) {
+	if (!n_conns) {
 		fputs("<p class=\"empty\">no TCP connection in this trace.</p>\n", f);
 		return;
 	}
@@ -1328,26 +1033,24 @@ static void write_summary(FILE *f, const rpt_conns *cs, const rpt_view *views)
 	      "<th>payload bytes<br/>left→right / right→left</th>"
 	      "<th>final states<br/>left / right</th></tr></thead>\n<tbody>\n",
 	      f);
-	for (size_t i = 0; i < cs->n; i++) {
-		const rpt_conn *c = &cs->v[i];
-		const rpt_view *v = &views[i];
+	for (size_t i = 0; i < n_conns; i++) {
+		const rpt_conn *c = &conns[i];
 		char d[24];
 		fprintf(f, "<tr><td><a href=\"#conn-%zu\">%zu</a></td><td>", i + 1, i + 1);
-		side_name(f, c, v, 0);
+		side_name(f, c, 0);
 		fputs("</td><td>", f);
-		side_name(f, c, v, 1);
+		side_name(f, c, 1);
 		fprintf(f,
 		        "</td><td class=\"num\">%s</td><td class=\"num\">%zu / %zu</td>"
 		        "<td class=\"num\">%zu / %zu</td><td class=\"num\">%" PRIu64 " / %" PRIu64
 		        "</td><td>",
-		        gt_svg_duration(c->t_last - c->t_first, d), v->side[0].segments,
-		        v->side[1].segments, v->side[0].rexmits, v->side[1].rexmits,
-		        v->side[0].bytes, v->side[1].bytes);
+		        gt_svg_duration(c->t_last - c->t_first, d), c->side[0].segments,
+		        c->side[1].segments, c->side[0].rexmits, c->side[1].rexmits,
+		        c->side[0].bytes, c->side[1].bytes);
 		for (int s = 0; s < 2; s++) {
-			int ep = v->side[s].ep;
 			fputs(s ? " / " : "", f);
-			fputs(c->has_final[ep] ? gt_tcp_state_name(c->final[ep])
-			                       : "(no state seen)",
+			fputs(c->side[s].has_final ? gt_tcp_state_name(c->side[s].final)
+			                           : "(no state seen)",
 			      f);
 		}
 		fputs("</td></tr>\n", f);
@@ -1379,47 +1082,46 @@ static void write_notes(FILE *f, const gt_report_opts *o, size_t conn, const rpt
 	fputs("</ul>\n", f);
 }
 
-static int write_conn(FILE *f, const gt_trace_log *log, size_t i, const rpt_conn *c,
-                      const rpt_view *v, const gt_report_opts *o)
+static int write_conn(FILE *f, size_t i, const rpt_conn *c, const gt_report_opts *o)
 {
 	char d[24];
 	fprintf(f, "<section id=\"conn-%zu\">\n<h2>Connection %zu: ", i + 1, i + 1);
-	side_name(f, c, v, 0);
+	side_name(f, c, 0);
 	fputs(" ⇄ ", f);
-	side_name(f, c, v, 1);
+	side_name(f, c, 1);
 	fputs("</h2>\n", f);
-	fprintf(f, "<p>%zu segments from ", v->side[0].segments);
-	side_short(f, c, v, 0);
-	fprintf(f, ", %zu from ", v->side[1].segments);
-	side_short(f, c, v, 1);
+	fprintf(f, "<p>%zu segments from ", c->side[0].segments);
+	side_short(f, c, 0);
+	fprintf(f, ", %zu from ", c->side[1].segments);
+	side_short(f, c, 1);
 	fprintf(f, "; %s from the first event to the last.</p>\n",
 	        gt_svg_duration(c->t_last - c->t_first, d));
 	fputs("<h3>Ladder diagram</h3>\n", f);
-	int rc = write_ladder(f, log, i, c, o);
+	int rc = write_ladder(f, i, &c->flow, o);
 	if (rc)
 		return rc;
-	if (!v->any_seg) {
+	if (!c->any_seg) {
 		fputs(
 		    "<p class=\"note\">No segment of this connection in the trace: no plots.</p>\n",
 		    f);
 	} else {
 		for (int s = 0; s < 2 && !rc; s++) {
-			if (!v->side[s].seq_marks)
+			if (!c->side[s].seq_marks)
 				continue;
 			fputs("<h3>Time-sequence graph: ", f);
-			side_short(f, c, v, s);
+			side_short(f, c, s);
 			fputs(" → ", f);
-			side_short(f, c, v, 1 - s);
+			side_short(f, c, 1 - s);
 			fputs("</h3>\n", f);
-			rc = write_time_sequence(f, i, c, v, s);
+			rc = write_time_sequence(f, i, c, s);
 		}
 		if (!rc) {
 			fputs("<h3>Bytes in flight</h3>\n", f);
-			rc = write_in_flight(f, i, c, v);
+			rc = write_in_flight(f, i, c);
 		}
 		if (!rc) {
 			fputs("<h3>Receive window</h3>\n", f);
-			rc = write_window(f, i, c, v);
+			rc = write_window(f, i, c);
 		}
 	}
 	if (rc)
@@ -1427,6 +1129,13 @@ static int write_conn(FILE *f, const gt_trace_log *log, size_t i, const rpt_conn
 	write_notes(f, o, i, c);
 	fputs("</section>\n", f);
 	return 0;
+}
+
+static void conns_free(rpt_conn *conns, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		gt_flow_free(&conns[i].flow);
+	free(conns);
 }
 
 int gt_report_html(FILE *f, const gt_trace_log *log, const gt_report_opts *opts)
@@ -1437,17 +1146,21 @@ int gt_report_html(FILE *f, const gt_trace_log *log, const gt_report_opts *opts)
 	const gt_report_opts *o = opts ? opts : &defaults;
 	const char *title = o->title && o->title[0] ? o->title : "glasstcp report";
 
-	rpt_conns cs = {0};
-	int rc = conns_build(log, &cs);
-	rpt_view *views = NULL;
-	if (!rc && cs.n && !(views = calloc(cs.n, sizeof *views)))
-		rc = -ENOMEM;
-	if (rc) {
-		conns_free(&cs);
-		return rc;
+	/* Every connection's flow at once: the summary comes before them all. */
+	size_t n_conns = gt_flow_count(log);
+	rpt_conn *conns = calloc(n_conns ? n_conns : 1, sizeof *conns);
+	if (!conns)
+		return -ENOMEM;
+	int rc = 0;
+	for (size_t i = 0; i < n_conns && !rc; i++) {
+		rc = gt_flow_build(log, i, &conns[i].flow);
+		if (!rc)
+			view_build(&conns[i]);
 	}
-	for (size_t i = 0; i < cs.n; i++)
-		view_build(&cs.v[i], &views[i]);
+	if (rc) {
+		conns_free(conns, n_conns);
+		return rc == -ENOMEM ? rc : -EIO;
+	}
 
 	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n"
 	      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n<title>",
@@ -1457,23 +1170,23 @@ int gt_report_html(FILE *f, const gt_trace_log *log, const gt_report_opts *opts)
 	gt_svg_text(f, title);
 	fputs("</h1>\n", f);
 	size_t n_events = gt_trace_log_count(log);
-	fprintf(f, "<p class=\"src\">%zu events, %zu TCP connection%s", n_events, cs.n,
-	        cs.n == 1 ? "" : "s");
+	fprintf(f, "<p class=\"src\">%zu events, %zu TCP connection%s", n_events, n_conns,
+	        n_conns == 1 ? "" : "s");
 	if (gt_trace_log_dropped(log))
 		fprintf(f, "; %zu events were lost for want of memory while tracing",
 		        gt_trace_log_dropped(log));
 	fputs(". Sequence numbers in the plots are relative to each side's ISN. A self-contained "
 	      "page: no script, nothing loaded from the network.</p>\n",
 	      f);
-	write_summary(f, &cs, views);
-	for (size_t i = 0; i < cs.n && !rc; i++)
-		rc = write_conn(f, log, i, &cs.v[i], &views[i], o);
+	write_summary(f, conns, n_conns);
+	for (size_t i = 0; i < n_conns && !rc; i++)
+		rc = write_conn(f, i, &conns[i], o);
 	/* Notes about connections the trace does not have. */
 	if (!rc) {
 		bool header = false;
 		for (size_t i = 0; i < o->n_notes; i++) {
 			const gt_report_note *nt = &o->notes[i];
-			if (nt->conn < cs.n)
+			if (nt->conn < n_conns)
 				continue;
 			if (!header)
 				fputs("<h2>Other notes</h2>\n<ul class=\"notes\">\n", f);
@@ -1492,8 +1205,7 @@ int gt_report_html(FILE *f, const gt_trace_log *log, const gt_report_opts *opts)
 	if (!rc)
 		fputs("<footer><p class=\"src\">Made by glasstcp.</p></footer>\n</body>\n</html>\n",
 		      f);
-	free(views);
-	conns_free(&cs);
+	conns_free(conns, n_conns);
 	if (rc)
 		return rc;
 	return ferror(f) ? -EIO : 0;

@@ -49,7 +49,9 @@ double gt_svg_text_width(const char *s, double font_px)
 
 char *gt_svg_duration(gt_time_us d, char buf[24])
 {
-	if (d >= 1000000)
+	if (d >= 1000000000)
+		snprintf(buf, 24, "%.0f s", (double)d / 1e6); /* %g would go to 1e+03 */
+	else if (d >= 1000000)
 		snprintf(buf, 24, "%.3g s", (double)d / 1e6);
 	else if (d >= 1000)
 		snprintf(buf, 24, "%.3g ms", (double)d / 1e3);
