@@ -3,6 +3,7 @@
  * and the command goes on reading until the peer's FIN. Exit 0 on a clean
  * close, 1 with the reason otherwise (refused, reset, timed out). */
 #include "cli.h"
+#include "cli_args.h"
 #include "tun_cli.h"
 
 #include <errno.h>
@@ -291,24 +292,25 @@ int gt_cli_connect(int argc, char **argv)
 			return 0;
 		}
 		if (arg[0] == '-' && arg[1] != '\0')
-			return tun_bad_usage("connect",
-			                     "unknown option '%s' (glasstcp connect --help)", arg);
+			return gt_cli_bad_usage(
+			    "connect", "unknown option '%s' (glasstcp connect --help)", arg);
 		if (npos == 2)
-			return tun_bad_usage("connect", "unexpected argument '%s' (want HOST PORT)",
-			                     arg);
+			return gt_cli_bad_usage("connect",
+			                        "unexpected argument '%s' (want HOST PORT)", arg);
 		pos[npos++] = arg;
 	}
 	int rc = tun_opts_check(&o);
 	if (rc)
 		return rc;
 	if (npos < 2)
-		return tun_bad_usage("connect", "HOST and PORT are required (glasstcp connect "
-		                                "--help)");
+		return gt_cli_bad_usage("connect", "HOST and PORT are required (glasstcp connect "
+		                                   "--help)");
 	conn_app c = {.sock = -1};
 	if (gt_ipv4_parse(pos[0], &c.host) < 0 || !c.host)
-		return tun_bad_usage("connect", "HOST must be an IPv4 address, got '%s'", pos[0]);
+		return gt_cli_bad_usage("connect", "HOST must be an IPv4 address, got '%s'",
+		                        pos[0]);
 	if (!parse_port(pos[1], &c.port))
-		return tun_bad_usage("connect", "PORT must be 1..65535, got '%s'", pos[1]);
+		return gt_cli_bad_usage("connect", "PORT must be 1..65535, got '%s'", pos[1]);
 
 	/* a reader that went away is reported by write(), not by a signal */
 	signal(SIGPIPE, SIG_IGN);

@@ -2,14 +2,13 @@
  * shows it as the seed's table, as JSON Lines, as a pcap capture, as the
  * ladder diagram of its first connection (SVG) and/or as the HTML report. */
 #include "cli.h"
+#include "cli_args.h"
 #include "scenarios.h"
 #include "view/flow.h"
 #include "view/ladder.h"
 #include "view/report.h"
 
 #include <errno.h>
-#include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,21 +36,6 @@ static void usage(FILE *f)
 	        MAX_DELAY_MS);
 }
 
-#if defined(__GNUC__)
-__attribute__((format(printf, 1, 2)))
-#endif
-static int
-bad_usage(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(stderr, "glasstcp demo: ");
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return 2;
-}
-
 static void list(void)
 {
 	size_t w = 0;
@@ -64,33 +48,6 @@ static void list(void)
 		printf("%-*s  %s\n", (int)w, gt_scenarios[i].name, gt_scenarios[i].summary);
 }
 
-/* Decimal digits only: no sign, no spaces, no trailing text, no overflow. */
-static bool parse_u64(const char *s, uint64_t *out)
-{
-	if (!s || *s < '0' || *s > '9')
-		return false;
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || *end)
-		return false;
-	*out = v;
-	return true;
-}
-
-static bool parse_loss(const char *s, double *out)
-{
-	if (!s || !((*s >= '0' && *s <= '9') || *s == '.'))
-		return false; /* no sign, no spaces, no "nan" or "inf" */
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || *end || !isfinite(v) || v < 0 || v >= 1)
-		return false;
-	*out = v;
-	return true;
-}
-
 typedef struct demo_args {
 	const char *name;
 	bool json;
@@ -101,26 +58,6 @@ typedef struct demo_args {
 	const char *html;
 	gt_scenario_opts opts;
 } demo_args;
-
-/* Takes an option's value from "--opt=value" or from the next argument. */
-static const char *option_value(const char *arg, const char *opt, int argc, char **argv, int *i,
-                                bool *matched)
-{
-	size_t n = strlen(opt);
-	*matched = false;
-	if (strncmp(arg, opt, n) != 0)
-		return NULL;
-	if (arg[n] == '=') {
-		*matched = true;
-		return arg + n + 1;
-	}
-	if (arg[n] != '\0')
-		return NULL;
-	*matched = true;
-	if (*i + 1 >= argc)
-		return NULL;
-	return argv[++*i];
-}
 
 static int parse_args(int argc, char **argv, demo_args *a)
 {
@@ -135,36 +72,43 @@ static int parse_args(int argc, char **argv, demo_args *a)
 			a->json = true;
 		} else if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
 			a->help = true;
-		} else if ((v = option_value(arg, "--pcap", argc, argv, &i, &m)), m) {
+		} else if ((v = gt_cli_option_value(arg, "--pcap", argc, argv, &i, &m)), m) {
 			if (!v || !*v)
-				return bad_usage("%s needs a file name", "--pcap");
+				return gt_cli_bad_usage("demo", "%s needs a file name", "--pcap");
 			a->pcap = v;
-		} else if ((v = option_value(arg, "--svg", argc, argv, &i, &m)), m) {
+		} else if ((v = gt_cli_option_value(arg, "--svg", argc, argv, &i, &m)), m) {
 			if (!v || !*v)
-				return bad_usage("%s needs a file name", "--svg");
+				return gt_cli_bad_usage("demo", "%s needs a file name", "--svg");
 			a->svg = v;
-		} else if ((v = option_value(arg, "--html", argc, argv, &i, &m)), m) {
+		} else if ((v = gt_cli_option_value(arg, "--html", argc, argv, &i, &m)), m) {
 			if (!v || !*v)
-				return bad_usage("%s needs a file name", "--html");
+				return gt_cli_bad_usage("demo", "%s needs a file name", "--html");
 			a->html = v;
-		} else if ((v = option_value(arg, "--seed", argc, argv, &i, &m)), m) {
-			if (!parse_u64(v, &a->opts.seed))
-				return bad_usage("--seed needs a non-negative integer, got '%s'",
-				                 v ? v : "");
-		} else if ((v = option_value(arg, "--loss", argc, argv, &i, &m)), m) {
-			if (!parse_loss(v, &a->opts.loss))
-				return bad_usage("--loss needs a probability 0 <= P < 1, got '%s'",
-				                 v ? v : "");
-		} else if ((v = option_value(arg, "--delay", argc, argv, &i, &m)), m) {
+		} else if ((v = gt_cli_option_value(arg, "--seed", argc, argv, &i, &m)), m) {
+			if (!gt_cli_parse_u64(v, UINT64_MAX, &a->opts.seed))
+				return gt_cli_bad_usage(
+				    "demo", "--seed needs a non-negative integer, got '%s'",
+				    v ? v : "");
+		} else if ((v = gt_cli_option_value(arg, "--loss", argc, argv, &i, &m)), m) {
+			double p;
+			if (!gt_cli_parse_decimal(v, 1, &p) || p >= 1)
+				return gt_cli_bad_usage(
+				    "demo", "--loss needs a probability 0 <= P < 1, got '%s'",
+				    v ? v : "");
+			a->opts.loss = p;
+		} else if ((v = gt_cli_option_value(arg, "--delay", argc, argv, &i, &m)), m) {
 			uint64_t d;
-			if (!parse_u64(v, &d) || d > MAX_DELAY_MS)
-				return bad_usage("--delay needs milliseconds 0..10000, got '%s'",
-				                 v ? v : "");
+			if (!gt_cli_parse_u64(v, MAX_DELAY_MS, &d))
+				return gt_cli_bad_usage(
+				    "demo", "--delay needs milliseconds 0..10000, got '%s'",
+				    v ? v : "");
 			a->opts.delay_ms = (uint32_t)d;
 		} else if (arg[0] == '-' && arg[1] != '\0') {
-			return bad_usage("unknown option '%s' (glasstcp demo --help)", arg);
+			return gt_cli_bad_usage("demo",
+			                        "unknown option '%s' (glasstcp demo --help)", arg);
 		} else if (a->name) {
-			return bad_usage("one scenario at a time ('%s' is one too many)", arg);
+			return gt_cli_bad_usage(
+			    "demo", "one scenario at a time ('%s' is one too many)", arg);
 		} else {
 			a->name = arg;
 		}
@@ -289,7 +233,8 @@ int gt_cli_demo(int argc, char **argv)
 	}
 	const gt_scenario *sc = gt_scenario_find(a.name);
 	if (!sc)
-		return bad_usage("unknown scenario '%s' (glasstcp demo --list)", a.name);
+		return gt_cli_bad_usage("demo", "unknown scenario '%s' (glasstcp demo --list)",
+		                        a.name);
 
 	demo_sink sink = {.json = a.json};
 	if ((!a.json || a.svg || a.html) && !(sink.log = gt_trace_log_new())) {

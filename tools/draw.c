@@ -2,13 +2,13 @@
  * (what `glasstcp demo --json`, the TUN tools and `glasstcp explain --json`
  * write) as SVG, and optionally the HTML report of the whole trace. */
 #include "cli.h"
+#include "cli_args.h"
 #include "view/flow.h"
 #include "view/ladder.h"
 #include "view/report.h"
 #include "view/trace_read.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,21 +35,6 @@ static void usage(FILE *f)
 	    "trace that cannot be used (missing, not JSON Lines, no connection).\n");
 }
 
-#if defined(__GNUC__)
-__attribute__((format(printf, 1, 2)))
-#endif
-static int
-fail(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(stderr, "glasstcp draw: ");
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return 2;
-}
-
 typedef struct draw_args {
 	const char *trace;
 	const char *output;
@@ -60,39 +45,6 @@ typedef struct draw_args {
 	bool list;
 	bool help;
 } draw_args;
-
-/* Takes an option's value from "--opt=value" or from the next argument. */
-static const char *option_value(const char *arg, const char *opt, int argc, char **argv, int *i,
-                                bool *matched)
-{
-	size_t n = strlen(opt);
-	*matched = false;
-	if (strncmp(arg, opt, n) != 0)
-		return NULL;
-	if (arg[n] == '=') {
-		*matched = true;
-		return arg + n + 1;
-	}
-	if (arg[n] != '\0')
-		return NULL;
-	*matched = true;
-	if (*i + 1 >= argc)
-		return NULL;
-	return argv[++*i];
-}
-
-static bool parse_index(const char *s, size_t *out)
-{
-	if (!s || *s < '0' || *s > '9')
-		return false;
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || *end || v > SIZE_MAX / 2)
-		return false;
-	*out = (size_t)v;
-	return true;
-}
 
 static int parse_args(int argc, char **argv, draw_args *a)
 {
@@ -108,28 +60,33 @@ static int parse_args(int argc, char **argv, draw_args *a)
 			a->absolute = true;
 		} else if (!strcmp(arg, "-o")) {
 			if (i + 1 >= argc || !*argv[i + 1])
-				return fail("-o needs a file name");
+				return gt_cli_bad_usage("draw", "-o needs a file name");
 			a->output = argv[++i];
-		} else if ((v = option_value(arg, "--output", argc, argv, &i, &m)), m) {
+		} else if ((v = gt_cli_option_value(arg, "--output", argc, argv, &i, &m)), m) {
 			if (!v || !*v)
-				return fail("--output needs a file name");
+				return gt_cli_bad_usage("draw", "--output needs a file name");
 			a->output = v;
-		} else if ((v = option_value(arg, "--html", argc, argv, &i, &m)), m) {
+		} else if ((v = gt_cli_option_value(arg, "--html", argc, argv, &i, &m)), m) {
 			if (!v || !*v)
-				return fail("--html needs a file name");
+				return gt_cli_bad_usage("draw", "--html needs a file name");
 			a->html = v;
-		} else if ((v = option_value(arg, "--title", argc, argv, &i, &m)), m) {
+		} else if ((v = gt_cli_option_value(arg, "--title", argc, argv, &i, &m)), m) {
 			if (!v)
-				return fail("--title needs a text");
+				return gt_cli_bad_usage("draw", "--title needs a text");
 			a->title = v;
-		} else if ((v = option_value(arg, "--conn", argc, argv, &i, &m)), m) {
-			if (!parse_index(v, &a->conn))
-				return fail("--conn needs a connection index (0, 1, ...), got '%s'",
-				            v ? v : "");
+		} else if ((v = gt_cli_option_value(arg, "--conn", argc, argv, &i, &m)), m) {
+			uint64_t conn;
+			if (!gt_cli_parse_u64(v, SIZE_MAX / 2, &conn))
+				return gt_cli_bad_usage(
+				    "draw", "--conn needs a connection index (0, 1, ...), got '%s'",
+				    v ? v : "");
+			a->conn = (size_t)conn;
 		} else if (arg[0] == '-' && arg[1] != '\0') {
-			return fail("unknown option '%s' (glasstcp draw --help)", arg);
+			return gt_cli_bad_usage("draw",
+			                        "unknown option '%s' (glasstcp draw --help)", arg);
 		} else if (a->trace) {
-			return fail("one trace at a time ('%s' is one too many)", arg);
+			return gt_cli_bad_usage("draw",
+			                        "one trace at a time ('%s' is one too many)", arg);
 		} else {
 			a->trace = arg;
 		}
@@ -143,11 +100,11 @@ static int read_trace(const char *path, gt_trace_log *log)
 	bool is_stdin = !strcmp(path, "-");
 	FILE *f = is_stdin ? stdin : fopen(path, "r");
 	if (!f)
-		return fail("cannot open %s: %s", path, strerror(errno));
+		return gt_cli_bad_usage("draw", "cannot open %s: %s", path, strerror(errno));
 	struct stat sb;
 	if (!is_stdin && fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
 		fclose(f);
-		return fail("%s is a directory, not a trace", path);
+		return gt_cli_bad_usage("draw", "%s is a directory, not a trace", path);
 	}
 	char err[256] = "";
 	int rc = gt_trace_read_jsonl(f, is_stdin ? "stdin" : path, log, err, sizeof err);
@@ -158,7 +115,7 @@ static int read_trace(const char *path, gt_trace_log *log)
 		return 1;
 	}
 	if (rc < 0)
-		return fail("%s", err[0] ? err : strerror(-rc));
+		return gt_cli_bad_usage("draw", "%s", err[0] ? err : strerror(-rc));
 	return 0;
 }
 
@@ -255,12 +212,11 @@ int gt_cli_draw(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	if (!a.trace) {
-		fprintf(stderr, "glasstcp draw: which trace? (glasstcp draw --help)\n");
-		return 2;
-	}
+	if (!a.trace)
+		return gt_cli_bad_usage("draw", "which trace? (glasstcp draw --help)");
 	if (!a.output && !a.html && !a.list)
-		return fail("nothing to do: give -o FILE.svg, --html FILE or --list");
+		return gt_cli_bad_usage("draw",
+		                        "nothing to do: give -o FILE.svg, --html FILE or --list");
 
 	gt_trace_log *log = gt_trace_log_new();
 	if (!log) {
@@ -270,10 +226,12 @@ int gt_cli_draw(int argc, char **argv)
 	rc = read_trace(a.trace, log);
 	size_t n = rc ? 0 : gt_flow_count(log);
 	if (rc == 0 && n == 0)
-		rc = fail("%s: no TCP connection in the trace", a.trace);
+		rc = gt_cli_bad_usage("draw", "%s: no TCP connection in the trace", a.trace);
 	else if (rc == 0 && a.conn >= n)
-		rc = fail("%s: no connection %zu (the trace has %zu, numbered from 0; see --list)",
-		          a.trace, a.conn, n);
+		rc = gt_cli_bad_usage(
+		    "draw",
+		    "%s: no connection %zu (the trace has %zu, numbered from 0; see --list)",
+		    a.trace, a.conn, n);
 	if (rc == 0 && a.list)
 		rc = list(log, n);
 	if (rc == 0 && a.output)

@@ -3,6 +3,7 @@
  * (view/explain.h), shown as the seed's table, as JSON Lines, as ladder
  * diagrams or as an HTML report, with the anomalies explained. */
 #include "cli.h"
+#include "cli_args.h"
 #include "view/explain.h"
 #include "view/flow.h"
 #include "view/ladder.h"
@@ -11,7 +12,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,21 +47,6 @@ static void usage(FILE *f)
 	        "is explained first, then one line on stderr says the file is truncated.\n");
 }
 
-#if defined(__GNUC__)
-__attribute__((format(printf, 1, 2)))
-#endif
-static int
-bad_usage(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(stderr, "glasstcp explain: ");
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return 2;
-}
-
 typedef struct explain_args {
 	const char *capture;
 	bool json;
@@ -71,40 +56,6 @@ typedef struct explain_args {
 	const char *html;
 	gt_explain_opts opts;
 } explain_args;
-
-/* Takes an option's value from "--opt=value" or from the next argument. */
-static const char *option_value(const char *arg, const char *opt, int argc, char **argv, int *i,
-                                bool *matched)
-{
-	size_t n = strlen(opt);
-	*matched = false;
-	if (strncmp(arg, opt, n) != 0)
-		return NULL;
-	if (arg[n] == '=') {
-		*matched = true;
-		return arg + n + 1;
-	}
-	if (arg[n] != '\0')
-		return NULL;
-	*matched = true;
-	if (*i + 1 >= argc)
-		return NULL;
-	return argv[++*i];
-}
-
-/* Non-negative decimal seconds ("60", "0.5"); no sign, no "inf". */
-static bool parse_seconds(const char *s, gt_time_us *out)
-{
-	if (!s || !((*s >= '0' && *s <= '9') || *s == '.'))
-		return false;
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || *end || !isfinite(v) || v < 0 || v > MAX_TIME_WAIT_S)
-		return false;
-	*out = (gt_time_us)llround(v * 1e6);
-	return true;
-}
 
 static int parse_args(int argc, char **argv, explain_args *a)
 {
@@ -119,22 +70,27 @@ static int parse_args(int argc, char **argv, explain_args *a)
 			a->absolute = true;
 		} else if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
 			a->help = true;
-		} else if ((v = option_value(arg, "--svg", argc, argv, &i, &m)), m) {
+		} else if ((v = gt_cli_option_value(arg, "--svg", argc, argv, &i, &m)), m) {
 			if (!v || !*v)
-				return bad_usage("--svg needs a directory");
+				return gt_cli_bad_usage("explain", "--svg needs a directory");
 			a->svg_dir = v;
-		} else if ((v = option_value(arg, "--html", argc, argv, &i, &m)), m) {
+		} else if ((v = gt_cli_option_value(arg, "--html", argc, argv, &i, &m)), m) {
 			if (!v || !*v)
-				return bad_usage("--html needs a file name");
+				return gt_cli_bad_usage("explain", "--html needs a file name");
 			a->html = v;
-		} else if ((v = option_value(arg, "--time-wait", argc, argv, &i, &m)), m) {
-			if (!parse_seconds(v, &a->opts.time_wait_us))
-				return bad_usage("--time-wait needs seconds 0..%g, got '%s'",
-				                 MAX_TIME_WAIT_S, v ? v : "");
+		} else if ((v = gt_cli_option_value(arg, "--time-wait", argc, argv, &i, &m)), m) {
+			double seconds;
+			if (!gt_cli_parse_decimal(v, MAX_TIME_WAIT_S, &seconds))
+				return gt_cli_bad_usage("explain",
+				                        "--time-wait needs seconds 0..%g, got '%s'",
+				                        MAX_TIME_WAIT_S, v ? v : "");
+			a->opts.time_wait_us = (gt_time_us)llround(seconds * 1e6);
 		} else if (arg[0] == '-' && arg[1] != '\0') {
-			return bad_usage("unknown option '%s' (glasstcp explain --help)", arg);
+			return gt_cli_bad_usage(
+			    "explain", "unknown option '%s' (glasstcp explain --help)", arg);
 		} else if (a->capture) {
-			return bad_usage("one capture at a time ('%s' is one too many)", arg);
+			return gt_cli_bad_usage(
+			    "explain", "one capture at a time ('%s' is one too many)", arg);
 		} else {
 			a->capture = arg;
 		}
@@ -611,10 +567,8 @@ int gt_cli_explain(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	if (!a.capture) {
-		fprintf(stderr, "glasstcp explain: which capture? (glasstcp explain --help)\n");
-		return 2;
-	}
+	if (!a.capture)
+		return gt_cli_bad_usage("explain", "which capture? (glasstcp explain --help)");
 
 	gt_explain e;
 	char err[512];

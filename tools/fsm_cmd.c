@@ -2,11 +2,11 @@
  * transitions that the given traces took counted on it, and a text coverage
  * report (tools/view/fsm.h). */
 #include "cli.h"
+#include "cli_args.h"
 #include "view/fsm.h"
 #include "view/trace_read.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,21 +29,6 @@ static void usage(FILE *f)
 	      f);
 }
 
-#if defined(__GNUC__)
-__attribute__((format(printf, 1, 2)))
-#endif
-static int
-bad_usage(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("glasstcp fsm: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return 2;
-}
-
 typedef struct fsm_args {
 	const char *output;
 	bool dot;
@@ -57,14 +42,14 @@ static int parse_args(int argc, char **argv, fsm_args *a)
 {
 	a->traces = calloc((size_t)argc + 1, sizeof *a->traces);
 	if (!a->traces)
-		return bad_usage("out of memory");
+		return gt_cli_bad_usage("fsm", "out of memory");
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i];
 		if (!strcmp(arg, "-o") || !strcmp(arg, "--output")) {
 			if (i + 1 >= argc || !*argv[i + 1])
-				return bad_usage("%s needs a file name", arg);
+				return gt_cli_bad_usage("fsm", "%s needs a file name", arg);
 			if (a->output)
-				return bad_usage("one output file only");
+				return gt_cli_bad_usage("fsm", "one output file only");
 			a->output = argv[++i];
 		} else if (!strcmp(arg, "--dot")) {
 			a->dot = true;
@@ -73,7 +58,8 @@ static int parse_args(int argc, char **argv, fsm_args *a)
 		} else if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
 			a->help = true;
 		} else if (arg[0] == '-' && arg[1] != '\0') {
-			return bad_usage("unknown option '%s' (glasstcp fsm --help)", arg);
+			return gt_cli_bad_usage("fsm", "unknown option '%s' (glasstcp fsm --help)",
+			                        arg);
 		} else {
 			a->traces[a->ntraces++] = argv[i];
 		}
@@ -87,12 +73,12 @@ static int count_trace(const char *path, gt_fsm_counts *counts)
 	bool is_stdin = !strcmp(path, "-");
 	FILE *f = is_stdin ? stdin : fopen(path, "r");
 	if (!f)
-		return bad_usage("%s: %s", path, strerror(errno));
+		return gt_cli_bad_usage("fsm", "%s: %s", path, strerror(errno));
 	gt_trace_log *log = gt_trace_log_new();
 	if (!log) {
 		if (!is_stdin)
 			fclose(f);
-		return bad_usage("out of memory");
+		return gt_cli_bad_usage("fsm", "out of memory");
 	}
 	char err[512];
 	int rc = gt_trace_read_jsonl(f, is_stdin ? "<stdin>" : path, log, err, sizeof err);
@@ -102,7 +88,7 @@ static int count_trace(const char *path, gt_fsm_counts *counts)
 		gt_fsm_count_log(counts, log);
 	gt_trace_log_free(log);
 	if (rc < 0)
-		return bad_usage("%s", err[0] ? err : strerror(-rc));
+		return gt_cli_bad_usage("fsm", "%s", err[0] ? err : strerror(-rc));
 	return 0;
 }
 
@@ -140,7 +126,7 @@ int gt_cli_fsm(int argc, char **argv)
 	if (status == 0 && a.ntraces > 0) {
 		counts = calloc(1, sizeof *counts);
 		if (!counts)
-			status = bad_usage("out of memory");
+			status = gt_cli_bad_usage("fsm", "out of memory");
 	}
 	for (int i = 0; status == 0 && i < a.ntraces; i++)
 		status = count_trace(a.traces[i], counts);

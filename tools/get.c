@@ -1,6 +1,7 @@
 /* `glasstcp get`: one HTTP/1.1 GET over glasstcp on a TUN device, the body
  * to a file (or stdout). Exit 0 on a complete 2xx body. */
 #include "cli.h"
+#include "cli_args.h"
 #include "service.h"
 #include "tun_cli.h"
 
@@ -80,27 +81,27 @@ int gt_cli_get(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		}
-		if (((v = tun_option_value(arg, "-o", argc, argv, &i, &m)), m) ||
-		    ((v = tun_option_value(arg, "--output", argc, argv, &i, &m)), m)) {
+		if (((v = gt_cli_option_value(arg, "-o", argc, argv, &i, &m)), m) ||
+		    ((v = gt_cli_option_value(arg, "--output", argc, argv, &i, &m)), m)) {
 			if (!v || !*v)
-				return tun_bad_usage("get",
-				                     "-o needs a file name ('-' for stdout)");
+				return gt_cli_bad_usage("get",
+				                        "-o needs a file name ('-' for stdout)");
 			outpath = v;
 			continue;
 		}
 		if (arg[0] == '-' && arg[1] != '\0')
-			return tun_bad_usage("get", "unknown option '%s' (glasstcp get --help)",
-			                     arg);
+			return gt_cli_bad_usage("get", "unknown option '%s' (glasstcp get --help)",
+			                        arg);
 		if (url)
-			return tun_bad_usage("get", "one URL at a time ('%s' is one too many)",
-			                     arg);
+			return gt_cli_bad_usage("get", "one URL at a time ('%s' is one too many)",
+			                        arg);
 		url = arg;
 	}
 	int rc = tun_opts_check(&o);
 	if (rc)
 		return rc;
 	if (!url)
-		return tun_bad_usage("get", "which URL? (glasstcp get --help)");
+		return gt_cli_bad_usage("get", "which URL? (glasstcp get --help)");
 
 	signal(SIGPIPE, SIG_IGN);
 	FILE *out = stdout;
@@ -124,7 +125,7 @@ int gt_cli_get(int argc, char **argv)
 		tun_run_finish(&r);
 		if (!to_stdout)
 			fclose(out);
-		return tun_bad_usage("get", "%s", err[0] ? err : "bad URL");
+		return gt_cli_bad_usage("get", "%s", err[0] ? err : "bad URL");
 	}
 
 	gt_tun_app app = {

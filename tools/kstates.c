@@ -33,6 +33,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/vfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #define KS_TRACEFS    "/sys/kernel/tracing"
@@ -1067,4 +1068,30 @@ void gt_kstates_close(gt_kstates *ks)
 	free(ks->tw);
 	free(ks->host);
 	free(ks);
+}
+
+static gt_time_us ks_mono_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (gt_time_us)ts.tv_sec * 1000000u + (gt_time_us)ts.tv_nsec / 1000u;
+}
+
+void gt_kstates_drain(gt_kstates *ks, gt_time_us grace_us, gt_event_fn fn, void *user)
+{
+	if (!ks)
+		return;
+	gt_time_us now = ks_mono_now();
+	gt_time_us end = now + grace_us;
+	for (;;) {
+		gt_kstates_process(ks, now, fn, user);
+		gt_time_us dl = gt_kstates_deadline(ks);
+		if (dl == GT_TIME_NEVER || dl > end || now >= end)
+			return;
+		gt_time_us wait = dl > now ? dl - now : 1000;
+		struct timespec ts = {.tv_sec = (time_t)(wait / 1000000u),
+		                      .tv_nsec = (long)(wait % 1000000u) * 1000};
+		nanosleep(&ts, NULL);
+		now = ks_mono_now();
+	}
 }

@@ -42,6 +42,12 @@ void gt_kstates_process(gt_kstates *ks, gt_time_us now, gt_event_fn fn, void *us
  * sock_diag for TIME_WAIT ends and entries, or for a connecting socket's
  * port), or GT_TIME_NEVER. */
 gt_time_us gt_kstates_deadline(const gt_kstates *ks);
+/* Ends a recording: reads what the kernel has reported, then keeps polling for
+ * what falls due within grace_us (an orphaned FIN_WAIT_2 handed to a time-wait
+ * mini-socket, a connecting socket's port) and emits it. Blocks for at most
+ * grace_us; the kernel's last step right after the caller's own exit is not
+ * lost. */
+void gt_kstates_drain(gt_kstates *ks, gt_time_us grace_us, gt_event_fn fn, void *user);
 /* Disables the tracepoint it enabled, removes its tracefs instance and frees
  * everything. NULL is allowed. */
 void gt_kstates_close(gt_kstates *ks);

@@ -1,14 +1,18 @@
 /* The TUN commands' shared options and run (tun_cli.h). */
 #include "tun_cli.h"
 
+#include "cli_args.h"
+
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* JSON Lines are flushed at most this often, so `tail -f` follows a run
  * without a write per event. */
 #define JSON_FLUSH_US 200000u
+/* After the run, how long --kernel-states keeps polling for Linux's last
+ * steps (an orphaned FIN_WAIT_2 handed to a time-wait socket, a final CLOSE). */
+#define TUN_KSTATES_GRACE_US 150000u
 
 const char tun_opts_usage[] =
     "  --tun NAME         the TUN device (created if it does not exist)\n"
@@ -21,36 +25,6 @@ const char tun_opts_usage[] =
     "  --kernel-states    also trace the Linux side's TCP states (root, tracefs)\n"
     "  --table FILE       at exit, the seed's table of every connection ('-': stdout);\n"
     "                     with --kernel-states the Linux side's states stand beside\n";
-
-int tun_bad_usage(const char *cmd, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(stderr, "glasstcp %s: ", cmd);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return 2;
-}
-
-const char *tun_option_value(const char *arg, const char *opt, int argc, char **argv, int *i,
-                             bool *matched)
-{
-	size_t n = strlen(opt);
-	*matched = false;
-	if (strncmp(arg, opt, n) != 0)
-		return NULL;
-	if (arg[n] == '=') {
-		*matched = true;
-		return arg + n + 1;
-	}
-	if (arg[n] != '\0')
-		return NULL;
-	*matched = true;
-	if (*i + 1 >= argc)
-		return NULL;
-	return argv[++*i];
-}
 
 void tun_opts_init(tun_opts *o, const char *cmd)
 {
@@ -65,47 +39,49 @@ int tun_opts_parse(tun_opts *o, int argc, char **argv, int *i)
 	const char *arg = argv[*i];
 	const char *v;
 	bool m;
-	if ((v = tun_option_value(arg, "--tun", argc, argv, i, &m)), m) {
+	if ((v = gt_cli_option_value(arg, "--tun", argc, argv, i, &m)), m) {
 		if (!v || !*v)
-			return tun_bad_usage(o->cmd, "--tun needs a device name");
+			return gt_cli_bad_usage(o->cmd, "--tun needs a device name");
 		if (strlen(v) > 15)
-			return tun_bad_usage(o->cmd, "--tun: '%s' is longer than 15 characters", v);
+			return gt_cli_bad_usage(o->cmd, "--tun: '%s' is longer than 15 characters",
+			                        v);
 		o->tun = v;
 		return 1;
 	}
-	if ((v = tun_option_value(arg, "--addr", argc, argv, i, &m)), m) {
+	if ((v = gt_cli_option_value(arg, "--addr", argc, argv, i, &m)), m) {
 		if (!v || gt_ipv4_parse(v, &o->addr) < 0 || !o->addr)
-			return tun_bad_usage(o->cmd, "--addr needs an IPv4 address, got '%s'",
-			                     v ? v : "");
+			return gt_cli_bad_usage(o->cmd, "--addr needs an IPv4 address, got '%s'",
+			                        v ? v : "");
 		o->have_addr = true;
 		return 1;
 	}
-	if ((v = tun_option_value(arg, "--peer", argc, argv, i, &m)), m) {
+	if ((v = gt_cli_option_value(arg, "--peer", argc, argv, i, &m)), m) {
 		if (!v || gt_ipv4_parse(v, &o->peer) < 0 || !o->peer)
-			return tun_bad_usage(o->cmd, "--peer needs an IPv4 address, got '%s'",
-			                     v ? v : "");
+			return gt_cli_bad_usage(o->cmd, "--peer needs an IPv4 address, got '%s'",
+			                        v ? v : "");
 		o->have_peer = true;
 		return 1;
 	}
-	if ((v = tun_option_value(arg, "--pcap", argc, argv, i, &m)), m) {
+	if ((v = gt_cli_option_value(arg, "--pcap", argc, argv, i, &m)), m) {
 		if (!v || !*v)
-			return tun_bad_usage(o->cmd, "--pcap needs a file name");
+			return gt_cli_bad_usage(o->cmd, "--pcap needs a file name");
 		o->pcap = v;
 		return 1;
 	}
-	if ((v = tun_option_value(arg, "--json", argc, argv, i, &m)), m) {
+	if ((v = gt_cli_option_value(arg, "--json", argc, argv, i, &m)), m) {
 		if (!v || !*v)
-			return tun_bad_usage(o->cmd, "--json needs a file name ('-' for stdout)");
+			return gt_cli_bad_usage(o->cmd,
+			                        "--json needs a file name ('-' for stdout)");
 		o->json = v;
 		return 1;
 	}
-	if ((v = tun_option_value(arg, "--impair", argc, argv, i, &m)), m) {
+	if ((v = gt_cli_option_value(arg, "--impair", argc, argv, i, &m)), m) {
 		char err[160];
 		if (!v)
-			return tun_bad_usage(o->cmd, "--impair needs a spec, e.g. "
-			                             "loss=0.02,delay=20,seed=1");
+			return gt_cli_bad_usage(o->cmd, "--impair needs a spec, e.g. "
+			                                "loss=0.02,delay=20,seed=1");
 		if (gt_tun_impair_parse(v, &o->impair, err, sizeof err) < 0)
-			return tun_bad_usage(o->cmd, "--impair: %s", err);
+			return gt_cli_bad_usage(o->cmd, "--impair: %s", err);
 		o->impaired = true;
 		return 1;
 	}
@@ -113,9 +89,10 @@ int tun_opts_parse(tun_opts *o, int argc, char **argv, int *i)
 		o->kernel_states = true;
 		return 1;
 	}
-	if ((v = tun_option_value(arg, "--table", argc, argv, i, &m)), m) {
+	if ((v = gt_cli_option_value(arg, "--table", argc, argv, i, &m)), m) {
 		if (!v || !*v)
-			return tun_bad_usage(o->cmd, "--table needs a file name ('-' for stdout)");
+			return gt_cli_bad_usage(o->cmd,
+			                        "--table needs a file name ('-' for stdout)");
 		o->table = v;
 		return 1;
 	}
@@ -125,11 +102,14 @@ int tun_opts_parse(tun_opts *o, int argc, char **argv, int *i)
 int tun_opts_check(const tun_opts *o)
 {
 	if (!o->tun)
-		return tun_bad_usage(o->cmd, "--tun NAME is required (glasstcp %s --help)", o->cmd);
+		return gt_cli_bad_usage(o->cmd, "--tun NAME is required (glasstcp %s --help)",
+		                        o->cmd);
 	if (!o->have_addr)
-		return tun_bad_usage(o->cmd, "--addr A is required (glasstcp %s --help)", o->cmd);
+		return gt_cli_bad_usage(o->cmd, "--addr A is required (glasstcp %s --help)",
+		                        o->cmd);
 	if (!o->have_peer)
-		return tun_bad_usage(o->cmd, "--peer B is required (glasstcp %s --help)", o->cmd);
+		return gt_cli_bad_usage(o->cmd, "--peer B is required (glasstcp %s --help)",
+		                        o->cmd);
 	return 0;
 }
 
@@ -361,8 +341,9 @@ int tun_run_finish(tun_run *r)
 	int status = 0;
 	const char *cmd = r->o ? r->o->cmd : "?";
 	if (r->ks) {
-		/* the last transitions (the kernel's final CLOSE) */
-		gt_kstates_process(r->ks, gt_tun_now(r->tun), on_event, r);
+		/* the last transitions (the kernel's final CLOSE, which may come
+		 * just after glasstcp's own last step) */
+		gt_kstates_drain(r->ks, TUN_KSTATES_GRACE_US, on_event, r);
 		gt_kstates_close(r->ks);
 		r->ks = NULL;
 	}

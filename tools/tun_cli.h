@@ -36,17 +36,6 @@ int tun_opts_parse(tun_opts *o, int argc, char **argv, int *i);
 /* 0, or 2 with a message when --tun, --addr or --peer is missing. */
 int tun_opts_check(const tun_opts *o);
 
-#if defined(__GNUC__)
-__attribute__((format(printf, 2, 3)))
-#endif
-/* Prints "glasstcp CMD: <message>" on stderr and returns 2. */
-int tun_bad_usage(const char *cmd, const char *fmt, ...);
-
-/* Takes an option's value from "--opt=value" or from the next argument;
- * *matched tells whether arg was --opt at all (value NULL: missing). */
-const char *tun_option_value(const char *arg, const char *opt, int argc, char **argv, int *i,
-                             bool *matched);
-
 typedef struct tun_run {
 	const tun_opts *o;
 	gt_tun *tun;

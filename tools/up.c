@@ -2,6 +2,7 @@
  * (echo, discard, http) until SIGINT/SIGTERM, then closes every connection
  * gracefully (FINs), waits for them within a bound, and exits 0. */
 #include "cli.h"
+#include "cli_args.h"
 #include "service.h"
 #include "tun_cli.h"
 
@@ -105,18 +106,19 @@ int gt_cli_up(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		}
-		if ((v = tun_option_value(arg, "--serve", argc, argv, &i, &m)), m) {
+		if ((v = gt_cli_option_value(arg, "--serve", argc, argv, &i, &m)), m) {
 			if (!v || !*v)
-				return tun_bad_usage("up", "--serve needs a spec: echo:PORT, "
-				                           "discard:PORT or http:PORT:DIR");
+				return gt_cli_bad_usage("up", "--serve needs a spec: echo:PORT, "
+				                              "discard:PORT or http:PORT:DIR");
 			if (nspecs == MAX_SERVICES)
-				return tun_bad_usage("up", "at most %d services", MAX_SERVICES);
+				return gt_cli_bad_usage("up", "at most %d services", MAX_SERVICES);
 			specs[nspecs++] = v;
 			continue;
 		}
 		if (arg[0] == '-')
-			return tun_bad_usage("up", "unknown option '%s' (glasstcp up --help)", arg);
-		return tun_bad_usage("up", "unexpected argument '%s' (glasstcp up --help)", arg);
+			return gt_cli_bad_usage("up", "unknown option '%s' (glasstcp up --help)",
+			                        arg);
+		return gt_cli_bad_usage("up", "unexpected argument '%s' (glasstcp up --help)", arg);
 	}
 	int rc = tun_opts_check(&o);
 	if (rc)

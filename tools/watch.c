@@ -4,13 +4,13 @@
  * sock_diag: tools/kstates.h, docs/kernel-states.md) until Ctrl-C, SIGTERM or
  * --duration, then printed in time order as a table or as JSON Lines. */
 #include "cli.h"
+#include "cli_args.h"
 #include "kstates.h"
 
 #include <errno.h>
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,21 +42,6 @@ static void usage(FILE *f)
 	           "  -o FILE             write to FILE instead of stdout\n");
 }
 
-#if defined(__GNUC__)
-__attribute__((format(printf, 1, 2)))
-#endif
-static int
-bad_usage(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(stderr, "glasstcp watch: ");
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return 2;
-}
-
 typedef struct watch_args {
 	const char *addr_text;
 	uint32_t addr;
@@ -65,40 +50,6 @@ typedef struct watch_args {
 	double duration_s; /* < 0: until a signal */
 	const char *out;
 } watch_args;
-
-/* Takes an option's value from "--opt=value" or from the next argument. */
-static const char *option_value(const char *arg, const char *opt, int argc, char **argv, int *i,
-                                bool *matched)
-{
-	size_t n = strlen(opt);
-	*matched = false;
-	if (strncmp(arg, opt, n) != 0)
-		return NULL;
-	if (arg[n] == '=') {
-		*matched = true;
-		return arg + n + 1;
-	}
-	if (arg[n] != '\0')
-		return NULL;
-	*matched = true;
-	if (*i + 1 >= argc)
-		return NULL;
-	return argv[++*i];
-}
-
-/* Non-negative seconds, decimals allowed: no sign, no spaces, no "nan". */
-static bool parse_seconds(const char *s, double *out)
-{
-	if (!s || !((*s >= '0' && *s <= '9') || *s == '.'))
-		return false;
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || *end || !isfinite(v) || v < 0 || v > WATCH_MAX_DURATION_S)
-		return false;
-	*out = v;
-	return true;
-}
 
 static int parse_args(int argc, char **argv, watch_args *a)
 {
@@ -111,21 +62,23 @@ static int parse_args(int argc, char **argv, watch_args *a)
 			a->json = true;
 		} else if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
 			a->help = true;
-		} else if ((v = option_value(arg, "--addr", argc, argv, &i, &m)), m) {
+		} else if ((v = gt_cli_option_value(arg, "--addr", argc, argv, &i, &m)), m) {
 			if (!v || gt_ipv4_parse(v, &a->addr) < 0)
-				return bad_usage("--addr needs an IPv4 address a.b.c.d, got '%s'",
-				                 v ? v : "");
+				return gt_cli_bad_usage(
+				    "watch", "--addr needs an IPv4 address a.b.c.d, got '%s'",
+				    v ? v : "");
 			a->addr_text = v;
-		} else if ((v = option_value(arg, "--duration", argc, argv, &i, &m)), m) {
-			if (!parse_seconds(v, &a->duration_s))
-				return bad_usage("--duration needs seconds >= 0, got '%s'",
-				                 v ? v : "");
-		} else if ((v = option_value(arg, "-o", argc, argv, &i, &m)), m) {
+		} else if ((v = gt_cli_option_value(arg, "--duration", argc, argv, &i, &m)), m) {
+			if (!gt_cli_parse_decimal(v, WATCH_MAX_DURATION_S, &a->duration_s))
+				return gt_cli_bad_usage(
+				    "watch", "--duration needs seconds >= 0, got '%s'", v ? v : "");
+		} else if ((v = gt_cli_option_value(arg, "-o", argc, argv, &i, &m)), m) {
 			if (!v || !*v)
-				return bad_usage("-o needs a file name");
+				return gt_cli_bad_usage("watch", "-o needs a file name");
 			a->out = v;
 		} else {
-			return bad_usage("unexpected argument '%s' (glasstcp watch --help)", arg);
+			return gt_cli_bad_usage(
+			    "watch", "unexpected argument '%s' (glasstcp watch --help)", arg);
 		}
 	}
 	return 0;
@@ -214,24 +167,14 @@ static int print_events(FILE *f, const watch_log *log, bool json, gt_time_us sta
 /* Runs the loop until a signal, the end of the duration, or an error. */
 static int watch_loop(gt_kstates *ks, int sigfd, gt_time_us stop_at, watch_log *log)
 {
-	bool stopping = false;
-	gt_time_us grace_end = GT_TIME_NEVER;
 	for (;;) {
 		gt_time_us now = mono_now();
-		if (!stopping && now >= stop_at) {
-			stopping = true;
-			grace_end = now + WATCH_GRACE_US;
+		if (now >= stop_at) {
+			/* one last read, then polls only for what is due within the grace */
+			gt_kstates_drain(ks, WATCH_GRACE_US, on_event, log);
+			return 0;
 		}
 		gt_time_us dl = gt_kstates_deadline(ks);
-		if (stopping) {
-			/* one last read, then polls only for what is due within the grace */
-			gt_kstates_process(ks, now, on_event, log);
-			dl = gt_kstates_deadline(ks);
-			if (dl == GT_TIME_NEVER || dl > grace_end || now >= grace_end)
-				return 0;
-			usleep((useconds_t)(dl > now ? dl - now : 1000));
-			continue;
-		}
 		gt_time_us wake = dl < stop_at ? dl : stop_at;
 		int timeout_ms = -1;
 		if (wake != GT_TIME_NEVER) {

@@ -4,17 +4,8 @@
 # and --pcap captures pass tshark's checks.
 #
 # usage: bash demo_cli.sh /path/to/glasstcp
-set -u
-
-GT=${1:?usage: demo_cli.sh /path/to/glasstcp}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-failures=0
-
-fail() {
-	echo "FAIL: $*" >&2
-	failures=$((failures + 1))
-}
+# shellcheck source=SCRIPTDIR/lib.bash
+source "$(dirname "$0")/lib.bash"
 
 # ---- --list, and every scenario runs with exit 0 ----
 
@@ -211,8 +202,4 @@ else
 	fail "tshark is not installed (scripts/install-deps.sh installs it)"
 fi
 
-if [ $failures -ne 0 ]; then
-	echo "demo_cli: $failures check(s) failed" >&2
-	exit 1
-fi
-echo "demo_cli: all checks passed"
+finish "all checks passed"

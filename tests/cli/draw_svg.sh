@@ -7,24 +7,10 @@
 # input ends with exit 2 and a one-line message.
 #
 # usage: bash draw_svg.sh /path/to/glasstcp
-set -u
+# shellcheck source=SCRIPTDIR/lib.bash
+source "$(dirname "$0")/lib.bash"
 
-GT=${1:?usage: draw_svg.sh /path/to/glasstcp}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-failures=0
-
-fail() {
-	echo "FAIL: $*" >&2
-	failures=$((failures + 1))
-}
-
-for tool in xmllint python3; do
-	command -v "$tool" >/dev/null || {
-		echo "draw_svg: $tool is not installed (scripts/install-deps.sh installs it)" >&2
-		exit 1
-	}
-done
+require_tools xmllint python3
 
 # The independent checks of one SVG: every state change of the trace's
 # connection drawn as "FROM → TO", and no two <text> boxes intersecting. A
@@ -217,8 +203,4 @@ expect_exit 1 "unwritable output" "$GT" draw "$TMP/close/t.jsonl" -o "$TMP/no-di
 grep -q "usage: glasstcp draw" "$TMP/help" || fail "draw --help shows no usage"
 "$GT" demo --help | grep -q -- "--svg FILE" || fail "demo --help does not mention --svg"
 
-if [ "$failures" -ne 0 ]; then
-	echo "draw_svg: $failures failure(s)" >&2
-	exit 1
-fi
-echo "draw_svg: every scenario drawn, valid, labelled and without overlapping texts"
+finish "every scenario drawn, valid, labelled and without overlapping texts"

@@ -6,17 +6,8 @@
 # flags and anomaly lines; --svg writes valid SVG.
 #
 # usage: bash explain_input.sh /path/to/glasstcp
-set -u
-
-GT=${1:?usage: explain_input.sh /path/to/glasstcp}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-failures=0
-
-fail() {
-	echo "FAIL: $*" >&2
-	failures=$((failures + 1))
-}
+# shellcheck source=SCRIPTDIR/lib.bash
+source "$(dirname "$0")/lib.bash"
 
 # Runs explain with the given arguments; sets rc, fills $TMP/out and $TMP/err.
 run() {
@@ -232,8 +223,4 @@ else
 	fail "--svg: no $TMP/svg/conn-1.svg"
 fi
 
-if [ "$failures" -ne 0 ]; then
-	echo "$failures failure(s)" >&2
-	exit 1
-fi
-echo "explain_input: ok"
+finish "ok"

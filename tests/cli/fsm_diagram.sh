@@ -6,24 +6,10 @@
 # with a one-line message.
 #
 # usage: bash fsm_diagram.sh /path/to/glasstcp
-set -u
+# shellcheck source=SCRIPTDIR/lib.bash
+source "$(dirname "$0")/lib.bash"
 
-GT=${1:?usage: fsm_diagram.sh /path/to/glasstcp}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-failures=0
-
-fail() {
-	echo "FAIL: $*" >&2
-	failures=$((failures + 1))
-}
-
-for tool in xmllint dot; do
-	command -v "$tool" >/dev/null || {
-		echo "fsm_diagram: $tool is not installed (scripts/install-deps.sh installs it)" >&2
-		exit 1
-	}
-done
+require_tools xmllint dot
 
 STATES="CLOSED LISTEN SYN_SENT SYN_RECEIVED ESTABLISHED FIN_WAIT_1 FIN_WAIT_2 CLOSE_WAIT
 	CLOSING LAST_ACK TIME_WAIT"
@@ -133,8 +119,4 @@ expect_bad "good then bad trace" "$TMP/close.jsonl" "$TMP/bad.jsonl"
 "$GT" fsm --report "$TMP/empty.jsonl" >"$TMP/out" 2>"$TMP/err" || fail "empty trace: exit $?"
 grep -q 'taken in 1 trace' "$TMP/out" || fail "empty trace: not counted as one trace"
 
-if [ "$failures" -ne 0 ]; then
-	echo "fsm_diagram: $failures failure(s)" >&2
-	exit 1
-fi
-echo "fsm_diagram: ok"
+finish "ok"
