@@ -31,10 +31,21 @@ typedef struct gt_seg_info {
 	uint32_t ack;
 	uint32_t len; /* payload bytes */
 	uint16_t win; /* raw window field */
+	/* The window in bytes: win shifted by the scale agreed in the handshake
+	 * (RFC 7323 §2.3; never scaled on a SYN, §2.2); equal to win without
+	 * scaling, 0 only when win is 0. */
+	uint32_t wnd;
 	uint8_t flags;
 	bool rexmit;  /* tx: a retransmission */
 	uint16_t mss; /* MSS option value, 0 if absent */
 } gt_seg_info;
+
+/* The window in bytes; a gt_seg_info built without wnd (0 while win is not)
+ * counts as unscaled. */
+static inline uint32_t gt_seg_wnd(const gt_seg_info *seg)
+{
+	return seg->wnd || !seg->win ? seg->wnd : seg->win;
+}
 
 typedef struct gt_event {
 	gt_event_kind kind;

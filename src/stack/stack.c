@@ -318,12 +318,22 @@ void gt_stack_emit(gt_stack *st, const gt_event *ev)
 		st->cfg.on_event(st->cfg.event_user, ev);
 }
 
-static void seg_info_of(const gt_segment *seg, gt_seg_info *info)
+/* RFC 7323 §2.3: the shift that applies to the window field of a segment
+ * received on tcb (the peer's, Snd.Wind.Shift); 0 when no scaling was agreed
+ * or no connection is known. */
+static uint8_t rcv_seg_shift(const gt_tcb *tcb)
+{
+	return tcb && tcb->ws_ok ? tcb->snd_wscale : 0;
+}
+
+static void seg_info_of(const gt_segment *seg, uint8_t wnd_shift, gt_seg_info *info)
 {
 	info->seq = seg->seq;
 	info->ack = seg->ack;
 	info->len = seg->payload_len;
 	info->win = seg->wnd;
+	/* RFC 7323 §2.2: the window of a SYN is never scaled */
+	info->wnd = (seg->flags & GT_TCP_SYN) ? seg->wnd : (uint32_t)seg->wnd << wnd_shift;
 	info->flags = seg->flags;
 	info->rexmit = false;
 	info->mss = seg->opts.has_mss ? seg->opts.mss : 0;
@@ -352,13 +362,13 @@ void gt_stack_drop(gt_stack *st, gt_drop_reason reason, const gt_tcb *tcb, const
 	}
 	if (seg) {
 		ev.has_seg = true;
-		seg_info_of(seg, &ev.seg);
+		seg_info_of(seg, rcv_seg_shift(tcb), &ev.seg);
 	}
 	gt_stack_emit(st, &ev);
 }
 
 void gt_stack_transmit(gt_stack *st, const gt_conn_tuple *conn, size_t len, bool rexmit,
-                       gt_time_us now)
+                       uint8_t wnd_shift, gt_time_us now)
 {
 	gt_wire_finalize(st->txbuf, len);
 	st->counters.tx_segments++;
@@ -378,7 +388,7 @@ void gt_stack_transmit(gt_stack *st, const gt_conn_tuple *conn, size_t len, bool
 		               .sock = -1};
 		if (gt_wire_peek(st->txbuf, len, &seg)) {
 			ev.has_seg = true;
-			seg_info_of(&seg, &ev.seg);
+			seg_info_of(&seg, wnd_shift, &ev.seg);
 			ev.seg.rexmit = rexmit;
 		}
 		gt_stack_emit(st, &ev);
@@ -406,7 +416,7 @@ void gt_stack_send_reset_for(gt_stack *st, const gt_segment *seg, gt_time_us now
 	}
 	size_t hl = gt_wire_write_headers(st->txbuf, &rst, 0, st->ip_id++);
 	gt_conn_tuple c = gt_seg_tuple(seg);
-	gt_stack_transmit(st, &c, hl, false, now);
+	gt_stack_transmit(st, &c, hl, false, 0, now);
 }
 
 /* ---- input ---- */
@@ -453,7 +463,7 @@ void gt_stack_input(gt_stack *st, const uint8_t *pkt, size_t len, gt_time_us now
 		               .pkt = pkt,
 		               .pkt_len = len,
 		               .sock = -1};
-		seg_info_of(&seg, &ev.seg);
+		seg_info_of(&seg, rcv_seg_shift(tcb), &ev.seg);
 		gt_stack_emit(st, &ev);
 	}
 

@@ -69,9 +69,11 @@ bool gt_stack_tw_recycle(gt_stack *st, gt_time_us now);
 void gt_stack_emit(gt_stack *st, const gt_event *ev);
 void gt_stack_drop(gt_stack *st, gt_drop_reason reason, const gt_tcb *tcb, const gt_segment *seg,
                    const uint8_t *pkt, size_t len, gt_time_us now);
-/* Checksums, traces (tx event) and sends a packet built in st->txbuf. */
+/* Checksums, traces (tx event) and sends a packet built in st->txbuf.
+ * wnd_shift: the window scale the receiver applies to its window field
+ * (RFC 7323 §2.3; our Rcv.Wind.Shift once agreed, else 0), for the trace. */
 void gt_stack_transmit(gt_stack *st, const gt_conn_tuple *conn, size_t len, bool rexmit,
-                       gt_time_us now);
+                       uint8_t wnd_shift, gt_time_us now);
 /* RFC 9293 §3.10.7.1: the reset for a segment that has no connection. */
 void gt_stack_send_reset_for(gt_stack *st, const gt_segment *seg, gt_time_us now);
 

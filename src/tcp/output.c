@@ -92,7 +92,7 @@ static void send_segment(gt_tcb *tcb, uint32_t seq, uint8_t flags, uint32_t len,
 	size_t hl = gt_wire_write_headers(st->txbuf, &h, len, st->ip_id++);
 	if (len)
 		gt_ringbuf_peek(&tcb->sndbuf, seq - tcb->snd_buf_seq, st->txbuf + hl, len);
-	gt_stack_transmit(st, &tcb->tuple, hl + len, rexmit, now);
+	gt_stack_transmit(st, &tcb->tuple, hl + len, rexmit, tcb->ws_ok ? tcb->rcv_wscale : 0, now);
 }
 
 void gt_tcb_send_ctl(gt_tcb *tcb, uint8_t flags, uint32_t seq, gt_time_us now)

@@ -62,10 +62,15 @@ static int put_seg(FILE *f, const gt_seg_info *seg)
 	char flags[9];
 	if (put_key_string(f, "flags", gt_tcp_flags_str(seg->flags, flags)) < 0)
 		return -1;
-	return fprintf(f, ",\"seq\":%" PRIu32 ",\"ack\":%" PRIu32 ",\"win\":%u,\"len\":%" PRIu32,
-	               seg->seq, seg->ack, (unsigned)seg->win, seg->len) < 0
-	           ? -1
-	           : 0;
+	if (fprintf(f, ",\"seq\":%" PRIu32 ",\"ack\":%" PRIu32 ",\"win\":%u", seg->seq, seg->ack,
+	            (unsigned)seg->win) < 0)
+		return -1;
+	/* RFC 7323 §2.3: the window in bytes, only when scaling makes it differ
+	 * from the field (unscaled traces keep their exact form) */
+	uint32_t wnd = gt_seg_wnd(seg);
+	if (wnd != seg->win && fprintf(f, ",\"wnd\":%" PRIu32, wnd) < 0)
+		return -1;
+	return fprintf(f, ",\"len\":%" PRIu32, seg->len) < 0 ? -1 : 0;
 }
 
 static int write_event(FILE *f, const gt_event *ev)

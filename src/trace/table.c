@@ -614,7 +614,8 @@ static int segment_row(tbuild *b, size_t ci, tconn *c, size_t p, const bool isn_
 	sb_printf(&seg, "%s seq=%" PRIu32, flags, seq);
 	if (ev->seg.flags & GT_TCP_ACK)
 		sb_printf(&seg, " ack=%" PRIu32, ack);
-	sb_printf(&seg, " win=%u", (unsigned)ev->seg.win);
+	/* the window in bytes: the field shifted by the agreed scale (RFC 7323 §2.3) */
+	sb_printf(&seg, " win=%" PRIu32, gt_seg_wnd(&ev->seg));
 	if (ev->seg.len)
 		sb_printf(&seg, " len=%" PRIu32, ev->seg.len);
 	if (ev->seg.rexmit)
@@ -820,6 +821,20 @@ static void time_str(gt_time_us t, char buf[32])
 	snprintf(buf, 32, "%" PRIu64 ".%03" PRIu64, (uint64_t)(t / 1000), (uint64_t)(t % 1000));
 }
 
+/* The earliest time in the log: times are printed from it, so a trace on a
+ * real clock (CLOCK_MONOTONIC under TUN) reads like a simulated one. */
+static gt_time_us log_start(const gt_trace_log *log)
+{
+	gt_time_us start = 0;
+	size_t n = log ? gt_trace_log_count(log) : 0;
+	for (size_t i = 0; i < n; i++) {
+		gt_time_us t = gt_trace_log_get(log, i)->t_us;
+		if (i == 0 || t < start)
+			start = t;
+	}
+	return start;
+}
+
 int gt_trace_table_print(FILE *f, const gt_trace_log *log, const gt_table_opts *opts)
 {
 	if (!f)
@@ -830,11 +845,12 @@ int gt_trace_table_print(FILE *f, const gt_trace_log *log, const gt_table_opts *
 		return rc;
 	const char *left, *right;
 	resolve_names(opts, &left, &right);
+	const gt_time_us start = log_start(log);
 
 	size_t time_w = strlen("  t (ms)"), left_w = strlen(left), arrow_w = strlen("segment");
 	for (size_t i = 0; i < t.nrows; i++) {
 		char ts[32];
-		time_str(t.rows[i].t_us, ts);
+		time_str(t.rows[i].t_us - start, ts);
 		if (strlen(ts) > time_w)
 			time_w = strlen(ts);
 		if (strlen(t.rows[i].left) > left_w)
@@ -869,7 +885,7 @@ int gt_trace_table_print(FILE *f, const gt_trace_log *log, const gt_table_opts *
 		}
 		conn = r->conn;
 		char ts[32];
-		time_str(r->t_us, ts);
+		time_str(r->t_us - start, ts);
 		sb_printf(&line, "%*s   ", (int)time_w, ts);
 		put_padded(&line, r->left, left_w);
 		sb_printf(&line, "   ");

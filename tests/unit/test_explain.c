@@ -471,10 +471,11 @@ static void cap_close(capw *w)
 	assert_int_equal(fclose(w->f), 0);
 }
 
-/* One TCP segment as an IPv4 packet, checksums and all. */
-static void cap_tcp(capw *w, gt_time_us t, uint32_t src, uint16_t sport, uint32_t dst,
-                    uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags, uint16_t win,
-                    uint32_t len)
+/* One TCP segment as an IPv4 packet, checksums and all; a Window Scale option
+ * with shift wscale when wscale >= 0. */
+static void cap_tcp_ws(capw *w, gt_time_us t, uint32_t src, uint16_t sport, uint32_t dst,
+                       uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags, uint16_t win,
+                       uint32_t len, int wscale)
 {
 	uint8_t pkt[GT_IPV4_HDR_LEN + GT_TCP_HDR_LEN + GT_TCP_MAX_OPT_LEN + 2000];
 	assert_true(len <= 2000);
@@ -486,10 +487,21 @@ static void cap_tcp(capw *w, gt_time_us t, uint32_t src, uint16_t sport, uint32_
 	                  .ack = ack,
 	                  .flags = flags,
 	                  .wnd = win};
+	if (wscale >= 0) {
+		seg.opts.has_wscale = true;
+		seg.opts.wscale = (uint8_t)wscale;
+	}
 	size_t hl = gt_wire_write_headers(pkt, &seg, len, 1);
 	memset(pkt + hl, 'x', len);
 	gt_wire_finalize(pkt, hl + len);
 	cap_ip(w, t, pkt, hl + len);
+}
+
+static void cap_tcp(capw *w, gt_time_us t, uint32_t src, uint16_t sport, uint32_t dst,
+                    uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags, uint16_t win,
+                    uint32_t len)
+{
+	cap_tcp_ws(w, t, src, sport, dst, dport, seq, ack, flags, win, len, -1);
 }
 
 #define C   GT_TEST_ADDR(1)
@@ -664,6 +676,70 @@ static void test_zero_window_gap_and_unacked_fin(void **state)
 	assert_steps(&e, S, SP, s, N(s), NULL);
 	gt_explain_free(&e);
 	tmp_remove(path);
+}
+
+/* The tx events of explain's log, in order: their segments. */
+static size_t tx_segs(const gt_explain *e, gt_seg_info *out, size_t max)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < gt_trace_log_count(e->log); i++) {
+		const gt_event *ev = gt_trace_log_get(e->log, i);
+		if (ev->kind != GT_EV_TX)
+			continue;
+		assert_true(n < max);
+		out[n++] = ev->seg;
+	}
+	return n;
+}
+
+/* A handshake whose SYN carries Window Scale shift c_ws and whose SYN,ACK
+ * carries s_ws (-1: no option), then data each way with small window fields. */
+static void explain_window_scale(int c_ws, int s_ws, gt_seg_info segs[5])
+{
+	char *path = tmp_path();
+	capw w;
+	cap_open(&w, path, 101, 0);
+	cap_tcp_ws(&w, 0, C, CP, S, SP, 100, 0, SYN, 65535, 0, c_ws);
+	cap_tcp_ws(&w, 10 * MS, S, SP, C, CP, 900, 101, SYN | ACK, 29200, 0, s_ws);
+	cap_tcp(&w, 20 * MS, C, CP, S, SP, 101, 901, ACK, 64, 0);
+	cap_tcp(&w, 30 * MS, C, CP, S, SP, 101, 901, ACK | PSH, 2, 100);
+	cap_tcp(&w, 40 * MS, S, SP, C, CP, 901, 201, ACK, 100, 0);
+	cap_close(&w);
+	gt_explain e;
+	explain_file(path, NULL, &e);
+	assert_int_equal(tx_segs(&e, segs, 5), 5);
+	static const uint16_t wins[5] = {65535, 29200, 64, 2, 100};
+	for (size_t i = 0; i < 5; i++)
+		assert_int_equal(segs[i].win, wins[i]);
+	gt_explain_free(&e);
+	tmp_remove(path);
+}
+
+/* RFC 7323 §2.2/§2.3: each side's windows are scaled by the shift in its own
+ * SYN, only when both SYNs carried the option, never on a SYN; a shift above
+ * 14 is used as 14. */
+static void test_window_scale(void **state)
+{
+	(void)state;
+	gt_seg_info segs[5];
+	explain_window_scale(7, 9, segs);
+	assert_int_equal(segs[0].wnd, 65535); /* SYN: unscaled */
+	assert_int_equal(segs[1].wnd, 29200); /* SYN,ACK: unscaled */
+	assert_int_equal(segs[2].wnd, 64u << 7);
+	assert_int_equal(segs[3].wnd, 2u << 7);
+	assert_int_equal(segs[4].wnd, 100u << 9);
+
+	explain_window_scale(15, 0, segs);
+	assert_int_equal(segs[2].wnd, 64u << 14);
+	assert_int_equal(segs[4].wnd, 100);
+
+	/* only one SYN carried the option: no scaling either way */
+	explain_window_scale(7, -1, segs);
+	for (size_t i = 0; i < 5; i++)
+		assert_int_equal(segs[i].wnd, segs[i].win);
+	explain_window_scale(-1, 7, segs);
+	for (size_t i = 0; i < 5; i++)
+		assert_int_equal(segs[i].wnd, segs[i].win);
 }
 
 /* The client resets; its RST never reaches the server, which goes on sending
@@ -906,6 +982,7 @@ int main(void)
 	    cmocka_unit_test(test_port_reuse),
 	    cmocka_unit_test(test_zero_window_gap_and_unacked_fin),
 	    cmocka_unit_test(test_half_open),
+	    cmocka_unit_test(test_window_scale),
 	    cmocka_unit_test(test_link_types),
 	    cmocka_unit_test(test_bad_files),
 	    cmocka_unit_test(test_names),

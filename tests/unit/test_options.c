@@ -396,6 +396,96 @@ static void test_window_scale_both_ways(void **state)
 	assert_int_equal(t->reasm.count, 1);
 }
 
+/* The stack's tx and rx events, seen through a tap on its event callback (the
+ * fixture's own handler still gets every event). */
+typedef struct seg_tap {
+	gt_event_fn inner;
+	void *inner_user;
+	size_t n_tx, n_rx;
+	gt_seg_info first_tx, last_tx, first_rx, last_rx;
+} seg_tap;
+
+static void tap_event(void *user, const gt_event *ev)
+{
+	seg_tap *tap = user;
+	if (ev->kind == GT_EV_TX && ev->has_seg) {
+		if (tap->n_tx++ == 0)
+			tap->first_tx = ev->seg;
+		tap->last_tx = ev->seg;
+	} else if (ev->kind == GT_EV_RX && ev->has_seg) {
+		if (tap->n_rx++ == 0)
+			tap->first_rx = ev->seg;
+		tap->last_rx = ev->seg;
+	}
+	tap->inner(tap->inner_user, ev);
+}
+
+static void tap_install(seg_tap *tap)
+{
+	memset(tap, 0, sizeof *tap);
+	tap->inner = F.st->cfg.on_event;
+	tap->inner_user = F.st->cfg.event_user;
+	F.st->cfg.on_event = tap_event;
+	F.st->cfg.event_user = tap;
+}
+
+/* RFC 7323 §2.3: the trace gives each segment's window in bytes (wnd): the
+ * field shifted by the sender's agreed shift, never on a SYN (§2.2). */
+static void test_trace_window_in_bytes(void **state)
+{
+	(void)state;
+	reinit(1u << 20, true, true, true);
+	seg_tap tap;
+	tap_install(&tap);
+	gt_tcp_opts got = open_passive((offer){.ts = true, .ws = true, .wscale = 4});
+	assert_int_equal(got.wscale, 5);
+	/* the SYN,ACK and the peer's SYN: unscaled */
+	assert_true(tap.n_tx >= 1 && tap.n_rx >= 1);
+	assert_true(tap.first_tx.flags & GT_TCP_SYN);
+	assert_int_equal(tap.first_tx.win, 65535);
+	assert_int_equal(tap.first_tx.wnd, 65535);
+	assert_true(tap.first_rx.flags & GT_TCP_SYN);
+	assert_int_equal(tap.first_rx.wnd, tap.first_rx.win);
+
+	/* the peer's segments: its field << its shift (4) */
+	peer_seg(GT_TCP_ACK, F.peer_snd_nxt, F.peer_rcv_nxt, 1000, NULL, 0, ++peer_tsval, 1, NULL,
+	         0);
+	assert_int_equal(tap.last_rx.win, 1000);
+	assert_int_equal(tap.last_rx.wnd, 1000u << 4);
+
+	/* our ACK: the field is the window >> 5; wnd is what we advertised */
+	uint8_t d[100] = {0};
+	peer_seg(GT_TCP_ACK, F.peer_snd_nxt, F.peer_rcv_nxt, 1000, d, 100, ++peer_tsval, 1, NULL,
+	         0);
+	const fx_pkt *p = fx_expect(&F, GT_TCP_ACK, F.iss + 1, F.peer_snd_nxt + 100);
+	gt_tcb *t = fx_tcb(&F);
+	assert_int_equal(tap.last_tx.win, p->seg.wnd);
+	assert_true(tap.last_tx.wnd > 65535);
+	assert_int_equal(tap.last_tx.wnd, (uint32_t)p->seg.wnd << 5);
+	assert_int_equal(tap.last_tx.wnd, t->rcv_adv - t->rcv_nxt);
+}
+
+/* Without window scaling agreed the window in bytes is the field. */
+static void test_trace_window_unscaled(void **state)
+{
+	(void)state;
+	reinit(1u << 20, true, true, true);
+	seg_tap tap;
+	tap_install(&tap);
+	open_passive((offer){.ts = true}); /* the peer offers no window scale */
+	peer_seg(GT_TCP_ACK, F.peer_snd_nxt, F.peer_rcv_nxt, 1000, NULL, 0, ++peer_tsval, 1, NULL,
+	         0);
+	assert_int_equal(tap.last_rx.wnd, 1000);
+	uint8_t d[100] = {0};
+	peer_seg(GT_TCP_ACK, F.peer_snd_nxt, F.peer_rcv_nxt, 1000, d, 100, ++peer_tsval, 1, NULL,
+	         0);
+	const fx_pkt *p = fx_expect(&F, GT_TCP_ACK, F.iss + 1, F.peer_snd_nxt + 100);
+	assert_false(fx_tcb(&F)->ws_ok);
+	assert_true(p->seg.wnd > 0);
+	assert_int_equal(tap.last_tx.win, p->seg.wnd);
+	assert_int_equal(tap.last_tx.wnd, p->seg.wnd);
+}
+
 static void test_default_buffer_unscaled(void **state)
 {
 	(void)state;
@@ -592,6 +682,8 @@ int main(void)
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_no_sack_blocks_without_agreement, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_window_scale_both_ways, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_trace_window_in_bytes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_trace_window_unscaled, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_default_buffer_unscaled, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sack_recovery_repairs_three_losses, setup,
 	                                    teardown),

@@ -7,6 +7,7 @@
 
 #include "scenarios.h"
 #include "view/explain.h"
+#include "view/flow.h"
 #include "view/report.h"
 
 #include <errno.h>
@@ -536,6 +537,80 @@ static void test_window_scale_inferred(void **state)
 	gt_trace_log_free(log);
 }
 
+/* A log whose segments carry the window in bytes (seg.wnd, RFC 7323 §2.3),
+ * as glasstcp's engine writes them, without packet bytes: the TUN case,
+ * where the kernel's segments are the client's rx events (its shift 7) and
+ * one of them was lost in the impairment layer, reported unscaled. */
+static void test_window_logged_in_bytes(void **state)
+{
+	(void)state;
+	gt_trace_log *log = gt_trace_log_new();
+	add_seg(log, GT_EV_TX, 0, "client", client_view,
+	        (gt_seg_info){.seq = ISN_C, .flags = GT_TCP_SYN, .win = 1000, .wnd = 1000}, NULL,
+	        0);
+	add_seg(log, GT_EV_RX, 1000, "client", client_view,
+	        (gt_seg_info){.seq = 50,
+	                      .ack = ISN_C + 1,
+	                      .flags = GT_TCP_SYN | GT_TCP_ACK,
+	                      .win = 2000,
+	                      .wnd = 2000},
+	        NULL, 0);
+	add_seg(log, GT_EV_TX, 1000, "client", client_view,
+	        (gt_seg_info){
+	            .seq = ISN_C + 1, .ack = 51, .flags = GT_TCP_ACK, .win = 1000, .wnd = 1000},
+	        NULL, 0);
+	gt_seg_info reply = {.seq = 51,
+	                     .ack = ISN_C + 1,
+	                     .len = 500,
+	                     .flags = GT_TCP_ACK,
+	                     .win = 501,
+	                     .wnd = 501 << 7};
+	add_seg(log, GT_EV_RX, 2000, "client", client_view, reply, NULL, 0);
+	reply.seq += 500;
+	reply.wnd = reply.win; /* reported where no connection is known */
+	gt_event lost = {.kind = GT_EV_DROP,
+	                 .t_us = 2100,
+	                 .host = "client",
+	                 .has_conn = true,
+	                 .conn = client_view,
+	                 .has_seg = true,
+	                 .seg = reply,
+	                 .reason = GT_DROP_SIM_LOSS};
+	gt_trace_log_record(log, &lost);
+
+	gt_flow fl;
+	assert_int_equal(gt_flow_build(log, 0, &fl), 0);
+	assert_int_equal(fl.wscale[GT_FLOW_RIGHT], GT_FLOW_WSCALE_UNKNOWN);
+	size_t server_data = 0;
+	for (size_t i = 0; i < fl.n_arrows; i++) {
+		const gt_flow_arrow *a = &fl.arrows[i];
+		if (a->seg.flags & GT_TCP_SYN) {
+			assert_int_equal(a->seg.wnd, a->seg.win);
+		} else if (a->from == GT_FLOW_RIGHT) {
+			/* the lost one too: the side's logged scale applies */
+			assert_int_equal(a->seg.wnd, 501u << 7);
+			server_data++;
+		} else {
+			assert_int_equal(a->seg.wnd, 1000);
+		}
+	}
+	assert_int_equal(server_data, 2);
+	gt_flow_free(&fl);
+
+	char *html = render(log, NULL, "wnd-logged");
+	assert_self_contained(html);
+	const char *caption = strstr(html, "Windows in bytes as the trace logged them");
+	assert_non_null(caption);
+	assert_non_null(strstr(caption, "×2^0, 192.0.2.2:80 ×2^7."));
+	assert_null(strstr(html, "assumed unscaled"));
+	assert_null(strstr(html, "inferred from the data in flight"));
+	/* the window plot reaches 501 << 7 = 64128: a tick at 60k; with the raw
+	 * fields alone (2000 at most) there would be none */
+	assert_non_null(strstr(html, ">60k</text>"));
+	free(html);
+	gt_trace_log_free(log);
+}
+
 /* The TUN case: only the client logs; the server's segments are its rx. */
 static void test_rx_only_side(void **state)
 {
@@ -716,6 +791,7 @@ int main(void)
 	    cmocka_unit_test(test_downsampled),
 	    cmocka_unit_test(test_window_scale),
 	    cmocka_unit_test(test_window_scale_inferred),
+	    cmocka_unit_test(test_window_logged_in_bytes),
 	    cmocka_unit_test(test_rx_only_side),
 	    cmocka_unit_test(test_rx_only_side_marked),
 	    cmocka_unit_test(test_notes),

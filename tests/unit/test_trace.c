@@ -517,6 +517,79 @@ static void test_table_print(void **state)
 	gt_trace_log_free(log);
 }
 
+/* Records tx (already recorded) as received by host at t. */
+static void record_arrival(gt_trace_log *log, const gt_event *tx, const char *host, gt_time_us t)
+{
+	gt_event rx = *tx;
+	rx.kind = GT_EV_RX;
+	rx.host = host;
+	rx.conn = view(host);
+	rx.t_us = t;
+	gt_trace_log_record(log, &rx);
+}
+
+/* RFC 7323 §2.3: with window scaling the table shows the window in bytes
+ * (wnd), not the raw field; a SYN's window is never scaled. */
+static void test_table_scaled_window(void **state)
+{
+	(void)state;
+	gt_trace_log *log = gt_trace_log_new();
+	assert_non_null(log);
+	gt_event ev = seg_event(GT_EV_TX, "client", 0, S, ISN_C, 0, 0);
+	ev.seg.wnd = ev.seg.win; /* SYN: unscaled */
+	gt_trace_log_record(log, &ev);
+	record_arrival(log, &ev, "server", 10 * MS);
+	ev = seg_event(GT_EV_TX, "server", 10 * MS, SA, ISN_S, ISN_C + 1, 0);
+	ev.seg.wnd = ev.seg.win;
+	gt_trace_log_record(log, &ev);
+	record_arrival(log, &ev, "client", 20 * MS);
+	ev = seg_event(GT_EV_TX, "client", 20 * MS, A, ISN_C + 1, ISN_S + 1, 0);
+	ev.seg.win = 64;
+	ev.seg.wnd = 64u << 7; /* Linux's usual shift */
+	gt_trace_log_record(log, &ev);
+	record_arrival(log, &ev, "server", 30 * MS);
+
+	gt_table_opts opts = {.left_host = "client", .right_host = "server"};
+	gt_table t;
+	assert_int_equal(gt_trace_table_build(log, &opts, &t), 0);
+	assert_int_equal(t.nrows, 3);
+	assert_string_equal(t.rows[0].seg, "S seq=0 win=64240");
+	assert_string_equal(t.rows[1].seg, "SA seq=0 ack=1 win=65535");
+	assert_string_equal(t.rows[2].seg, "A seq=1 ack=1 win=8192");
+	gt_trace_table_free(&t);
+	gt_trace_log_free(log);
+}
+
+/* Times are printed from the log's first event: a trace on a real clock
+ * (CLOCK_MONOTONIC, days of uptime) prints as one starting at 0 does. */
+static void test_table_relative_time(void **state)
+{
+	(void)state;
+	const gt_time_us offset = 3ull * 24 * 3600 * 1000000 + 123456; /* 3 days */
+	gt_trace_log *log = handshake_and_close();
+	gt_trace_log *later = gt_trace_log_new();
+	assert_non_null(later);
+	for (size_t i = 0; i < gt_trace_log_count(log); i++) {
+		gt_event ev = *gt_trace_log_get(log, i);
+		ev.t_us += offset;
+		gt_trace_log_record(later, &ev);
+	}
+	gt_table_opts opts = {.left_host = "client", .right_host = "server"};
+	memout a, b;
+	mem_open(&a);
+	assert_int_equal(gt_trace_table_print(a.f, log, &opts), 0);
+	mem_open(&b);
+	assert_int_equal(gt_trace_table_print(b.f, later, &opts), 0);
+	const char *want = mem_close(&a), *got = mem_close(&b);
+	assert_non_null(strstr(got, "\n    0.000   CLOSED -> SYN_SENT"));
+	assert_non_null(strstr(got, "\n60210.000   TIME_WAIT -> CLOSED"));
+	assert_string_equal(got, want);
+	free(a.buf);
+	free(b.buf);
+	gt_trace_log_free(later);
+	gt_trace_log_free(log);
+}
+
 static void test_table_lost_segments(void **state)
 {
 	(void)state;
@@ -711,6 +784,8 @@ int main(void)
 	    cmocka_unit_test(test_table_rows),
 	    cmocka_unit_test(test_table_absolute),
 	    cmocka_unit_test(test_table_print),
+	    cmocka_unit_test(test_table_scaled_window),
+	    cmocka_unit_test(test_table_relative_time),
 	    cmocka_unit_test(test_table_lost_segments),
 	    cmocka_unit_test(test_table_several_connections),
 	    cmocka_unit_test(test_table_one_capture_point),

@@ -225,17 +225,25 @@ static void test_rare_fields_round_trip(void **state)
 	ev.seg.rexmit = true;
 	ev.seg.flags = 0;
 	gt_trace_log_record(log, &ev);
+	/* RFC 7323 §2.3: a window field of 64 scaled by 2^7 is 8192 bytes */
+	ev.kind = GT_EV_RX;
+	ev.seg = (gt_seg_info){.seq = 1, .ack = 2, .win = 64, .wnd = 8192, .flags = GT_TCP_ACK};
+	gt_trace_log_record(log, &ev);
 
 	memtrace first = {0};
 	write_log(log, &first);
 	assert_non_null(strstr(first.buf, "\"inferred\":true"));
 	assert_non_null(strstr(first.buf, "\"conn\":null"));
 	assert_non_null(strstr(first.buf, "\"flags\":\"\""));
+	/* written right after "win", and only where it differs from it */
+	assert_non_null(strstr(first.buf, "\"win\":64,\"wnd\":8192,\"len\":0"));
+	const char *wnd_key = strstr(first.buf, "\"wnd\"");
+	assert_null(strstr(wnd_key + 1, "\"wnd\""));
 
 	gt_trace_log *read = gt_trace_log_new();
 	char err[256] = "";
 	assert_int_equal(read_text(first.buf, first.len, read, err, sizeof err), 0);
-	assert_int_equal(gt_trace_log_count(read), 5);
+	assert_int_equal(gt_trace_log_count(read), 6);
 	const gt_event *e0 = gt_trace_log_get(read, 0);
 	assert_true(e0->inferred);
 	assert_string_equal(e0->host, "observer \"a\"\n");
@@ -253,6 +261,11 @@ static void test_rare_fields_round_trip(void **state)
 	assert_int_equal(tx->seg.flags, 0);
 	assert_int_equal(gt_trace_log_get(read, 3)->seg.seq, UINT32_MAX);
 	assert_int_equal(gt_trace_log_get(read, 3)->seg.win, UINT16_MAX);
+	/* without "wnd" the window in bytes is the field */
+	assert_int_equal(gt_trace_log_get(read, 3)->seg.wnd, UINT16_MAX);
+	const gt_event *scaled = gt_trace_log_get(read, 5);
+	assert_int_equal(scaled->seg.win, 64);
+	assert_int_equal(scaled->seg.wnd, 8192);
 
 	memtrace second = {0};
 	write_log(read, &second);
@@ -314,6 +327,10 @@ static const bad_case bad_cases[] = {
     {SEG_HEAD "\"flags\":\"SZ\",\"seq\":1,\"ack\":0,\"win\":1,\"len\":0}\n", 1, "bad flags"},
     {SEG_HEAD "\"flags\":\"S\",\"seq\":1,\"ack\":0,\"win\":1,\"len\":0,\"rexmit\":\"yes\"}\n", 1,
      "\"rexmit\""},
+    {SEG_HEAD "\"flags\":\"A\",\"seq\":1,\"ack\":0,\"win\":64,\"wnd\":8000,\"len\":0}\n", 1,
+     "\"wnd\" 8000 is not \"win\" 64 shifted"},
+    {SEG_HEAD "\"flags\":\"A\",\"seq\":1,\"ack\":0,\"win\":1,\"wnd\":-1,\"len\":0}\n", 1,
+     "\"wnd\""},
     {"{\"t_us\":1,\"host\":\"a\",\"ev\":\"drop\",\"conn\":null,\"reason\":\"gremlins\"}\n", 1,
      "unknown drop reason \"gremlins\""},
     {"{\"t_us\":1,\"host\":\"a\",\"ev\":\"drop\",\"conn\":null}\n", 1, "missing key \"reason\""},

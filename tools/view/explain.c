@@ -169,6 +169,9 @@ typedef struct xseg {
 	uint32_t seq, ack, len;
 	uint16_t win, mss;
 	uint8_t flags;
+	bool opts_known; /* the options were captured (none, or all of them) */
+	bool has_wscale; /* RFC 7323 §2.2 Window Scale option */
+	uint8_t wscale;
 } xseg;
 
 /* RFC 791 and RFC 9293 §3.1 headers. The payload length comes from the IPv4
@@ -208,12 +211,16 @@ static bool parse_ipv4_tcp(const uint8_t *p, size_t caplen, xseg *s)
 	    .flags = t[13],
 	    .win = be16(t + 14),
 	    .len = (uint32_t)(total - ihl - doff),
+	    .opts_known = doff <= tcap,
 	};
 	if (doff > GT_TCP_HDR_LEN && doff <= tcap) {
 		gt_tcp_opts o;
 		gt_wire_parse_options(t + GT_TCP_HDR_LEN, doff - GT_TCP_HDR_LEN, &o);
 		if (o.has_mss)
 			s->mss = o.mss;
+		s->has_wscale = o.has_wscale;
+		/* RFC 7323 §2.3: a shift above 14 is used as 14 */
+		s->wscale = o.wscale > 14 ? 14 : o.wscale;
 	}
 	return true;
 }
@@ -273,6 +280,11 @@ typedef struct xside {
 
 	bool zero_win;
 	gt_time_us zero_win_start;
+
+	/* RFC 7323 §2.2: what its SYN (or SYN,ACK) said about window scaling */
+	bool syn_opts_seen;
+	bool ws_offered;
+	uint8_t ws_shift; /* applies to the windows this side sends */
 } xside;
 
 typedef struct xconn {
@@ -1129,6 +1141,18 @@ static size_t new_conn(xctx *x, size_t slot, const xseg *s, const xpkt *p)
 	return ci;
 }
 
+/* RFC 7323 §2.2/§2.3: the window a side sends is scaled by the shift in its
+ * own SYN, only if both SYNs carried the option, and never on a SYN. Without
+ * both SYNs in the capture the scale is unknown and the field is taken as is. */
+static uint8_t window_shift(const xconn *c, int side, uint8_t flags)
+{
+	const xside *me = &c->s[side], *peer = &c->s[1 - side];
+	if ((flags & GT_TCP_SYN) || !me->syn_opts_seen || !peer->syn_opts_seen || !me->ws_offered ||
+	    !peer->ws_offered)
+		return 0;
+	return me->ws_shift;
+}
+
 static void process(xctx *x, const xseg *s, gt_time_us t)
 {
 	if (!grow(x, (void **)&x->rec_t, &x->cap_rec, x->nrec, sizeof *x->rec_t))
@@ -1191,6 +1215,11 @@ static void process(xctx *x, const xseg *s, gt_time_us t)
 	if ((p.flags & GT_TCP_ACK) && peer->fin_sent && seq_gt(p.ack, peer->fin_seq))
 		peer->fin_acked_seen = true;
 
+	if ((p.flags & GT_TCP_SYN) && s->opts_known) {
+		me->syn_opts_seen = true;
+		me->ws_offered = s->has_wscale;
+		me->ws_shift = s->wscale;
+	}
 	gt_event ev = {.kind = GT_EV_TX,
 	               .t_us = t,
 	               .has_conn = true,
@@ -1199,6 +1228,7 @@ static void process(xctx *x, const xseg *s, gt_time_us t)
 	                       .ack = p.ack,
 	                       .len = p.len,
 	                       .win = p.win,
+	                       .wnd = (uint32_t)p.win << window_shift(c, side, p.flags),
 	                       .flags = p.flags,
 	                       .rexmit = p.rexmit,
 	                       .mss = p.mss}};

@@ -397,6 +397,32 @@ static void set_wscales(builder *b)
 	}
 }
 
+/* Every arrow's seg.wnd set: the window in bytes. A side whose logged windows
+ * show a scale (RFC 7323 §2.3: wnd = win << shift) has it applied to its
+ * arrows logged without one too: segments reported where no connection is
+ * known (a loss in the simulator or the TUN impairment layer). A SYN's
+ * window is never scaled (§2.2). */
+static void fill_windows(gt_flow *f)
+{
+	int shift[2] = {0, 0};
+	for (size_t i = 0; i < f->n_arrows; i++) {
+		const gt_seg_info *g = &f->arrows[i].seg;
+		uint32_t wnd = gt_seg_wnd(g);
+		int *sh = &shift[f->arrows[i].from];
+		if (*sh || (g->flags & GT_TCP_SYN) || wnd == g->win)
+			continue;
+		for (int k = 1; k <= 14 && !*sh; k++)
+			if ((uint32_t)g->win << k == wnd)
+				*sh = k;
+	}
+	for (size_t i = 0; i < f->n_arrows; i++) {
+		gt_seg_info *g = &f->arrows[i].seg;
+		g->wnd = gt_seg_wnd(g);
+		if (g->wnd == g->win && !(g->flags & GT_TCP_SYN))
+			g->wnd = (uint32_t)g->win << shift[f->arrows[i].from];
+	}
+}
+
 static void set_relative(const gt_flow *f, gt_flow_arrow *a)
 {
 	int s = a->from, r = 1 - a->from;
@@ -884,6 +910,7 @@ static int build(builder *b, const flow_key *key)
 	set_wscales(b);
 	if ((rc = build_arrows(b)) || (rc = build_states(b)))
 		return rc;
+	fill_windows(f);
 	if (f->n_arrows > 1)
 		qsort(f->arrows, f->n_arrows, sizeof *f->arrows, cmp_arrow);
 	if (f->n_states > 1)

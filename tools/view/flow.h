@@ -27,7 +27,8 @@ typedef struct gt_flow_arrow {
 	bool arrival_known; /* false when the receiver logged nothing (a capture, a
 	                     * silent kernel): t_rx is then t_tx, and it is not lost */
 	gt_drop_reason drop_reason; /* when lost because of a drop event */
-	gt_seg_info seg;            /* as sent; seg.rexmit marks a retransmission */
+	gt_seg_info seg;            /* as sent; seg.rexmit marks a retransmission;
+	                             * seg.wnd is always set (window in bytes) */
 	uint32_t rel_seq;           /* seq - sender's ISN (absolute when the ISN is unknown) */
 	uint32_t rel_ack;           /* ack - receiver's ISN (0 without ACK) */
 	/* Positions in the log of the tx event and of the rx or drop event

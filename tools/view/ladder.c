@@ -414,8 +414,9 @@ static void arrow_text(const ladder *L, const gt_flow_arrow *a, char *buf, size_
 	int n = snprintf(buf, len, "%s seq=%" PRIu32, flags[0] ? flags : "-", seq);
 	if (a->seg.flags & GT_TCP_ACK)
 		n += snprintf(buf + n, len - (size_t)n, " ack=%" PRIu32, ack);
-	n += snprintf(buf + n, len - (size_t)n, " len=%" PRIu32 " win=%u", a->seg.len,
-	              (unsigned)a->seg.win);
+	/* the window in bytes (RFC 7323 §2.3: the field times the agreed scale) */
+	n += snprintf(buf + n, len - (size_t)n, " len=%" PRIu32 " win=%" PRIu32, a->seg.len,
+	              gt_seg_wnd(&a->seg));
 	if (a->seg.rexmit)
 		n += snprintf(buf + n, len - (size_t)n, " (rexmit)");
 	if (a->lost)

@@ -81,7 +81,8 @@ typedef struct rpt_conn {
 	gt_flow flow;
 	rpt_side side[2];
 	/* 0 unknown (assumed unscaled), 1 known off, 2 known on (from the SYNs),
-	 * 3 inferred from the data in flight (a lower bound) */
+	 * 3 inferred from the data in flight (a lower bound), 4 the windows in
+	 * bytes as logged (seg.wnd, RFC 7323 §2.3) */
 	int ws_state;
 	gt_time_us t0, t1; /* first and last segment sent */
 	bool any_seg;
@@ -143,6 +144,22 @@ static int infer_wscale(const rpt_conn *c, int r)
 	return k;
 }
 
+/* The shift between the window field and the window in bytes that side s's
+ * arrows were logged with (RFC 7323 §2.3); -1 when none of them differ. */
+static int logged_wscale(const gt_flow *fl, int s)
+{
+	for (size_t i = 0; i < fl->n_arrows; i++) {
+		const gt_seg_info *g = &fl->arrows[i].seg;
+		uint32_t wnd = gt_seg_wnd(g);
+		if (fl->arrows[i].from != s || (g->flags & GT_TCP_SYN) || wnd == g->win)
+			continue;
+		for (int k = 1; k <= 14; k++)
+			if ((uint32_t)g->win << k == wnd)
+				return k;
+	}
+	return -1;
+}
+
 /* The view of a built flow: each side's counts, sequence base, window scale
  * and final state, and the connection's time span. */
 static void view_build(rpt_conn *c)
@@ -194,7 +211,14 @@ static void view_build(rpt_conn *c)
 	/* RFC 7323 §2.2: scaling is in effect only when both SYNs carry the
 	 * option; the window of a SYN segment itself is never scaled. */
 	int w0 = fl->wscale[GT_FLOW_LEFT], w1 = fl->wscale[GT_FLOW_RIGHT];
-	if (w0 >= 0 && w1 >= 0) {
+	int l0 = logged_wscale(fl, 0), l1 = logged_wscale(fl, 1);
+	if (l0 > 0 || l1 > 0) {
+		/* the log says what the windows were in bytes (the engine, or
+		 * explain, applied the agreed scale): no guessing */
+		c->ws_state = 4;
+		c->side[0].wscale = l0 > 0 ? l0 : 0;
+		c->side[1].wscale = l1 > 0 ? l1 : 0;
+	} else if (w0 >= 0 && w1 >= 0) {
 		c->ws_state = 2;
 		c->side[0].wscale = w0;
 		c->side[1].wscale = w1;
@@ -592,6 +616,13 @@ static void ws_caption(FILE *f, const rpt_conn *c)
 		fprintf(f, " ×2^%d, ", c->side[0].wscale);
 		side_short(f, c, 1);
 		fprintf(f, " ×2^%d.", c->side[1].wscale);
+	} else if (c->ws_state == 4) {
+		fputs(" Windows in bytes as the trace logged them (RFC 7323 §2.3 window scale): ",
+		      f);
+		side_short(f, c, 0);
+		fprintf(f, " ×2^%d, ", c->side[0].wscale);
+		side_short(f, c, 1);
+		fprintf(f, " ×2^%d.", c->side[1].wscale);
 	} else if (c->ws_state == 1) {
 		fputs(" No window scaling: a SYN without the option (RFC 7323 §2.2).", f);
 	} else if (c->ws_state == 3) {
@@ -613,6 +644,10 @@ static void ws_caption(FILE *f, const rpt_conn *c)
 
 static double scaled_win(const rpt_side *sd, const gt_seg_info *s)
 {
+	/* the window in bytes when the log carries it */
+	uint32_t wnd = gt_seg_wnd(s);
+	if (wnd != s->win)
+		return (double)wnd;
 	/* RFC 7323 §2.2: the window field of a SYN is never scaled. */
 	return (double)((uint64_t)s->win << ((s->flags & GT_TCP_SYN) ? 0 : sd->wscale));
 }

@@ -210,6 +210,15 @@ static int get_state(const reader *r, json_t *obj, const char *key, gt_tcp_state
 	return 0;
 }
 
+/* RFC 7323 §2.3: the window in bytes is the field shifted left by at most 14. */
+static bool is_scaled_window(uint64_t win, uint64_t wnd)
+{
+	for (unsigned shift = 0; shift <= 14; shift++)
+		if (win << shift == wnd)
+			return true;
+	return false;
+}
+
 static int get_seg(const reader *r, json_t *obj, gt_event *ev)
 {
 	const char *flags;
@@ -230,6 +239,16 @@ static int get_seg(const reader *r, json_t *obj, gt_event *ev)
 	ev->seg.ack = (uint32_t)ack;
 	ev->seg.win = (uint16_t)win;
 	ev->seg.len = (uint32_t)len;
+	ev->seg.wnd = (uint32_t)win;
+	if (json_object_get(obj, "wnd")) {
+		uint64_t wnd;
+		if ((rc = get_uint(r, obj, "wnd", UINT32_MAX, &wnd)) < 0)
+			return rc;
+		if (!is_scaled_window(win, wnd))
+			return fail(r, "\"wnd\" %llu is not \"win\" %llu shifted by 0..14",
+			            (unsigned long long)wnd, (unsigned long long)win);
+		ev->seg.wnd = (uint32_t)wnd;
+	}
 	ev->has_seg = true;
 	return get_bool(r, obj, "rexmit", &ev->seg.rexmit);
 }

@@ -161,6 +161,8 @@ static void sim_send(sim_host *h, const uint8_t *pkt, size_t len)
 		                      .ack = seg.ack,
 		                      .len = seg.payload_len,
 		                      .win = seg.wnd,
+		                      /* no connection known here: unscaled */
+		                      .wnd = seg.wnd,
 		                      .flags = seg.flags,
 		                      .mss = seg.opts.has_mss ? seg.opts.mss : 0};
 	}

@@ -158,6 +158,8 @@ static void report_loss(gt_tun *t, int dir, const uint8_t *pkt, size_t len)
 		                       .ack = seg.ack,
 		                       .len = seg.payload_len,
 		                       .win = seg.wnd,
+		                       /* no connection known here: unscaled */
+		                       .wnd = seg.wnd,
 		                       .flags = seg.flags,
 		                       .mss = seg.opts.has_mss ? seg.opts.mss : 0};
 		ev.has_conn = true;
