@@ -19,7 +19,7 @@ static void usage(FILE *f)
 	fprintf(
 	    f,
 	    "usage: glasstcp draw TRACE.jsonl -o FILE.svg [--conn N] [--absolute] [--title TEXT]\n"
-	    "                                 [--html FILE]\n"
+	    "                                 [--html FILE [--html-max N]]\n"
 	    "       glasstcp draw TRACE.jsonl --list\n\n"
 	    "Draws the ladder diagram of one TCP connection of a JSON Lines trace (TRACE\n"
 	    "\"-\" reads stdin): both hosts' lifelines, every segment as an arrow slanted by\n"
@@ -30,6 +30,9 @@ static void usage(FILE *f)
 	    "  --absolute         absolute sequence numbers (default: relative to the ISNs)\n"
 	    "  --title TEXT       the diagram's caption\n"
 	    "  --html FILE        also write the HTML report of every connection to FILE\n"
+	    "  --html-max N       diagrams in the report for at most N connections (default\n"
+	    "                     50; the first ones, then those with retransmissions or\n"
+	    "                     resets); its table lists them all\n"
 	    "  --list             list the connections: index, endpoints, states\n\n"
 	    "Exit status: 0 done, 1 an output could not be written, 2 bad usage or a\n"
 	    "trace that cannot be used (missing, not JSON Lines, no connection).\n");
@@ -41,6 +44,7 @@ typedef struct draw_args {
 	const char *html;
 	const char *title;
 	size_t conn;
+	size_t html_max; /* 0: the report's default */
 	bool absolute;
 	bool list;
 	bool help;
@@ -70,6 +74,14 @@ static int parse_args(int argc, char **argv, draw_args *a)
 			if (!v || !*v)
 				return gt_cli_bad_usage("draw", "--html needs a file name");
 			a->html = v;
+		} else if ((v = gt_cli_option_value(arg, "--html-max", argc, argv, &i, &m)), m) {
+			uint64_t max;
+			if (!gt_cli_parse_u64(v, SIZE_MAX / 2, &max) || max == 0)
+				return gt_cli_bad_usage("draw",
+				                        "--html-max needs a number of connections "
+				                        "(1, 2, ...), got '%s'",
+				                        v ? v : "");
+			a->html_max = (size_t)max;
 		} else if ((v = gt_cli_option_value(arg, "--title", argc, argv, &i, &m)), m) {
 			if (!v)
 				return gt_cli_bad_usage("draw", "--title needs a text");
@@ -120,11 +132,12 @@ static int read_trace(const char *path, gt_trace_log *log)
 }
 
 /* One line per connection: index, endpoints, segments, each side's states. */
-static int list(const gt_trace_log *log, size_t n)
+static int list(const gt_flow_index *idx)
 {
+	size_t n = gt_flow_index_count(idx);
 	for (size_t i = 0; i < n; i++) {
 		gt_flow fl;
-		if (gt_flow_build(log, i, &fl) < 0) {
+		if (gt_flow_build_indexed(idx, i, &fl) < 0) {
 			fprintf(stderr, "glasstcp draw: out of memory\n");
 			return 1;
 		}
@@ -151,10 +164,10 @@ static int list(const gt_trace_log *log, size_t n)
 	return 0;
 }
 
-static int write_svg(const draw_args *a, const gt_trace_log *log)
+static int write_svg(const draw_args *a, const gt_flow_index *idx)
 {
 	gt_flow fl;
-	int rc = gt_flow_build(log, a->conn, &fl);
+	int rc = gt_flow_build_indexed(idx, a->conn, &fl);
 	if (rc < 0) {
 		fprintf(stderr, "glasstcp draw: out of memory\n");
 		return 1;
@@ -189,7 +202,9 @@ static int write_html(const draw_args *a, const gt_trace_log *log)
 	}
 	char title[300];
 	snprintf(title, sizeof title, "trace %s", !strcmp(a->trace, "-") ? "(stdin)" : a->trace);
-	gt_report_opts ro = {.title = a->title ? a->title : title, .absolute_seq = a->absolute};
+	gt_report_opts ro = {.title = a->title ? a->title : title,
+	                     .absolute_seq = a->absolute,
+	                     .max_detailed = a->html_max};
 	int rc = gt_report_html(f, log, &ro);
 	if (fflush(f) != 0 || ferror(f))
 		rc = rc ? rc : -EIO;
@@ -224,7 +239,13 @@ int gt_cli_draw(int argc, char **argv)
 		return 1;
 	}
 	rc = read_trace(a.trace, log);
-	size_t n = rc ? 0 : gt_flow_count(log);
+	/* one pass over the trace maps every connection to its events */
+	gt_flow_index *idx = NULL;
+	if (rc == 0 && !(idx = gt_flow_index_new(log))) {
+		fprintf(stderr, "glasstcp draw: out of memory\n");
+		rc = 1;
+	}
+	size_t n = gt_flow_index_count(idx);
 	if (rc == 0 && n == 0)
 		rc = gt_cli_bad_usage("draw", "%s: no TCP connection in the trace", a.trace);
 	else if (rc == 0 && a.conn >= n)
@@ -233,9 +254,10 @@ int gt_cli_draw(int argc, char **argv)
 		    "%s: no connection %zu (the trace has %zu, numbered from 0; see --list)",
 		    a.trace, a.conn, n);
 	if (rc == 0 && a.list)
-		rc = list(log, n);
+		rc = list(idx);
 	if (rc == 0 && a.output)
-		rc = write_svg(&a, log);
+		rc = write_svg(&a, idx);
+	gt_flow_index_free(idx);
 	if (rc == 0 && a.html)
 		rc = write_html(&a, log);
 	if (rc == 0 && a.list && (fflush(stdout) != 0 || ferror(stdout))) {

@@ -24,7 +24,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 	        "usage: glasstcp explain CAPTURE [--json] [--svg DIR] [--html FILE] [--absolute]\n"
-	        "                        [--time-wait SECONDS]\n\n"
+	        "                        [--html-max N] [--time-wait SECONDS]\n\n"
 	        "Reads a pcap or pcapng capture (Ethernet, Linux cooked, raw IPv4, BSD loopback),\n"
 	        "finds every TCP connection over IPv4 and infers the RFC 9293 state sequence of\n"
 	        "both ends from the packets alone. A state marked * was inferred (the capture\n"
@@ -37,6 +37,10 @@ static void usage(FILE *f)
 	        "                      \"kind\",\"text\"}\n"
 	        "  --svg DIR           also write a ladder diagram per connection: DIR/conn-N.svg\n"
 	        "  --html FILE         also write a self-contained HTML report to FILE\n"
+	        "  --html-max N        diagrams in the report for at most N connections\n"
+	        "                      (default 50: the first ones, then those with\n"
+	        "                      retransmissions or resets, then anomalies); its table\n"
+	        "                      lists them all\n"
 	        "  --absolute          absolute sequence numbers (default: relative to the ISNs)\n"
 	        "  --time-wait SECONDS how long TIME_WAIT lasts (2*MSL), to infer its end when\n"
 	        "                      the capture runs that long (default 60, as Linux)\n\n"
@@ -54,6 +58,7 @@ typedef struct explain_args {
 	bool absolute;
 	const char *svg_dir;
 	const char *html;
+	size_t html_max; /* 0: the report's default */
 	gt_explain_opts opts;
 } explain_args;
 
@@ -74,6 +79,14 @@ static int parse_args(int argc, char **argv, explain_args *a)
 			if (!v || !*v)
 				return gt_cli_bad_usage("explain", "--svg needs a directory");
 			a->svg_dir = v;
+		} else if ((v = gt_cli_option_value(arg, "--html-max", argc, argv, &i, &m)), m) {
+			uint64_t max;
+			if (!gt_cli_parse_u64(v, SIZE_MAX / 2, &max) || max == 0)
+				return gt_cli_bad_usage("explain",
+				                        "--html-max needs a number of connections "
+				                        "(1, 2, ...), got '%s'",
+				                        v ? v : "");
+			a->html_max = (size_t)max;
 		} else if ((v = gt_cli_option_value(arg, "--html", argc, argv, &i, &m)), m) {
 			if (!v || !*v)
 				return gt_cli_bad_usage("explain", "--html needs a file name");
@@ -535,8 +548,11 @@ static int write_html(const gt_explain *e, const explain_args *a)
 	}
 	char title[512];
 	snprintf(title, sizeof title, "capture %s", a->capture);
-	gt_report_opts ro = {
-	    .title = title, .absolute_seq = a->absolute, .notes = notes, .n_notes = e->n_anomalies};
+	gt_report_opts ro = {.title = title,
+	                     .absolute_seq = a->absolute,
+	                     .notes = notes,
+	                     .n_notes = e->n_anomalies,
+	                     .max_detailed = a->html_max};
 	int status = 0;
 	FILE *f = fopen(a->html, "w");
 	if (!f) {

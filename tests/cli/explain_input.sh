@@ -223,4 +223,46 @@ else
 	fail "--svg: no $TMP/svg/conn-1.svg"
 fi
 
+# ---- --html-max: every connection in the summary, diagrams for a bounded few ----
+
+python3 - "$TMP/three.pcap" <<'EOF'
+import struct, sys
+
+def csum(b):
+    b += b'\0' * (len(b) % 2)
+    s = sum(struct.unpack('!%dH' % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+
+def pkt(src, dst, sp, dp, seq, ack, flags):
+    tcp = struct.pack('!HHIIBBHHH', sp, dp, seq, ack, 5 << 4, flags, 65535, 0, 0)
+    ph = struct.pack('!4s4sBBH', src, dst, 0, 6, len(tcp))
+    tcp = tcp[:16] + struct.pack('!H', csum(ph + tcp)) + tcp[18:]
+    ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(tcp), 0, 0, 64, 6, 0, src, dst)
+    return ip[:10] + struct.pack('!H', csum(ip)) + ip[12:] + tcp
+
+out = open(sys.argv[1], 'wb')
+out.write(struct.pack('<IHHiIII', 0xa1b2c3d4, 2, 4, 0, 0, 65535, 101))
+a, b, t = bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2]), 0
+for i in range(3):
+    cp, c, s = 40000 + i, 1000 * i, 5000 * i
+    for p in [(a, b, cp, 80, c, 0, 0x02), (b, a, 80, cp, s, c + 1, 0x12),
+              (a, b, cp, 80, c + 1, s + 1, 0x10), (a, b, cp, 80, c + 1, s + 1, 0x11),
+              (b, a, 80, cp, s + 1, c + 2, 0x11), (a, b, cp, 80, c + 2, s + 2, 0x10)]:
+        d = pkt(*p)
+        t += 1000
+        out.write(struct.pack('<IIII', t // 10**6, t % 10**6, len(d), len(d)) + d)
+EOF
+run "$TMP/three.pcap" --html "$TMP/three.html" --html-max 1
+[ "$rc" -eq 0 ] || fail "--html-max 1: exit $rc: $(cat "$TMP/err")"
+xmllint --noout "$TMP/three.html" 2>"$TMP/xml" || fail "--html-max: not well-formed: $(head -3 "$TMP/xml")"
+grep -q '3 connections; detailed diagrams for 1 of them' "$TMP/three.html" ||
+	fail "--html-max 1: the page does not say that 1 of 3 connections is drawn"
+for port in 40000 40001 40002; do
+	grep -q "10.0.0.1:$port" "$TMP/three.html" || fail "--html-max 1: the summary lacks 10.0.0.1:$port"
+done
+run "$TMP/three.pcap" --html "$TMP/three.html" --html-max 0
+[ "$rc" -eq 2 ] || fail "--html-max 0: exit $rc, want 2"
+
 finish "ok"

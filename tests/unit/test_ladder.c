@@ -833,6 +833,276 @@ static void test_states_only(void **state)
 	gt_trace_log_free(log);
 }
 
+/* ---- the index: the same flows as the scan, every connection at once ---- */
+
+static void assert_same_seg(const gt_seg_info *a, const gt_seg_info *b)
+{
+	assert_int_equal(a->seq, b->seq);
+	assert_int_equal(a->ack, b->ack);
+	assert_int_equal(a->len, b->len);
+	assert_int_equal(a->win, b->win);
+	assert_int_equal(a->wnd, b->wnd);
+	assert_int_equal(a->flags, b->flags);
+	assert_int_equal(a->rexmit, b->rexmit);
+	assert_int_equal(a->mss, b->mss);
+}
+
+/* Field by field: what gt_flow_build made (want) and gt_flow_build_indexed
+ * made (got) for connection k. */
+static void assert_same_flow(const char *name, size_t k, const gt_flow *want, const gt_flow *got)
+{
+	for (int s = 0; s < 2; s++) {
+		if (strcmp(want->host[s], got->host[s]) != 0)
+			fail_msg("%s #%zu: host %d '%s' vs '%s'", name, k, s, want->host[s],
+			         got->host[s]);
+		assert_int_equal(want->isn_known[s], got->isn_known[s]);
+		assert_int_equal(want->isn[s], got->isn[s]);
+		assert_int_equal(want->wscale[s], got->wscale[s]);
+		assert_int_equal(want->logs_tx[s], got->logs_tx[s]);
+	}
+	assert_memory_equal(&want->conn, &got->conn, sizeof want->conn);
+	assert_int_equal(want->t_first, got->t_first);
+	assert_int_equal(want->t_last, got->t_last);
+	if (want->n_arrows != got->n_arrows || want->n_states != got->n_states ||
+	    want->n_timers != got->n_timers)
+		fail_msg("%s #%zu: %zu/%zu/%zu arrows/states/timers vs %zu/%zu/%zu", name, k,
+		         want->n_arrows, want->n_states, want->n_timers, got->n_arrows,
+		         got->n_states, got->n_timers);
+	for (size_t i = 0; i < want->n_arrows; i++) {
+		const gt_flow_arrow *a = &want->arrows[i], *b = &got->arrows[i];
+		assert_int_equal(a->from, b->from);
+		assert_int_equal(a->t_tx, b->t_tx);
+		assert_int_equal(a->t_rx, b->t_rx);
+		assert_int_equal(a->arrived, b->arrived);
+		assert_int_equal(a->lost, b->lost);
+		assert_int_equal(a->arrival_known, b->arrival_known);
+		assert_int_equal(a->drop_reason, b->drop_reason);
+		assert_same_seg(&a->seg, &b->seg);
+		assert_int_equal(a->rel_seq, b->rel_seq);
+		assert_int_equal(a->rel_ack, b->rel_ack);
+		assert_int_equal(a->order_tx, b->order_tx);
+		assert_int_equal(a->order_rx, b->order_rx);
+	}
+	for (size_t i = 0; i < want->n_states; i++) {
+		const gt_flow_state *a = &want->states[i], *b = &got->states[i];
+		assert_int_equal(a->side, b->side);
+		assert_int_equal(a->t, b->t);
+		assert_int_equal(a->from, b->from);
+		assert_int_equal(a->to, b->to);
+		assert_ptr_equal(a->cause, b->cause); /* both point into the log */
+		assert_int_equal(a->inferred, b->inferred);
+		assert_int_equal(a->order, b->order);
+	}
+	for (size_t i = 0; i < want->n_timers; i++) {
+		const gt_flow_timer *a = &want->timers[i], *b = &got->timers[i];
+		assert_int_equal(a->side, b->side);
+		assert_int_equal(a->kind, b->kind);
+		assert_int_equal(a->start, b->start);
+		assert_int_equal(a->end, b->end);
+		assert_int_equal(a->end_seen, b->end_seen);
+	}
+}
+
+/* Every connection of log built both ways: the same count, the same flows.
+ * Returns how many connections there were. */
+static size_t check_index(const char *name, const gt_trace_log *log)
+{
+	gt_flow_index *idx = gt_flow_index_new(log);
+	assert_non_null(idx);
+	size_t n = gt_flow_index_count(idx);
+	assert_int_equal(n, gt_flow_count(log));
+	for (size_t k = 0; k < n; k++) {
+		gt_flow want, got;
+		assert_int_equal(gt_flow_build(log, k, &want), 0);
+		assert_int_equal(gt_flow_build_indexed(idx, k, &got), 0);
+		assert_same_flow(name, k, &want, &got);
+		gt_flow_free(&want);
+		gt_flow_free(&got);
+	}
+	gt_flow got;
+	assert_int_equal(gt_flow_build_indexed(idx, n, &got), -ENOENT);
+	assert_null(got.arrows);
+	gt_flow_index_free(idx);
+	return n;
+}
+
+/* One log of many connections: each given log's events with the client's
+ * port moved to its own (port + 1000 * (j + 1)) and its times shifted by
+ * j * spacing, merged in time order (ties: by log, then log order). Without
+ * tx_only, as the simulator logs (both ends: tx, rx, drops, states, the
+ * server's listener); with it, in explain's shape (tx and states only, the
+ * states inferred). */
+static gt_trace_log *merge_logs(gt_trace_log *const *logs, size_t n_logs, gt_time_us spacing,
+                                bool tx_only)
+{
+	gt_trace_log *out = gt_trace_log_new();
+	assert_non_null(out);
+	size_t pos[16] = {0};
+	assert_true(n_logs <= 16);
+	for (;;) {
+		size_t best = SIZE_MAX;
+		gt_time_us best_t = 0;
+		for (size_t j = 0; j < n_logs; j++) {
+			if (pos[j] == gt_trace_log_count(logs[j]))
+				continue;
+			gt_time_us t = gt_trace_log_get(logs[j], pos[j])->t_us + j * spacing;
+			if (best == SIZE_MAX || t < best_t) {
+				best = j;
+				best_t = t;
+			}
+		}
+		if (best == SIZE_MAX)
+			break;
+		gt_event ev = *gt_trace_log_get(logs[best], pos[best]++);
+		if (tx_only && (ev.kind == GT_EV_RX || ev.kind == GT_EV_DROP))
+			continue;
+		ev.t_us = best_t;
+		uint16_t move = (uint16_t)(1000 * (best + 1));
+		if (ev.has_conn && ev.conn.local_addr == CLIENT)
+			ev.conn.local_port = (uint16_t)(ev.conn.local_port + move);
+		if (ev.has_conn && ev.conn.remote_addr == CLIENT)
+			ev.conn.remote_port = (uint16_t)(ev.conn.remote_port + move);
+		if (tx_only && ev.kind == GT_EV_STATE)
+			ev.inferred = true;
+		gt_trace_log_record(out, &ev);
+	}
+	assert_int_equal(gt_trace_log_dropped(out), 0);
+	return out;
+}
+
+/* Every scenario, with and without loss, and all of them in one log of many
+ * interleaved connections: the index gives the scan's flows. */
+static void test_index_scenarios(void **state)
+{
+	(void)state;
+	gt_trace_log *logs[16];
+	size_t n_logs = gt_scenario_count < 16 ? gt_scenario_count : 16;
+	for (size_t k = 0; k < n_logs; k++) {
+		const char *name = gt_scenarios[k].name;
+		gt_scenario_result res;
+		logs[k] = run_scenario(name, 1, 0, &res);
+		assert_true(check_index(name, logs[k]) >= 1);
+		gt_trace_log *lossy = run_scenario(name, 3, 0.2, &res);
+		check_index(name, lossy);
+		gt_trace_log_free(lossy);
+	}
+	/* the scenarios whose server logs its listener */
+	size_t listening = 0;
+	for (size_t k = 0; k < n_logs; k++) {
+		bool any = false;
+		for (size_t i = 0; i < gt_trace_log_count(logs[k]); i++) {
+			const gt_event *ev = gt_trace_log_get(logs[k], i);
+			any = any || (ev->kind == GT_EV_STATE && ev->to == GT_TCP_LISTEN &&
+			              ev->conn.remote_addr == 0 && ev->conn.remote_port == 0);
+		}
+		listening += any;
+	}
+	assert_true(listening >= 1);
+	/* Overlapping (1 ms apart) and one after the other (10 s apart): one
+	 * server listener, many connections, their events interleaved. */
+	gt_time_us spacings[] = {1000, 10000000};
+	for (size_t i = 0; i < 2; i++) {
+		gt_trace_log *merged = merge_logs(logs, n_logs, spacings[i], false);
+		size_t n = check_index("merged", merged);
+		assert_true(n >= n_logs);
+		/* each connection's right side keeps its listener's CLOSED -> LISTEN */
+		gt_flow_index *idx = gt_flow_index_new(merged);
+		assert_non_null(idx);
+		size_t with_listen = 0;
+		for (size_t k = 0; k < n; k++) {
+			gt_flow fl;
+			assert_int_equal(gt_flow_build_indexed(idx, k, &fl), 0);
+			for (size_t j = 0; j < fl.n_states; j++)
+				with_listen += fl.states[j].side == GT_FLOW_RIGHT &&
+				               fl.states[j].from == GT_TCP_CLOSED &&
+				               fl.states[j].to == GT_TCP_LISTEN;
+			gt_flow_free(&fl);
+		}
+		assert_true(with_listen >= listening);
+		gt_flow_index_free(idx);
+		gt_trace_log_free(merged);
+		merged = merge_logs(logs, n_logs, spacings[i], true);
+		assert_int_equal(check_index("merged, explain's shape", merged), n);
+		gt_trace_log_free(merged);
+	}
+	for (size_t k = 0; k < n_logs; k++)
+		gt_trace_log_free(logs[k]);
+}
+
+/* Hand-made, in explain's shape: 300 interleaved connections to two servers,
+ * whose listeners start, stop and start again between them; each connection
+ * gets the LISTEN last logged before its server's first state change in it. */
+static void test_index_listeners(void **state)
+{
+	(void)state;
+	gt_trace_log *log = gt_trace_log_new();
+	assert_non_null(log);
+	gt_flow fl;
+	gt_flow_index *empty = gt_flow_index_new(log);
+	assert_non_null(empty);
+	assert_int_equal(gt_flow_index_count(empty), 0);
+	assert_int_equal(gt_flow_build_indexed(empty, 0, &fl), -ENOENT);
+	assert_int_equal(gt_flow_build_indexed(empty, 0, NULL), -EINVAL);
+	gt_flow_index_free(empty);
+	assert_int_equal(gt_flow_build_indexed(NULL, 0, &fl), -ENOENT);
+	assert_int_equal(gt_flow_index_count(NULL), 0);
+	gt_flow_index_free(NULL);
+
+	const uint16_t ports[2] = {80, 443};
+	const size_t n = 300;
+	for (size_t k = 0; k < n; k++) {
+		gt_time_us t = 1000 * (gt_time_us)k;
+		uint16_t sp = ports[k % 2], cp = (uint16_t)(20000 + k);
+		gt_conn_tuple c = {CLIENT, SERVER, cp, sp}, s = {SERVER, CLIENT, sp, cp};
+		gt_conn_tuple listener = {SERVER, 0, sp, 0};
+		if (k % 50 < 2) /* the listener (re)starts, a different cause each time */
+			rec_state(log, t, "server", listener, GT_TCP_CLOSED, GT_TCP_LISTEN, true);
+		if (k % 50 == 40)
+			rec_state(log, t, "server", listener, GT_TCP_LISTEN, GT_TCP_CLOSED, true);
+		rec_state(log, t, "client", c, GT_TCP_CLOSED, GT_TCP_SYN_SENT, false);
+		rec(log, GT_EV_TX, t, "client", c, GT_TCP_SYN, 7 * (uint32_t)k, 0, 0);
+		if (k % 7 == 3)
+			continue; /* never answered */
+		/* the server answers the previous connection's SYN first */
+		rec_state(log, t + 1500, "server", s, GT_TCP_LISTEN, GT_TCP_SYN_RECEIVED, true);
+		rec(log, GT_EV_TX, t + 1500, "server", s, GT_TCP_SYN | GT_TCP_ACK, 9,
+		    7 * (uint32_t)k + 1, 0);
+		rec(log, GT_EV_TX, t + 1600, "client", c, GT_TCP_ACK, 7 * (uint32_t)k + 1, 10, 0);
+		if (k == 11) /* still in TIME_WAIT when the trace ends, long after */
+			rec_state(log, t + 1700, "client", c, GT_TCP_ESTABLISHED, GT_TCP_TIME_WAIT,
+			          true);
+	}
+	assert_int_equal(gt_trace_log_dropped(log), 0);
+	assert_int_equal(check_index("listeners", log), n);
+	/* connection 45 (port 443) is after the stop at 40: its LISTEN is the
+	 * restart at 1 (the last before it), not the stop's */
+	gt_flow_index *idx = gt_flow_index_new(log);
+	assert_non_null(idx);
+	assert_int_equal(gt_flow_build_indexed(idx, 45, &fl), 0);
+	assert_int_equal(fl.conn.remote_port, 443);
+	assert_true(fl.n_states >= 1);
+	assert_int_equal(fl.states[0].side, GT_FLOW_RIGHT);
+	assert_int_equal(fl.states[0].from, GT_TCP_CLOSED);
+	assert_int_equal(fl.states[0].to, GT_TCP_LISTEN);
+	assert_int_equal(fl.states[0].t, 1000);
+	gt_flow_free(&fl);
+	/* connection 0: the listener started the same instant, just before */
+	assert_int_equal(gt_flow_build_indexed(idx, 0, &fl), 0);
+	assert_int_equal(fl.states[0].to, GT_TCP_LISTEN);
+	assert_int_equal(fl.states[0].t, 0);
+	gt_flow_free(&fl);
+	/* connection 11's TIME_WAIT runs to the trace's last event, another's */
+	assert_int_equal(gt_flow_build_indexed(idx, 11, &fl), 0);
+	assert_int_equal(fl.n_timers, 1);
+	assert_int_equal(fl.timers[0].kind, GT_FLOW_TIMER_TIME_WAIT);
+	assert_false(fl.timers[0].end_seen);
+	assert_int_equal(fl.timers[0].end,
+	                 gt_trace_log_get(log, gt_trace_log_count(log) - 1)->t_us);
+	gt_flow_free(&fl);
+	gt_flow_index_free(idx);
+	gt_trace_log_free(log);
+}
+
 /* Gap and timer labels: each duration in the unit that reads best, never in
  * exponent notation. */
 static void test_duration_labels(void **state)
@@ -856,6 +1126,7 @@ int main(void)
 	    cmocka_unit_test(test_capture_shape),    cmocka_unit_test(test_tun_shape),
 	    cmocka_unit_test(test_tun_rexmit_marks), cmocka_unit_test(test_window_scale),
 	    cmocka_unit_test(test_connections),      cmocka_unit_test(test_states_only),
+	    cmocka_unit_test(test_index_scenarios),  cmocka_unit_test(test_index_listeners),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

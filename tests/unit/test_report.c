@@ -766,6 +766,216 @@ static void test_explain_capture(void **state)
 	gt_explain_free(&ex);
 }
 
+/* ---- many connections ---- */
+
+#define MANY         2000
+#define MANY_REXMIT  1500 /* a retransmitted request */
+#define MANY_RESET   1700 /* the server resets it */
+#define MANY_NOTED   1900 /* the only one with a note */
+#define MANY_SPACING 100  /* us between two connections' starts */
+
+/* Connection k of many short ones in explain's shape (every packet a tx of
+ * its sender, both ends' states), its client port 10000 + k; they overlap in
+ * time, so their events interleave in the log. */
+static void add_short_conn(gt_trace_log *log, size_t k)
+{
+	gt_conn_tuple c = {CLIENT, SERVER, (uint16_t)(10000 + k), SPORT};
+	gt_conn_tuple s = {SERVER, CLIENT, SPORT, (uint16_t)(10000 + k)};
+	char hc[32], hs[32];
+	snprintf(hc, sizeof hc, "192.0.2.1:%u", (unsigned)c.local_port);
+	snprintf(hs, sizeof hs, "192.0.2.2:%u", (unsigned)SPORT);
+	gt_time_us t = (gt_time_us)k * MANY_SPACING;
+	uint32_t ic = 1000u * (uint32_t)k, is = 5000u * (uint32_t)k;
+	const uint8_t A = GT_TCP_ACK;
+	add_state(log, t, hc, c, GT_TCP_CLOSED, GT_TCP_SYN_SENT);
+	add_seg(log, GT_EV_TX, t, hc, c,
+	        (gt_seg_info){.seq = ic, .flags = GT_TCP_SYN, .win = 64240}, NULL, 0);
+	add_state(log, t + 50, hs, s, GT_TCP_LISTEN, GT_TCP_SYN_RECEIVED);
+	add_seg(log, GT_EV_TX, t + 50, hs, s,
+	        (gt_seg_info){.seq = is, .ack = ic + 1, .flags = GT_TCP_SYN | A, .win = 64240},
+	        NULL, 0);
+	add_state(log, t + 100, hc, c, GT_TCP_SYN_SENT, GT_TCP_ESTABLISHED);
+	add_seg(log, GT_EV_TX, t + 100, hc, c,
+	        (gt_seg_info){.seq = ic + 1, .ack = is + 1, .len = 10, .flags = A, .win = 64240},
+	        NULL, 0);
+	if (k == MANY_REXMIT)
+		add_seg(log, GT_EV_TX, t + 300, hc, c,
+		        (gt_seg_info){.seq = ic + 1,
+		                      .ack = is + 1,
+		                      .len = 10,
+		                      .flags = A,
+		                      .win = 64240,
+		                      .rexmit = true},
+		        NULL, 0);
+	add_state(log, t + 350, hs, s, GT_TCP_SYN_RECEIVED, GT_TCP_ESTABLISHED);
+	add_seg(log, GT_EV_TX, t + 350, hs, s,
+	        (gt_seg_info){.seq = is + 1,
+	                      .ack = ic + 11,
+	                      .flags = (uint8_t)(k == MANY_RESET ? GT_TCP_RST | A : A),
+	                      .win = 64240},
+	        NULL, 0);
+}
+
+static gt_trace_log *many_conns(void)
+{
+	gt_trace_log *log = gt_trace_log_new();
+	assert_non_null(log);
+	/* four at a time: each one's events come between its neighbours' */
+	for (size_t k = 0; k < MANY; k += 4) {
+		gt_trace_log *part = gt_trace_log_new();
+		assert_non_null(part);
+		for (size_t j = k; j < k + 4 && j < MANY; j++)
+			add_short_conn(part, j);
+		/* into the log in time order (stable: ties keep the part's order) */
+		size_t n = gt_trace_log_count(part);
+		bool *done = calloc(n, sizeof *done);
+		assert_non_null(done);
+		for (size_t m = 0; m < n; m++) {
+			size_t best = SIZE_MAX;
+			for (size_t i = 0; i < n; i++)
+				if (!done[i] &&
+				    (best == SIZE_MAX || gt_trace_log_get(part, i)->t_us <
+				                             gt_trace_log_get(part, best)->t_us))
+					best = i;
+			done[best] = true;
+			gt_trace_log_record(log, gt_trace_log_get(part, best));
+		}
+		free(done);
+		gt_trace_log_free(part);
+	}
+	assert_int_equal(gt_trace_log_dropped(log), 0);
+	return log;
+}
+
+/* The connection numbers (1-based) of the page's sections, in page order. */
+static size_t section_numbers(const char *html, size_t *out, size_t max)
+{
+	size_t n = 0;
+	const char *tag = "<section id=\"conn-";
+	for (const char *p = strstr(html, tag); p; p = strstr(p + 1, tag)) {
+		assert_true(n < max);
+		out[n++] = strtoul(p + strlen(tag), NULL, 10);
+	}
+	return n;
+}
+
+/* Checks the summary table: one row per connection, in order, numbered from
+ * 1, its number a link exactly when it has a section (detailed[k]). */
+static void check_summary_rows(const char *html, const bool *detailed, size_t n_conns)
+{
+	const char *p = strstr(html, "<h2 id=\"summary\">");
+	assert_non_null(p);
+	const char *end = strstr(p, "</table>");
+	assert_non_null(end);
+	size_t k = 0;
+	for (p = strstr(p, "<tr><td>"); p && p < end; p = strstr(p + 1, "<tr><td>")) {
+		assert_true(k < n_conns);
+		char want[64];
+		if (detailed[k])
+			snprintf(want, sizeof want, "<tr><td><a href=\"#conn-%zu\">%zu</a></td>",
+			         k + 1, k + 1);
+		else
+			snprintf(want, sizeof want, "<tr><td>%zu</td>", k + 1);
+		if (strncmp(p, want, strlen(want)) != 0)
+			fail_msg("row %zu: %.80s", k + 1, p);
+		k++;
+	}
+	assert_int_equal(k, n_conns);
+}
+
+/* What a page of many connections shows with bound max_detailed: the
+ * connections want[0..n_want) (0-based, in order) in detail, the note. */
+static void check_many(const gt_trace_log *log, size_t max_detailed, const size_t *want,
+                       size_t n_want, const char *note)
+{
+	gt_report_note notes[] = {
+	    {.conn = MANY_NOTED, .t_us = 0, .kind = "gap", .text = "the note of one connection"},
+	};
+	gt_report_opts o = {
+	    .title = "many", .notes = notes, .n_notes = 1, .max_detailed = max_detailed};
+	char name[32];
+	snprintf(name, sizeof name, "many-%zu", max_detailed);
+	char *html = render(log, &o, name);
+	assert_self_contained(html);
+	assert_diagrams(html, n_want);
+	size_t *got = calloc(MANY, sizeof *got);
+	bool *detailed = calloc(MANY, sizeof *detailed);
+	assert_non_null(got);
+	assert_non_null(detailed);
+	size_t n_got = section_numbers(html, got, MANY);
+	assert_int_equal(n_got, n_want);
+	for (size_t i = 0; i < n_want; i++) {
+		assert_int_equal(got[i], want[i] + 1);
+		detailed[want[i]] = true;
+	}
+	check_summary_rows(html, detailed, MANY);
+	assert_int_equal(count(html, "href=\"#conn-"), n_want);
+	if (!strstr(html, note))
+		fail_msg("no note '%s'", note);
+	/* the only note: counted in its row, shown in its section if it has one */
+	assert_int_equal(count(html, "<td class=\"num\">1</td></tr>"), 1);
+	assert_int_equal(count(html, "the note of one connection"), detailed[MANY_NOTED]);
+	/* the state diagram counts every connection's transitions */
+	char line[96];
+	snprintf(line, sizeof line, "%8d  CLOSED -&gt; SYN_SENT ", MANY);
+	assert_non_null(strstr(html, line));
+	snprintf(line, sizeof line, "%8d  LISTEN -&gt; SYN_RECEIVED ", MANY);
+	assert_non_null(strstr(html, line));
+	free(got);
+	free(detailed);
+	free(html);
+}
+
+/* 2000 connections: the table lists each one, sections only up to the bound,
+ * chosen as the page says. */
+static void test_many_connections(void **state)
+{
+	(void)state;
+	gt_trace_log *log = many_conns();
+	assert_int_equal(gt_flow_count(log), MANY);
+
+	/* the default bound, 50: the first 10, the retransmission, the reset,
+	 * the note, then the next 37 in order */
+	size_t want[GT_REPORT_MAX_DETAILED], n = 0;
+	for (size_t k = 0; k < 47; k++)
+		want[n++] = k;
+	want[n++] = MANY_REXMIT;
+	want[n++] = MANY_RESET;
+	want[n++] = MANY_NOTED;
+	assert_int_equal(n, GT_REPORT_MAX_DETAILED);
+	check_many(
+	    log, 0, want, n,
+	    "2000 connections; detailed diagrams for 50 of them (at most 50 per page): the "
+	    "first 10, then 2 of the 2 others with retransmissions, losses or resets, then 1 "
+	    "of the 1 others with notes, then the next 37 in order;");
+
+	/* 5: the first one, the three that stand out, the next one */
+	size_t want5[] = {0, 1, MANY_REXMIT, MANY_RESET, MANY_NOTED};
+	check_many(log, 5, want5, 5,
+	           "2000 connections; detailed diagrams for 5 of them (at most 5 per page): the "
+	           "first 1, then 2 of the 2 others with retransmissions, losses or resets, then 1 "
+	           "of the 1 others with notes, then the next 1 in order;");
+
+	/* 2: trouble first */
+	size_t want2[] = {MANY_REXMIT, MANY_RESET};
+	check_many(log, 2, want2, 2,
+	           "2000 connections; detailed diagrams for 2 of them (at most 2 per page): 2 of "
+	           "the 2 connections with retransmissions, losses or resets, then 0 of the 1 "
+	           "others with notes;");
+	/* where the note went */
+	char *html = render(log,
+	                    &(gt_report_opts){.notes = &(gt_report_note){.conn = MANY_NOTED,
+	                                                                 .text = "a note left out"},
+	                                      .n_notes = 1,
+	                                      .max_detailed = 2},
+	                    "many-hidden-note");
+	assert_non_null(strstr(html, "Notes about connections without a diagram (1) are only "
+	                             "counted in the table.</p>"));
+	assert_null(strstr(html, "a note left out"));
+	free(html);
+	gt_trace_log_free(log);
+}
+
 /* A write error is reported, not ignored. */
 static void test_write_error(void **state)
 {
@@ -797,6 +1007,7 @@ int main(void)
 	    cmocka_unit_test(test_notes),
 	    cmocka_unit_test(test_explain_capture),
 	    cmocka_unit_test(test_write_error),
+	    cmocka_unit_test(test_many_connections),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

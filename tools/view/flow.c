@@ -78,46 +78,60 @@ static uint64_t key_hash(const flow_key *k)
 	return h ^ (h >> 29);
 }
 
-/* The set of keys seen so far: open addressing, grown at half full. */
-typedef struct key_set {
+/* Connection keys and their index (order of first appearance): open
+ * addressing, grown at half full. */
+typedef struct key_map {
 	flow_key *slot;
-	bool *used;
+	size_t *val; /* connection index + 1; 0 = free slot */
 	size_t cap, n;
-} key_set;
+} key_map;
 
-static void key_set_free(key_set *s)
+static void key_map_free(key_map *m)
 {
-	free(s->slot);
-	free(s->used);
+	free(m->slot);
+	free(m->val);
 }
 
-/* Adds k; returns 1 if it was new, 0 if already there, -ENOMEM. */
-static int key_set_add(key_set *s, const flow_key *k)
+static void key_map_put(key_map *m, const flow_key *k, size_t val)
 {
-	if (2 * (s->n + 1) > s->cap) {
-		size_t ncap = s->cap ? s->cap * 2 : 64;
-		key_set ns = {.slot = calloc(ncap, sizeof *ns.slot),
-		              .used = calloc(ncap, sizeof *ns.used),
-		              .cap = ncap};
-		if (!ns.slot || !ns.used) {
-			key_set_free(&ns);
+	size_t i = key_hash(k) & (m->cap - 1);
+	while (m->val[i])
+		i = (i + 1) & (m->cap - 1);
+	m->slot[i] = *k;
+	m->val[i] = val;
+}
+
+/* The index of k, which is added as connection m->n when new. Returns 1 if
+ * it was new, 0 if already there, -ENOMEM. */
+static int key_map_add(key_map *m, const flow_key *k, size_t *index)
+{
+	if (2 * (m->n + 1) > m->cap) {
+		size_t ncap = m->cap ? m->cap * 2 : 64;
+		key_map nm = {.slot = calloc(ncap, sizeof *nm.slot),
+		              .val = calloc(ncap, sizeof *nm.val),
+		              .cap = ncap,
+		              .n = m->n};
+		if (!nm.slot || !nm.val) {
+			key_map_free(&nm);
 			return -ENOMEM;
 		}
-		for (size_t i = 0; i < s->cap; i++)
-			if (s->used[i])
-				key_set_add(&ns, &s->slot[i]);
-		key_set_free(s);
-		*s = ns;
+		for (size_t i = 0; i < m->cap; i++)
+			if (m->val[i])
+				key_map_put(&nm, &m->slot[i], m->val[i]);
+		key_map_free(m);
+		*m = nm;
 	}
-	for (size_t i = key_hash(k) & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
-		if (!s->used[i]) {
-			s->used[i] = true;
-			s->slot[i] = *k;
-			s->n++;
+	for (size_t i = key_hash(k) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+		if (!m->val[i]) {
+			m->slot[i] = *k;
+			m->val[i] = ++m->n;
+			*index = m->n - 1;
 			return 1;
 		}
-		if (key_eq(&s->slot[i], k))
+		if (key_eq(&m->slot[i], k)) {
+			*index = m->val[i] - 1;
 			return 0;
+		}
 	}
 }
 
@@ -127,7 +141,7 @@ static int key_set_add(key_set *s, const flow_key *k)
 static int nth_key(const gt_trace_log *log, size_t index, flow_key *out, size_t *count)
 {
 	size_t n = gt_trace_log_count(log);
-	key_set seen = {0};
+	key_map seen = {0};
 	flow_key last = {0};
 	bool have_last = false;
 	int rc = -ENOENT;
@@ -139,12 +153,13 @@ static int nth_key(const gt_trace_log *log, size_t index, flow_key *out, size_t 
 			continue;
 		last = k;
 		have_last = true;
-		int added = key_set_add(&seen, &k);
+		size_t conn;
+		int added = key_map_add(&seen, &k, &conn);
 		if (added < 0) {
 			rc = added;
 			break;
 		}
-		if (added && out && seen.n - 1 == index) {
+		if (added && out && conn == index) {
 			*out = k;
 			rc = 0;
 			break;
@@ -152,7 +167,7 @@ static int nth_key(const gt_trace_log *log, size_t index, flow_key *out, size_t 
 	}
 	if (count)
 		*count = seen.n;
-	key_set_free(&seen);
+	key_map_free(&seen);
 	return rc;
 }
 
@@ -162,6 +177,154 @@ size_t gt_flow_count(const gt_trace_log *log)
 	if (log)
 		nth_key(log, SIZE_MAX, NULL, &n);
 	return n;
+}
+
+/* ---- the index of every connection ---- */
+
+/* A listener's CLOSED -> LISTEN (or any -> LISTEN) with its log position. */
+typedef struct listen_ent {
+	endpoint ep;
+	size_t order;
+} listen_ent;
+
+struct gt_flow_index {
+	const gt_trace_log *log;
+	size_t n_conns;
+	flow_key *keys; /* each connection's */
+	/* The log positions of connection k's events, in log order:
+	 * events[start[k] .. start[k + 1]). */
+	size_t *start;
+	size_t *events;
+	listen_ent *listens; /* sorted by endpoint, then log position */
+	size_t n_listens;
+	gt_time_us log_end; /* the last event's time, of any kind */
+};
+
+static bool is_listen_state(const gt_event *ev)
+{
+	return ev && ev->kind == GT_EV_STATE && ev->has_conn && is_listener(ev) &&
+	       ev->to == GT_TCP_LISTEN;
+}
+
+static int cmp_listen(const listen_ent *a, const listen_ent *b)
+{
+	if (a->ep.addr != b->ep.addr)
+		return a->ep.addr < b->ep.addr ? -1 : 1;
+	if (a->ep.port != b->ep.port)
+		return a->ep.port < b->ep.port ? -1 : 1;
+	return a->order < b->order ? -1 : a->order > b->order;
+}
+
+static int cmp_listen_ent(const void *x, const void *y)
+{
+	return cmp_listen(x, y);
+}
+
+/* The log position of the last LISTEN of endpoint ep before position before,
+ * or SIZE_MAX. */
+static size_t index_last_listen(const gt_flow_index *idx, endpoint ep, size_t before)
+{
+	listen_ent key = {ep, before};
+	size_t lo = 0, hi = idx->n_listens;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (cmp_listen(&idx->listens[mid], &key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0 || !ep_eq(idx->listens[lo - 1].ep, ep))
+		return SIZE_MAX;
+	return idx->listens[lo - 1].order;
+}
+
+void gt_flow_index_free(gt_flow_index *idx)
+{
+	if (!idx)
+		return;
+	free(idx->keys);
+	free(idx->start);
+	free(idx->events);
+	free(idx->listens);
+	free(idx);
+}
+
+/* Two passes over the log: the first numbers the connections (as nth_key
+ * does) and notes each event's, the second groups the events by connection. */
+gt_flow_index *gt_flow_index_new(const gt_trace_log *log)
+{
+	gt_flow_index *idx = calloc(1, sizeof *idx);
+	if (!idx)
+		return NULL;
+	idx->log = log;
+	size_t n = log ? gt_trace_log_count(log) : 0;
+	size_t *conn_of = malloc((n ? n : 1) * sizeof *conn_of);
+	key_map map = {0};
+	size_t n_ev = 0, cap_listens = 0;
+	bool ok = conn_of != NULL;
+	for (size_t i = 0; ok && i < n; i++) {
+		const gt_event *ev = gt_trace_log_get(log, i);
+		conn_of[i] = SIZE_MAX;
+		if (ev && ev->t_us > idx->log_end)
+			idx->log_end = ev->t_us;
+		if (is_listen_state(ev)) {
+			if (idx->n_listens == cap_listens) {
+				size_t ncap = cap_listens ? cap_listens * 2 : 16;
+				listen_ent *nl = realloc(idx->listens, ncap * sizeof *nl);
+				if (!nl) {
+					ok = false;
+					break;
+				}
+				idx->listens = nl;
+				cap_listens = ncap;
+			}
+			idx->listens[idx->n_listens++] = (listen_ent){ep_local(&ev->conn), i};
+		}
+		flow_key k;
+		if (!conn_event(ev, &k))
+			continue;
+		ok = key_map_add(&map, &k, &conn_of[i]) >= 0;
+		n_ev++;
+	}
+	if (ok) {
+		idx->n_conns = map.n;
+		idx->keys = malloc((map.n ? map.n : 1) * sizeof *idx->keys);
+		idx->start = calloc(map.n + 1, sizeof *idx->start);
+		idx->events = malloc((n_ev ? n_ev : 1) * sizeof *idx->events);
+		ok = idx->keys && idx->start && idx->events;
+	}
+	if (ok) {
+		for (size_t i = 0; i < map.cap; i++)
+			if (map.val[i])
+				idx->keys[map.val[i] - 1] = map.slot[i];
+		for (size_t i = 0; i < n; i++)
+			if (conn_of[i] != SIZE_MAX)
+				idx->start[conn_of[i] + 1]++;
+		for (size_t k = 0; k < idx->n_conns; k++)
+			idx->start[k + 1] += idx->start[k];
+		/* conn_of[i] becomes the fill position, then the events land in
+		 * log order within each connection */
+		size_t *fill = calloc(idx->n_conns + 1, sizeof *fill);
+		ok = fill != NULL;
+		for (size_t i = 0; ok && i < n; i++)
+			if (conn_of[i] != SIZE_MAX)
+				idx->events[idx->start[conn_of[i]] + fill[conn_of[i]]++] = i;
+		free(fill);
+	}
+	if (ok && idx->n_listens > 1)
+		qsort(idx->listens, idx->n_listens, sizeof *idx->listens, cmp_listen_ent);
+	free(conn_of);
+	key_map_free(&map);
+	if (!ok) {
+		gt_flow_index_free(idx);
+		return NULL;
+	}
+	return idx;
+}
+
+size_t gt_flow_index_count(const gt_flow_index *idx)
+{
+	return idx ? idx->n_conns : 0;
 }
 
 /* ---- building one flow ---- */
@@ -175,6 +338,7 @@ typedef struct fev {
 
 typedef struct builder {
 	const gt_trace_log *log;
+	const gt_flow_index *idx; /* NULL: scan the log */
 	gt_flow *out;
 	endpoint ep[2];
 	fev *evs;
@@ -249,6 +413,23 @@ static int push_timer(builder *b, const gt_flow_timer *t)
 		b->cap_timers = ncap;
 	}
 	f->timers[f->n_timers++] = *t;
+	return 0;
+}
+
+/* The events of connection conn of the index, in log order. */
+static int collect_indexed(builder *b, size_t conn)
+{
+	const gt_flow_index *idx = b->idx;
+	size_t m = idx->start[conn + 1] - idx->start[conn];
+	b->log_end = idx->log_end;
+	b->evs = calloc(m ? m : 1, sizeof *b->evs);
+	if (!b->evs)
+		return -ENOMEM;
+	for (size_t j = 0; j < m; j++) {
+		size_t i = idx->events[idx->start[conn] + j];
+		b->evs[j] = (fev){.ev = gt_trace_log_get(b->log, i), .order = i};
+	}
+	b->n_evs = m;
 	return 0;
 }
 
@@ -818,10 +999,14 @@ static int build_states(builder *b)
 			break;
 		}
 	}
-	for (size_t i = right_first; i-- > 0;) {
+	size_t from = right_first;
+	if (b->idx) {
+		size_t last = index_last_listen(b->idx, b->ep[GT_FLOW_RIGHT], right_first);
+		from = last == SIZE_MAX ? 0 : last + 1;
+	}
+	for (size_t i = from; i-- > 0;) {
 		const gt_event *ev = gt_trace_log_get(b->log, i);
-		if (!ev || ev->kind != GT_EV_STATE || !ev->has_conn || !is_listener(ev) ||
-		    ev->to != GT_TCP_LISTEN || !ep_eq(ep_local(&ev->conn), b->ep[GT_FLOW_RIGHT]))
+		if (!is_listen_state(ev) || !ep_eq(ep_local(&ev->conn), b->ep[GT_FLOW_RIGHT]))
 			continue;
 		gt_flow_state s = {.side = GT_FLOW_RIGHT,
 		                   .t = ev->t_us,
@@ -880,9 +1065,9 @@ static void set_span(gt_flow *f)
 	f->t_last = hi;
 }
 
-static int build(builder *b, const flow_key *key)
+static int build(builder *b, const flow_key *key, size_t conn)
 {
-	int rc = collect(b, key);
+	int rc = b->idx ? collect_indexed(b, conn) : collect(b, key);
 	if (rc)
 		return rc;
 	if (b->n_evs == 0)
@@ -935,7 +1120,22 @@ int gt_flow_build(const gt_trace_log *log, size_t index, gt_flow *out)
 	if (rc)
 		return rc;
 	builder b = {.log = log, .out = out};
-	rc = build(&b, &key);
+	rc = build(&b, &key, 0);
+	free(b.evs);
+	if (rc)
+		gt_flow_free(out);
+	return rc;
+}
+
+int gt_flow_build_indexed(const gt_flow_index *idx, size_t index, gt_flow *out)
+{
+	if (!out)
+		return -EINVAL;
+	memset(out, 0, sizeof *out);
+	if (!idx || index >= idx->n_conns)
+		return -ENOENT;
+	builder b = {.log = idx->log, .idx = idx, .out = out};
+	int rc = build(&b, &idx->keys[index], index);
 	free(b.evs);
 	if (rc)
 		gt_flow_free(out);

@@ -91,8 +91,24 @@ typedef struct gt_flow {
  * sender). Listener-only events (remote 0.0.0.0:0) are not connections. */
 size_t gt_flow_count(const gt_trace_log *log);
 /* Builds connection index (0 .. gt_flow_count-1). Returns 0, -ENOENT if there is
- * no such connection, or -ENOMEM. */
+ * no such connection, or -ENOMEM. Each call reads the whole log: to build
+ * many connections of one log, use a gt_flow_index. */
 int gt_flow_build(const gt_trace_log *log, size_t index, gt_flow *out);
 void gt_flow_free(gt_flow *f);
+
+/* Every connection of a log mapped to its events, made in one pass over the
+ * log (the endpoint pairs hashed), so that building all N connections costs
+ * O(events) rather than O(N x events). Same numbering, order and flows as
+ * gt_flow_count and gt_flow_build. It points into log, which must outlive it
+ * and not change meanwhile. */
+typedef struct gt_flow_index gt_flow_index;
+
+/* NULL when out of memory; a NULL log gives an index of no connection. */
+gt_flow_index *gt_flow_index_new(const gt_trace_log *log);
+size_t gt_flow_index_count(const gt_flow_index *idx); /* 0 for NULL */
+/* As gt_flow_build(log, index, out). Returns 0, -EINVAL (out NULL), -ENOENT
+ * (idx NULL or no such connection) or -ENOMEM. */
+int gt_flow_build_indexed(const gt_flow_index *idx, size_t index, gt_flow *out);
+void gt_flow_index_free(gt_flow_index *idx);
 
 #endif

@@ -87,6 +87,9 @@ typedef struct rpt_conn {
 	gt_time_us t0, t1; /* first and last segment sent */
 	bool any_seg;
 	gt_time_us t_first, t_last; /* first and last event of the connection */
+	size_t resets, lost;        /* segments with RST; segments lost on the way */
+	size_t n_notes;             /* the notes (opts) about it */
+	bool detailed;              /* gets a section with its ladder and plots */
 } rpt_conn;
 
 static uint32_t seq_space(const gt_seg_info *s)
@@ -192,6 +195,8 @@ static void view_build(rpt_conn *c)
 		sd->bytes += a->seg.len;
 		sd->rexmits += a->seg.rexmit;
 		sd->seq_marks += seq_space(&a->seg) > 0;
+		c->resets += (a->seg.flags & GT_TCP_RST) != 0;
+		c->lost += a->lost;
 		if (!c->any_seg)
 			c->t0 = a->t_tx;
 		c->t1 = a->t_tx;
@@ -1055,7 +1060,107 @@ static void write_rel_time(FILE *f, gt_time_us t, gt_time_us origin)
 		fprintf(f, "-%s", gt_svg_duration(origin - t, d));
 }
 
-static void write_summary(FILE *f, const rpt_conn *conns, size_t n_conns)
+/* Which connections get a detailed section when there are more than the
+ * bound: the first few in order (what an ordinary one of this trace looks
+ * like: a fifth of the bound, at most DETAILED_FIRST), then those where
+ * something went wrong on the wire (retransmissions, losses, resets), then
+ * those with notes, then the rest, each group in order of appearance, until
+ * the bound is reached. */
+#define DETAILED_FIRST 10
+
+typedef struct detail_choice {
+	size_t bound;
+	size_t n_detailed;
+	size_t first;                    /* of the first DETAILED_FIRST */
+	size_t troubled, troubled_shown; /* retransmissions, losses or resets */
+	size_t noted, noted_shown;       /* notes, and none of the above */
+	size_t others_shown;             /* the rest */
+	size_t notes_hidden;             /* notes of connections without a section */
+} detail_choice;
+
+static bool troubled(const rpt_conn *c)
+{
+	return c->side[0].rexmits || c->side[1].rexmits || c->lost || c->resets;
+}
+
+static void choose_detailed(rpt_conn *conns, size_t n, size_t bound, detail_choice *dc)
+{
+	*dc = (detail_choice){.bound = bound};
+	if (n <= bound) {
+		for (size_t i = 0; i < n; i++)
+			conns[i].detailed = true;
+		dc->n_detailed = dc->first = n;
+		return;
+	}
+	size_t first = bound / 5 < DETAILED_FIRST ? bound / 5 : DETAILED_FIRST;
+	for (size_t i = 0; i < first; i++)
+		conns[i].detailed = true;
+	dc->first = dc->n_detailed = first;
+	for (size_t i = first; i < n; i++) {
+		if (troubled(&conns[i]))
+			dc->troubled++;
+		else if (conns[i].n_notes)
+			dc->noted++;
+	}
+	for (int pass = 0; pass < 3; pass++) {
+		for (size_t i = first; i < n && dc->n_detailed < bound; i++) {
+			rpt_conn *c = &conns[i];
+			int group = troubled(c) ? 0 : c->n_notes ? 1 : 2;
+			if (group != pass || c->detailed)
+				continue;
+			c->detailed = true;
+			dc->n_detailed++;
+			if (group == 0)
+				dc->troubled_shown++;
+			else if (group == 1)
+				dc->noted_shown++;
+			else
+				dc->others_shown++;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!conns[i].detailed)
+			dc->notes_hidden += conns[i].n_notes;
+}
+
+/* The page's word on which connections have a section, when not all do. */
+static void write_choice(FILE *f, size_t n_conns, const detail_choice *dc)
+{
+	if (dc->n_detailed == n_conns)
+		return;
+	fprintf(f,
+	        "<p class=\"note\" id=\"choice\">%zu connections; detailed diagrams for %zu of "
+	        "them (at most %zu per page): ",
+	        n_conns, dc->n_detailed, dc->bound);
+	const char *sep = "";
+	if (dc->first) {
+		fprintf(f, "the first %zu", dc->first);
+		sep = ", then ";
+	}
+	if (dc->troubled) {
+		fprintf(f, "%s%zu of the %zu %s with retransmissions, losses or resets", sep,
+		        dc->troubled_shown, dc->troubled, *sep ? "others" : "connections");
+		sep = ", then ";
+	}
+	if (dc->noted) {
+		fprintf(f, "%s%zu of the %zu %s with notes", sep, dc->noted_shown, dc->noted,
+		        *sep ? "others" : "connections");
+		sep = ", then ";
+	}
+	if (dc->others_shown)
+		fprintf(f, "%sthe %s %zu in order", sep, *sep ? "next" : "first", dc->others_shown);
+	fputs("; each group in order of appearance. The table lists every connection; those "
+	      "with a diagram link to it. The state diagram counts them all.",
+	      f);
+	if (dc->notes_hidden)
+		fprintf(f,
+		        " Notes about connections without a diagram (%zu) are only counted in the "
+		        "table.",
+		        dc->notes_hidden);
+	fputs("</p>\n", f);
+}
+
+static void write_summary(FILE *f, const rpt_conn *conns, size_t n_conns, bool notes)
 {
 	fputs("<h2 id=\"summary\">Connections</h2>\n", f);
 	if (!n_conns) {
@@ -1066,12 +1171,16 @@ static void write_summary(FILE *f, const rpt_conn *conns, size_t n_conns)
 	      "<th>duration</th><th>segments<br/>left→right / right→left</th>"
 	      "<th>retransmissions<br/>left→right / right→left</th>"
 	      "<th>payload bytes<br/>left→right / right→left</th>"
-	      "<th>final states<br/>left / right</th></tr></thead>\n<tbody>\n",
+	      "<th>final states<br/>left / right</th>",
 	      f);
+	fputs(notes ? "<th>notes</th></tr></thead>\n<tbody>\n" : "</tr></thead>\n<tbody>\n", f);
 	for (size_t i = 0; i < n_conns; i++) {
 		const rpt_conn *c = &conns[i];
 		char d[24];
-		fprintf(f, "<tr><td><a href=\"#conn-%zu\">%zu</a></td><td>", i + 1, i + 1);
+		if (c->detailed)
+			fprintf(f, "<tr><td><a href=\"#conn-%zu\">%zu</a></td><td>", i + 1, i + 1);
+		else
+			fprintf(f, "<tr><td>%zu</td><td>", i + 1);
 		side_name(f, c, 0);
 		fputs("</td><td>", f);
 		side_name(f, c, 1);
@@ -1088,6 +1197,8 @@ static void write_summary(FILE *f, const rpt_conn *conns, size_t n_conns)
 			                           : "(no state seen)",
 			      f);
 		}
+		if (notes)
+			fprintf(f, "</td><td class=\"num\">%zu", c->n_notes);
 		fputs("</td></tr>\n", f);
 	}
 	fputs("</tbody>\n</table>\n", f);
@@ -1173,6 +1284,34 @@ static void conns_free(rpt_conn *conns, size_t n)
 	free(conns);
 }
 
+/* Keeps of a flow what the summary needs (hosts, tuple, sides): its arrows,
+ * states and timers are built again for a detailed section, so that memory
+ * holds one connection's at a time however many the trace has. */
+static void flow_keep_header(gt_flow *fl)
+{
+	free(fl->arrows);
+	free(fl->states);
+	free(fl->timers);
+	fl->arrows = NULL;
+	fl->states = NULL;
+	fl->timers = NULL;
+	fl->n_arrows = fl->n_states = fl->n_timers = 0;
+}
+
+/* Connection i's section, from its flow built anew. */
+static int write_detailed(FILE *f, const gt_flow_index *idx, size_t i, const rpt_conn *summary,
+                          const gt_report_opts *o)
+{
+	rpt_conn c = {.n_notes = summary->n_notes, .detailed = true};
+	int rc = gt_flow_build_indexed(idx, i, &c.flow);
+	if (rc)
+		return rc == -ENOMEM ? rc : -EIO;
+	view_build(&c);
+	rc = write_conn(f, i, &c, o);
+	gt_flow_free(&c.flow);
+	return rc;
+}
+
 int gt_report_html(FILE *f, const gt_trace_log *log, const gt_report_opts *opts)
 {
 	if (!f || !log)
@@ -1181,21 +1320,36 @@ int gt_report_html(FILE *f, const gt_trace_log *log, const gt_report_opts *opts)
 	const gt_report_opts *o = opts ? opts : &defaults;
 	const char *title = o->title && o->title[0] ? o->title : "glasstcp report";
 
-	/* Every connection's flow at once: the summary comes before them all. */
-	size_t n_conns = gt_flow_count(log);
-	rpt_conn *conns = calloc(n_conns ? n_conns : 1, sizeof *conns);
-	if (!conns)
+	/* Every connection's flow at once, from one index of the log: the
+	 * summary comes before them all. */
+	gt_flow_index *idx = gt_flow_index_new(log);
+	if (!idx)
 		return -ENOMEM;
+	size_t n_conns = gt_flow_index_count(idx);
+	rpt_conn *conns = calloc(n_conns ? n_conns : 1, sizeof *conns);
+	if (!conns) {
+		gt_flow_index_free(idx);
+		return -ENOMEM;
+	}
 	int rc = 0;
 	for (size_t i = 0; i < n_conns && !rc; i++) {
-		rc = gt_flow_build(log, i, &conns[i].flow);
-		if (!rc)
+		rc = gt_flow_build_indexed(idx, i, &conns[i].flow);
+		if (!rc) {
 			view_build(&conns[i]);
+			flow_keep_header(&conns[i].flow);
+		}
 	}
 	if (rc) {
+		gt_flow_index_free(idx);
 		conns_free(conns, n_conns);
 		return rc == -ENOMEM ? rc : -EIO;
 	}
+	for (size_t i = 0; i < o->n_notes; i++)
+		if (o->notes[i].conn < n_conns)
+			conns[o->notes[i].conn].n_notes++;
+	detail_choice dc;
+	choose_detailed(conns, n_conns, o->max_detailed ? o->max_detailed : GT_REPORT_MAX_DETAILED,
+	                &dc);
 
 	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n"
 	      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n<title>",
@@ -1213,9 +1367,11 @@ int gt_report_html(FILE *f, const gt_trace_log *log, const gt_report_opts *opts)
 	fputs(". Sequence numbers in the plots are relative to each side's ISN. A self-contained "
 	      "page: no script, nothing loaded from the network.</p>\n",
 	      f);
-	write_summary(f, conns, n_conns);
+	write_choice(f, n_conns, &dc);
+	write_summary(f, conns, n_conns, o->n_notes > 0);
 	for (size_t i = 0; i < n_conns && !rc; i++)
-		rc = write_conn(f, i, &conns[i], o);
+		if (conns[i].detailed)
+			rc = write_detailed(f, idx, i, &conns[i], o);
 	/* Notes about connections the trace does not have. */
 	if (!rc) {
 		bool header = false;
@@ -1241,6 +1397,7 @@ int gt_report_html(FILE *f, const gt_trace_log *log, const gt_report_opts *opts)
 		fputs("<footer><p class=\"src\">Made by glasstcp.</p></footer>\n</body>\n</html>\n",
 		      f);
 	conns_free(conns, n_conns);
+	gt_flow_index_free(idx);
 	if (rc)
 		return rc;
 	return ferror(f) ? -EIO : 0;

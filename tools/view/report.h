@@ -22,7 +22,13 @@ typedef struct gt_report_opts {
 	bool absolute_seq;
 	const gt_report_note *notes; /* may be NULL */
 	size_t n_notes;
+	/* At most this many connections get their detailed section (ladder,
+	 * plots, notes); 0 = GT_REPORT_MAX_DETAILED. The summary table lists
+	 * every connection and the state diagram counts them all. */
+	size_t max_detailed;
 } gt_report_opts;
+
+#define GT_REPORT_MAX_DETAILED 50
 
 /* Writes the report of every connection in log. Returns 0, -EIO or -ENOMEM. */
 int gt_report_html(FILE *f, const gt_trace_log *log, const gt_report_opts *opts);
