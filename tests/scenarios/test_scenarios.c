@@ -265,25 +265,49 @@ static void expect_time_wait_2msl(const rec *r, int host)
 
 /* ---- the scenarios, one test each ---- */
 
+/* The state sequences of a connection the client opens, by the end that
+ * closes first (active) and the one that answers the FIN (passive). */
+static const char CLIENT_ACTIVE_CLOSE[] =
+    "CLOSED>SYN_SENT SYN_SENT>ESTABLISHED ESTABLISHED>FIN_WAIT_1 FIN_WAIT_1>FIN_WAIT_2 "
+    "FIN_WAIT_2>TIME_WAIT TIME_WAIT>CLOSED";
+static const char CLIENT_PASSIVE_CLOSE[] =
+    "CLOSED>SYN_SENT SYN_SENT>ESTABLISHED ESTABLISHED>CLOSE_WAIT CLOSE_WAIT>LAST_ACK "
+    "LAST_ACK>CLOSED";
+static const char SERVER_ACTIVE_CLOSE[] =
+    "CLOSED>LISTEN LISTEN>SYN_RECEIVED SYN_RECEIVED>ESTABLISHED ESTABLISHED>FIN_WAIT_1 "
+    "FIN_WAIT_1>FIN_WAIT_2 FIN_WAIT_2>TIME_WAIT TIME_WAIT>CLOSED";
+static const char SERVER_PASSIVE_CLOSE[] =
+    "CLOSED>LISTEN LISTEN>SYN_RECEIVED SYN_RECEIVED>ESTABLISHED ESTABLISHED>CLOSE_WAIT "
+    "CLOSE_WAIT>LAST_ACK LAST_ACK>CLOSED";
+
+/* The segments of the three-way handshake the client opens at 0 ms. */
+#define HANDSHAKE                                                                                  \
+	"0 client S 0 - 0\n"                                                                       \
+	"10 server SA 0 1 0\n"                                                                     \
+	"20 client A 1 1 0\n"
+
+/* Runs scenario `name` with the default options, which must pass, into r and
+ * res, and checks each host's state sequence and every segment; the caller
+ * checks what is particular to the scenario and frees r. */
+static void run_expect(rec *r, gt_scenario_result *res, const char *name, const char *client_states,
+                       const char *server_states, const char *segments)
+{
+	*r = (rec){0};
+	run_ok(name, NULL, r, res);
+	expect_states(r, CLIENT, client_states);
+	expect_states(r, SERVER, server_states);
+	expect_segments(r, segments);
+}
+
 static void test_handshake(void **state)
 {
-	(void)state;
-	rec r = {0};
+	rec r;
 	gt_scenario_result res;
-	run_ok("handshake", NULL, &r, &res);
-	expect_states(&r, CLIENT,
-	              "CLOSED>SYN_SENT SYN_SENT>ESTABLISHED ESTABLISHED>CLOSE_WAIT "
-	              "CLOSE_WAIT>LAST_ACK LAST_ACK>CLOSED");
-	expect_states(&r, SERVER,
-	              "CLOSED>LISTEN LISTEN>SYN_RECEIVED SYN_RECEIVED>ESTABLISHED "
-	              "ESTABLISHED>FIN_WAIT_1 FIN_WAIT_1>FIN_WAIT_2 FIN_WAIT_2>TIME_WAIT "
-	              "TIME_WAIT>CLOSED");
-	expect_segments(&r, "0 client S 0 - 0\n"
-	                    "10 server SA 0 1 0\n"
-	                    "20 client A 1 1 0\n"
-	                    "30 server FA 1 1 0\n"
-	                    "40 client FA 1 2 0\n"
-	                    "50 server A 2 2 0\n");
+	run_expect(&r, &res, "handshake", CLIENT_PASSIVE_CLOSE, SERVER_ACTIVE_CLOSE,
+	           HANDSHAKE /* 0 .. 20 ms */
+	           "30 server FA 1 1 0\n"
+	           "40 client FA 1 2 0\n"
+	           "50 server A 2 2 0\n");
 	expect_time_wait_2msl(&r, SERVER);
 	assert_int_equal(res.client_error, 0);
 	assert_int_equal(res.server_error, 0);
@@ -294,23 +318,14 @@ static void test_handshake(void **state)
 /* The seed's table: SYN, SYN-ACK, ACK, FIN, ACK, FIN, ACK, then TIME_WAIT. */
 static void test_close(void **state)
 {
-	(void)state;
-	rec r = {0};
+	rec r;
 	gt_scenario_result res;
-	run_ok("close", NULL, &r, &res);
-	expect_states(&r, CLIENT,
-	              "CLOSED>SYN_SENT SYN_SENT>ESTABLISHED ESTABLISHED>FIN_WAIT_1 "
-	              "FIN_WAIT_1>FIN_WAIT_2 FIN_WAIT_2>TIME_WAIT TIME_WAIT>CLOSED");
-	expect_states(&r, SERVER,
-	              "CLOSED>LISTEN LISTEN>SYN_RECEIVED SYN_RECEIVED>ESTABLISHED "
-	              "ESTABLISHED>CLOSE_WAIT CLOSE_WAIT>LAST_ACK LAST_ACK>CLOSED");
-	expect_segments(&r, "0 client S 0 - 0\n"
-	                    "10 server SA 0 1 0\n"
-	                    "20 client A 1 1 0\n"
-	                    "20 client FA 1 1 0\n"
-	                    "70 server A 1 2 0\n"   /* the delayed ACK of the FIN */
-	                    "130 server FA 1 2 0\n" /* 100 ms of app time after EOF */
-	                    "140 client A 2 2 0\n");
+	run_expect(&r, &res, "close", CLIENT_ACTIVE_CLOSE, SERVER_PASSIVE_CLOSE,
+	           HANDSHAKE /* 0 .. 20 ms */
+	           "20 client FA 1 1 0\n"
+	           "70 server A 1 2 0\n"   /* the delayed ACK of the FIN */
+	           "130 server FA 1 2 0\n" /* 100 ms of app time after EOF */
+	           "140 client A 2 2 0\n");
 	expect_time_wait_2msl(&r, CLIENT);
 	assert_int_equal(state_time(&r, CLIENT, GT_TCP_TIME_WAIT, GT_TCP_CLOSED),
 	                 140 * MS + two_msl());
@@ -324,7 +339,6 @@ static void test_close(void **state)
 /* What `glasstcp demo close` prints: the seed's rows, from the table builder. */
 static void test_close_table(void **state)
 {
-	(void)state;
 	rec r = {.log = gt_trace_log_new()};
 	assert_non_null(r.log);
 	gt_scenario_result res;
@@ -364,24 +378,14 @@ static void test_close_table(void **state)
 
 static void test_close_server(void **state)
 {
-	(void)state;
-	rec r = {0};
+	rec r;
 	gt_scenario_result res;
-	run_ok("close-server", NULL, &r, &res);
-	expect_states(&r, CLIENT,
-	              "CLOSED>SYN_SENT SYN_SENT>ESTABLISHED ESTABLISHED>CLOSE_WAIT "
-	              "CLOSE_WAIT>LAST_ACK LAST_ACK>CLOSED");
-	expect_states(&r, SERVER,
-	              "CLOSED>LISTEN LISTEN>SYN_RECEIVED SYN_RECEIVED>ESTABLISHED "
-	              "ESTABLISHED>FIN_WAIT_1 FIN_WAIT_1>FIN_WAIT_2 FIN_WAIT_2>TIME_WAIT "
-	              "TIME_WAIT>CLOSED");
-	expect_segments(&r, "0 client S 0 - 0\n"
-	                    "10 server SA 0 1 0\n"
-	                    "20 client A 1 1 0\n"
-	                    "30 server FA 1 1 0\n"
-	                    "80 client A 1 2 0\n"
-	                    "140 client FA 1 2 0\n"
-	                    "150 server A 2 2 0\n");
+	run_expect(&r, &res, "close-server", CLIENT_PASSIVE_CLOSE, SERVER_ACTIVE_CLOSE,
+	           HANDSHAKE /* 0 .. 20 ms */
+	           "30 server FA 1 1 0\n"
+	           "80 client A 1 2 0\n"
+	           "140 client FA 1 2 0\n"
+	           "150 server A 2 2 0\n");
 	expect_time_wait_2msl(&r, SERVER);
 	rec_free(&r);
 }
@@ -389,22 +393,13 @@ static void test_close_server(void **state)
 /* The FIN rides on the delayed ACK: FIN, FIN-ACK, ACK. */
 static void test_close_3way(void **state)
 {
-	(void)state;
-	rec r = {0};
+	rec r;
 	gt_scenario_result res;
-	run_ok("close-3way", NULL, &r, &res);
-	expect_states(&r, CLIENT,
-	              "CLOSED>SYN_SENT SYN_SENT>ESTABLISHED ESTABLISHED>FIN_WAIT_1 "
-	              "FIN_WAIT_1>FIN_WAIT_2 FIN_WAIT_2>TIME_WAIT TIME_WAIT>CLOSED");
-	expect_states(&r, SERVER,
-	              "CLOSED>LISTEN LISTEN>SYN_RECEIVED SYN_RECEIVED>ESTABLISHED "
-	              "ESTABLISHED>CLOSE_WAIT CLOSE_WAIT>LAST_ACK LAST_ACK>CLOSED");
-	expect_segments(&r, "0 client S 0 - 0\n"
-	                    "10 server SA 0 1 0\n"
-	                    "20 client A 1 1 0\n"
-	                    "20 client FA 1 1 0\n"
-	                    "30 server FA 1 2 0\n"
-	                    "40 client A 2 2 0\n");
+	run_expect(&r, &res, "close-3way", CLIENT_ACTIVE_CLOSE, SERVER_PASSIVE_CLOSE,
+	           HANDSHAKE /* 0 .. 20 ms */
+	           "20 client FA 1 1 0\n"
+	           "30 server FA 1 2 0\n"
+	           "40 client A 2 2 0\n");
 	expect_time_wait_2msl(&r, CLIENT);
 	rec_free(&r);
 }
@@ -412,24 +407,19 @@ static void test_close_3way(void **state)
 /* RFC 9293 §3.6 figure 13: FIN_WAIT_1 -> CLOSING -> TIME_WAIT on both. */
 static void test_simultaneous_close(void **state)
 {
-	(void)state;
-	rec r = {0};
+	rec r;
 	gt_scenario_result res;
-	run_ok("simultaneous-close", NULL, &r, &res);
-	expect_states(&r, CLIENT,
-	              "CLOSED>SYN_SENT SYN_SENT>ESTABLISHED ESTABLISHED>FIN_WAIT_1 "
-	              "FIN_WAIT_1>CLOSING CLOSING>TIME_WAIT TIME_WAIT>CLOSED");
-	expect_states(&r, SERVER,
-	              "CLOSED>LISTEN LISTEN>SYN_RECEIVED SYN_RECEIVED>ESTABLISHED "
-	              "ESTABLISHED>FIN_WAIT_1 FIN_WAIT_1>CLOSING CLOSING>TIME_WAIT "
-	              "TIME_WAIT>CLOSED");
-	expect_segments(&r, "0 client S 0 - 0\n"
-	                    "10 server SA 0 1 0\n"
-	                    "20 client A 1 1 0\n"
-	                    "30 client FA 1 1 0\n"
-	                    "30 server FA 1 1 0\n"
-	                    "40 server A 2 2 0\n" /* the client's FIN arrived first */
-	                    "40 client A 2 2 0\n");
+	run_expect(&r, &res, "simultaneous-close",
+	           "CLOSED>SYN_SENT SYN_SENT>ESTABLISHED ESTABLISHED>FIN_WAIT_1 "
+	           "FIN_WAIT_1>CLOSING CLOSING>TIME_WAIT TIME_WAIT>CLOSED",
+	           "CLOSED>LISTEN LISTEN>SYN_RECEIVED SYN_RECEIVED>ESTABLISHED "
+	           "ESTABLISHED>FIN_WAIT_1 FIN_WAIT_1>CLOSING CLOSING>TIME_WAIT "
+	           "TIME_WAIT>CLOSED",
+	           HANDSHAKE /* 0 .. 20 ms */
+	           "30 client FA 1 1 0\n"
+	           "30 server FA 1 1 0\n"
+	           "40 server A 2 2 0\n" /* the client's FIN arrived first */
+	           "40 client A 2 2 0\n");
 	expect_time_wait_2msl(&r, CLIENT);
 	expect_time_wait_2msl(&r, SERVER);
 	rec_free(&r);
@@ -438,24 +428,21 @@ static void test_simultaneous_close(void **state)
 /* RFC 9293 §3.5 figure 8: both SYN, both SYN-ACK, no third segment. */
 static void test_simultaneous_open(void **state)
 {
-	(void)state;
-	rec r = {0};
+	rec r;
 	gt_scenario_result res;
-	run_ok("simultaneous-open", NULL, &r, &res);
-	expect_states(&r, CLIENT,
-	              "CLOSED>SYN_SENT SYN_SENT>SYN_RECEIVED SYN_RECEIVED>ESTABLISHED "
-	              "ESTABLISHED>FIN_WAIT_1 FIN_WAIT_1>FIN_WAIT_2 FIN_WAIT_2>TIME_WAIT "
-	              "TIME_WAIT>CLOSED");
-	expect_states(&r, SERVER,
-	              "CLOSED>SYN_SENT SYN_SENT>SYN_RECEIVED SYN_RECEIVED>ESTABLISHED "
-	              "ESTABLISHED>CLOSE_WAIT CLOSE_WAIT>LAST_ACK LAST_ACK>CLOSED");
-	expect_segments(&r, "0 client S 0 - 0\n"
-	                    "0 server S 0 - 0\n"
-	                    "10 server SA 0 1 0\n" /* the client's SYN arrived first */
-	                    "10 client SA 0 1 0\n"
-	                    "20 client FA 1 1 0\n"
-	                    "30 server FA 1 2 0\n"
-	                    "40 client A 2 2 0\n");
+	run_expect(&r, &res, "simultaneous-open",
+	           "CLOSED>SYN_SENT SYN_SENT>SYN_RECEIVED SYN_RECEIVED>ESTABLISHED "
+	           "ESTABLISHED>FIN_WAIT_1 FIN_WAIT_1>FIN_WAIT_2 FIN_WAIT_2>TIME_WAIT "
+	           "TIME_WAIT>CLOSED",
+	           "CLOSED>SYN_SENT SYN_SENT>SYN_RECEIVED SYN_RECEIVED>ESTABLISHED "
+	           "ESTABLISHED>CLOSE_WAIT CLOSE_WAIT>LAST_ACK LAST_ACK>CLOSED",
+	           "0 client S 0 - 0\n"
+	           "0 server S 0 - 0\n"
+	           "10 server SA 0 1 0\n" /* the client's SYN arrived first */
+	           "10 client SA 0 1 0\n"
+	           "20 client FA 1 1 0\n"
+	           "30 server FA 1 2 0\n"
+	           "40 client A 2 2 0\n");
 	/* both ends reach ESTABLISHED on the other's SYN-ACK, at the same time */
 	assert_int_equal(state_time(&r, CLIENT, GT_TCP_SYN_RECEIVED, GT_TCP_ESTABLISHED), 20 * MS);
 	assert_int_equal(state_time(&r, SERVER, GT_TCP_SYN_RECEIVED, GT_TCP_ESTABLISHED), 20 * MS);
@@ -465,30 +452,21 @@ static void test_simultaneous_open(void **state)
 /* The server sends after the client's FIN; the client reads in FIN_WAIT_2. */
 static void test_half_close(void **state)
 {
-	(void)state;
-	rec r = {0};
+	rec r;
 	gt_scenario_result res;
-	run_ok("half-close", NULL, &r, &res);
-	expect_states(&r, CLIENT,
-	              "CLOSED>SYN_SENT SYN_SENT>ESTABLISHED ESTABLISHED>FIN_WAIT_1 "
-	              "FIN_WAIT_1>FIN_WAIT_2 FIN_WAIT_2>TIME_WAIT TIME_WAIT>CLOSED");
-	expect_states(&r, SERVER,
-	              "CLOSED>LISTEN LISTEN>SYN_RECEIVED SYN_RECEIVED>ESTABLISHED "
-	              "ESTABLISHED>CLOSE_WAIT CLOSE_WAIT>LAST_ACK LAST_ACK>CLOSED");
-	expect_segments(&r, "0 client S 0 - 0\n"
-	                    "10 server SA 0 1 0\n"
-	                    "20 client A 1 1 0\n"
-	                    "20 client PA 1 1 100\n"
-	                    "20 client FA 101 1 0\n"
-	                    "30 server PA 1 102 1000\n"
-	                    "80 client A 102 1001 0\n"
-	                    "130 server PA 1001 102 1000\n"
-	                    /* the delayed ACK: reading 1000 bytes of a 64 KiB window
-	                     * is no reason for a window update of its own */
-	                    "180 client A 102 2001 0\n"
-	                    "230 server PA 2001 102 1000\n"
-	                    "230 server FA 3001 102 0\n"
-	                    "240 client A 102 3002 0\n");
+	run_expect(&r, &res, "half-close", CLIENT_ACTIVE_CLOSE, SERVER_PASSIVE_CLOSE,
+	           HANDSHAKE /* 0 .. 20 ms */
+	           "20 client PA 1 1 100\n"
+	           "20 client FA 101 1 0\n"
+	           "30 server PA 1 102 1000\n"
+	           "80 client A 102 1001 0\n"
+	           "130 server PA 1001 102 1000\n"
+	           /* the delayed ACK: reading 1000 bytes of a 64 KiB window
+	            * is no reason for a window update of its own */
+	           "180 client A 102 2001 0\n"
+	           "230 server PA 2001 102 1000\n"
+	           "230 server FA 3001 102 0\n"
+	           "240 client A 102 3002 0\n");
 	assert_int_equal(res.bytes_to_server, 100);
 	assert_int_equal(res.bytes_to_client, 3000);
 	assert_int_equal(res.bytes_expected, 3100);
@@ -500,19 +478,14 @@ static void test_half_close(void **state)
 /* ABORT (RFC 9293 §3.10.5): one RST at SND.NXT; the peer's recv() fails. */
 static void test_abort(void **state)
 {
-	(void)state;
-	rec r = {0};
+	rec r;
 	gt_scenario_result res;
-	run_ok("abort", NULL, &r, &res);
-	expect_states(&r, CLIENT, "CLOSED>SYN_SENT SYN_SENT>ESTABLISHED ESTABLISHED>CLOSED");
-	expect_states(&r, SERVER,
-	              "CLOSED>LISTEN LISTEN>SYN_RECEIVED SYN_RECEIVED>ESTABLISHED "
-	              "ESTABLISHED>CLOSED");
-	expect_segments(&r, "0 client S 0 - 0\n"
-	                    "10 server SA 0 1 0\n"
-	                    "20 client A 1 1 0\n"
-	                    "30 server PA 1 1 5\n"
-	                    "40 client R 1 - 0\n");
+	run_expect(&r, &res, "abort", "CLOSED>SYN_SENT SYN_SENT>ESTABLISHED ESTABLISHED>CLOSED",
+	           "CLOSED>LISTEN LISTEN>SYN_RECEIVED SYN_RECEIVED>ESTABLISHED "
+	           "ESTABLISHED>CLOSED",
+	           HANDSHAKE /* 0 .. 20 ms */
+	           "30 server PA 1 1 5\n"
+	           "40 client R 1 - 0\n");
 	assert_int_equal(res.client_error, 0);
 	assert_int_equal(res.server_error, -ECONNRESET);
 	assert_int_equal(res.bytes_to_client, 5);
@@ -522,14 +495,11 @@ static void test_abort(void **state)
 /* RFC 9293 §3.10.7.1: a SYN to a closed port draws <SEQ=0><ACK=SEG.SEQ+1><RST,ACK>. */
 static void test_refused(void **state)
 {
-	(void)state;
-	rec r = {0};
+	rec r;
 	gt_scenario_result res;
-	run_ok("refused", NULL, &r, &res);
-	expect_states(&r, CLIENT, "CLOSED>SYN_SENT SYN_SENT>CLOSED");
-	expect_states(&r, SERVER, "");
-	expect_segments(&r, "0 client S 0 - 0\n"
-	                    "10 server RA 0 1 0\n");
+	run_expect(&r, &res, "refused", "CLOSED>SYN_SENT SYN_SENT>CLOSED", "",
+	           "0 client S 0 - 0\n"
+	           "10 server RA 0 1 0\n");
 	assert_int_equal(res.client_error, -ECONNREFUSED);
 	assert_int_equal(res.server_error, 0);
 	assert_int_equal(res.end_us, 20 * MS);
@@ -539,23 +509,16 @@ static void test_refused(void **state)
 /* RFC 6298 §2.1: the SYN goes again after the initial RTO, 1 s. */
 static void test_syn_lost(void **state)
 {
-	(void)state;
-	rec r = {0};
+	rec r;
 	gt_scenario_result res;
-	run_ok("syn-lost", NULL, &r, &res);
-	expect_states(&r, CLIENT,
-	              "CLOSED>SYN_SENT SYN_SENT>ESTABLISHED ESTABLISHED>FIN_WAIT_1 "
-	              "FIN_WAIT_1>FIN_WAIT_2 FIN_WAIT_2>TIME_WAIT TIME_WAIT>CLOSED");
-	expect_states(&r, SERVER,
-	              "CLOSED>LISTEN LISTEN>SYN_RECEIVED SYN_RECEIVED>ESTABLISHED "
-	              "ESTABLISHED>CLOSE_WAIT CLOSE_WAIT>LAST_ACK LAST_ACK>CLOSED");
-	expect_segments(&r, "0 client S 0 - 0 lost\n"
-	                    "1000 client S 0 - 0 rexmit\n"
-	                    "1010 server SA 0 1 0\n"
-	                    "1020 client A 1 1 0\n"
-	                    "1020 client FA 1 1 0\n"
-	                    "1030 server FA 1 2 0\n"
-	                    "1040 client A 2 2 0\n");
+	run_expect(&r, &res, "syn-lost", CLIENT_ACTIVE_CLOSE, SERVER_PASSIVE_CLOSE,
+	           "0 client S 0 - 0 lost\n"
+	           "1000 client S 0 - 0 rexmit\n"
+	           "1010 server SA 0 1 0\n"
+	           "1020 client A 1 1 0\n"
+	           "1020 client FA 1 1 0\n"
+	           "1030 server FA 1 2 0\n"
+	           "1040 client A 2 2 0\n");
 	gt_stack_config cfg;
 	gt_stack_config_default(&cfg);
 	assert_int_equal(r.segs[1].t, cfg.rto_initial_us);
@@ -573,23 +536,14 @@ static void test_syn_lost(void **state)
  * sample of 20 ms gives an RTO below the minimum. */
 static void test_lost_fin(void **state)
 {
-	(void)state;
-	rec r = {0};
+	rec r;
 	gt_scenario_result res;
-	run_ok("lost-fin", NULL, &r, &res);
-	expect_states(&r, CLIENT,
-	              "CLOSED>SYN_SENT SYN_SENT>ESTABLISHED ESTABLISHED>FIN_WAIT_1 "
-	              "FIN_WAIT_1>FIN_WAIT_2 FIN_WAIT_2>TIME_WAIT TIME_WAIT>CLOSED");
-	expect_states(&r, SERVER,
-	              "CLOSED>LISTEN LISTEN>SYN_RECEIVED SYN_RECEIVED>ESTABLISHED "
-	              "ESTABLISHED>CLOSE_WAIT CLOSE_WAIT>LAST_ACK LAST_ACK>CLOSED");
-	expect_segments(&r, "0 client S 0 - 0\n"
-	                    "10 server SA 0 1 0\n"
-	                    "20 client A 1 1 0\n"
-	                    "20 client FA 1 1 0 lost\n"
-	                    "220 client FA 1 1 0 rexmit\n"
-	                    "230 server FA 1 2 0\n"
-	                    "240 client A 2 2 0\n");
+	run_expect(&r, &res, "lost-fin", CLIENT_ACTIVE_CLOSE, SERVER_PASSIVE_CLOSE,
+	           HANDSHAKE /* 0 .. 20 ms */
+	           "20 client FA 1 1 0 lost\n"
+	           "220 client FA 1 1 0 rexmit\n"
+	           "230 server FA 1 2 0\n"
+	           "240 client A 2 2 0\n");
 	gt_stack_config cfg;
 	gt_stack_config_default(&cfg);
 	assert_int_equal(r.segs[4].t - r.segs[3].t, cfg.rto_min_us);
@@ -605,25 +559,16 @@ static void test_lost_fin(void **state)
  * answer restarts the 2*MSL timer (RFC 9293 §3.10.7.4, eighth step). */
 static void test_lost_last_ack(void **state)
 {
-	(void)state;
-	rec r = {0};
+	rec r;
 	gt_scenario_result res;
-	run_ok("lost-last-ack", NULL, &r, &res);
-	expect_states(&r, CLIENT,
-	              "CLOSED>SYN_SENT SYN_SENT>ESTABLISHED ESTABLISHED>FIN_WAIT_1 "
-	              "FIN_WAIT_1>FIN_WAIT_2 FIN_WAIT_2>TIME_WAIT TIME_WAIT>CLOSED");
-	expect_states(&r, SERVER,
-	              "CLOSED>LISTEN LISTEN>SYN_RECEIVED SYN_RECEIVED>ESTABLISHED "
-	              "ESTABLISHED>CLOSE_WAIT CLOSE_WAIT>LAST_ACK LAST_ACK>CLOSED");
-	expect_segments(&r, "0 client S 0 - 0\n"
-	                    "10 server SA 0 1 0\n"
-	                    "20 client A 1 1 0\n"
-	                    "20 client FA 1 1 0\n"
-	                    "70 server A 1 2 0\n"
-	                    "130 server FA 1 2 0\n"
-	                    "140 client A 2 2 0 lost\n"
-	                    "330 server FA 1 2 0 rexmit\n"
-	                    "340 client A 2 2 0\n");
+	run_expect(&r, &res, "lost-last-ack", CLIENT_ACTIVE_CLOSE, SERVER_PASSIVE_CLOSE,
+	           HANDSHAKE /* 0 .. 20 ms */
+	           "20 client FA 1 1 0\n"
+	           "70 server A 1 2 0\n"
+	           "130 server FA 1 2 0\n"
+	           "140 client A 2 2 0 lost\n"
+	           "330 server FA 1 2 0 rexmit\n"
+	           "340 client A 2 2 0\n");
 	gt_time_us tw_in = state_time(&r, CLIENT, GT_TCP_STATE_COUNT, GT_TCP_TIME_WAIT);
 	gt_time_us tw_out = state_time(&r, CLIENT, GT_TCP_TIME_WAIT, GT_TCP_CLOSED);
 	gt_time_us last_ack = r.segs[r.nsegs - 1].t;
@@ -684,12 +629,8 @@ static void run_transfer(uint64_t seed, double loss, char **jsonl, size_t *jsonl
 		assert_int_equal(res.lost, 0);
 		assert_int_equal(res.rexmits, 0);
 		/* without loss: the exact state sequences */
-		expect_states(&r, CLIENT,
-		              "CLOSED>SYN_SENT SYN_SENT>ESTABLISHED ESTABLISHED>FIN_WAIT_1 "
-		              "FIN_WAIT_1>FIN_WAIT_2 FIN_WAIT_2>TIME_WAIT TIME_WAIT>CLOSED");
-		expect_states(&r, SERVER,
-		              "CLOSED>LISTEN LISTEN>SYN_RECEIVED SYN_RECEIVED>ESTABLISHED "
-		              "ESTABLISHED>CLOSE_WAIT CLOSE_WAIT>LAST_ACK LAST_ACK>CLOSED");
+		expect_states(&r, CLIENT, CLIENT_ACTIVE_CLOSE);
+		expect_states(&r, SERVER, SERVER_PASSIVE_CLOSE);
 	}
 	fclose(r.jsonl);
 	r.jsonl = NULL;
@@ -701,7 +642,6 @@ static void run_transfer(uint64_t seed, double loss, char **jsonl, size_t *jsonl
 
 static void test_transfer(void **state)
 {
-	(void)state;
 	char *j;
 	size_t n;
 	run_transfer(1, 0, &j, &n);
@@ -711,7 +651,6 @@ static void test_transfer(void **state)
 /* With 5% loss both ways, for two seeds; each run twice gives the same trace. */
 static void test_transfer_loss_deterministic(void **state)
 {
-	(void)state;
 	uint64_t seeds[2] = {gt_test_seed(11), gt_test_seed(11) + 1};
 	char *first[2];
 	size_t first_len[2];
@@ -756,7 +695,6 @@ static char *jsonl_of(const gt_scenario *sc, uint64_t seed, double loss, size_t 
 /* Same seed, same options: byte-identical JSON Lines, for every scenario. */
 static void test_determinism(void **state)
 {
-	(void)state;
 	for (size_t i = 0; i < gt_scenario_count; i++) {
 		const gt_scenario *sc = &gt_scenarios[i];
 		if (strcmp(sc->name, "transfer") == 0)
@@ -787,7 +725,6 @@ static void test_determinism(void **state)
  * loss for a few seeds. */
 static void test_all_pass(void **state)
 {
-	(void)state;
 	for (size_t i = 0; i < gt_scenario_count; i++) {
 		const gt_scenario *sc = &gt_scenarios[i];
 		assert_non_null(sc->name);
@@ -810,7 +747,6 @@ static void test_all_pass(void **state)
 
 static void test_bad_options(void **state)
 {
-	(void)state;
 	const gt_scenario *sc = gt_scenario_find("close");
 	assert_non_null(sc);
 	assert_null(gt_scenario_find("nope"));

@@ -201,6 +201,36 @@ void fx_free(fx *f)
 	f->ev = NULL;
 }
 
+/* ---- the shared fixture ---- */
+
+fx F;
+
+int fx_setup(void **state)
+{
+	fx_init(&F, NULL);
+	return 0;
+}
+
+int fx_teardown(void **state)
+{
+	fx_free(&F);
+	return 0;
+}
+
+void fx_reinit(const fx_opts *opts)
+{
+	fx_free(&F);
+	fx_init(&F, opts);
+}
+
+void fx_reinit_with(void (*tweak)(fx_opts *o))
+{
+	fx_opts o;
+	fx_opts_default(&o);
+	tweak(&o);
+	fx_reinit(&o);
+}
+
 /* ---- the peer sends ---- */
 
 void fx_send_seg(fx *f, const fx_seg *s)

@@ -199,4 +199,18 @@ size_t fx_count_transitions(const fx *f, gt_tcp_state to);
 const fx_state_ev *fx_last_transition(const fx *f);
 void fx_clear_events(fx *f);
 
+/* The fixture a test file drives, F, defined once in fixture.c so that no
+ * file repeats its setup and teardown. fx_setup initialises F with the
+ * default options and fx_teardown frees it; FX_TEST(fn) is a cmocka test with
+ * both. A file whose setup needs other options calls fx_init(&F, &o) itself
+ * and still tears down with fx_teardown. */
+extern fx F;
+int fx_setup(void **state);
+int fx_teardown(void **state);
+#define FX_TEST(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
+/* Within a test: frees F and initialises it again with opts (NULL: defaults). */
+void fx_reinit(const fx_opts *opts);
+/* The same with the default options as changed by tweak. */
+void fx_reinit_with(void (*tweak)(fx_opts *o));
+
 #endif

@@ -9,29 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static fx F;
-
-static int setup(void **state)
-{
-	fx_init(&F, NULL);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	fx_free(&F);
-	return 0;
-}
-
-static void reinit(void (*tweak)(fx_opts *o))
-{
-	fx_opts o;
-	fx_opts_default(&o);
-	tweak(&o);
-	fx_free(&F);
-	fx_init(&F, &o);
-}
-
 static char buf[64];
 
 /* ---- wrong use ---- */
@@ -305,7 +282,7 @@ static void peer_acks_all(void)
 
 static void test_poll_passive_life(void **state)
 {
-	reinit(small_sndbuf);
+	fx_reinit_with(small_sndbuf);
 	fx_listen(&F);
 	assert_int_equal(gt_poll(F.st, F.lsock), 0);
 	F.peer_wnd = 0; /* the peer offers no window yet */
@@ -497,8 +474,7 @@ static void test_ephemeral_ports_unique(void **state)
 	fx_opts_default(&o);
 	o.cfg.ephemeral_lo = 50000;
 	o.cfg.ephemeral_hi = 50003;
-	fx_free(&F);
-	fx_init(&F, &o);
+	fx_reinit(&o);
 	int b = gt_socket(F.st);
 	assert_int_equal(gt_bind(F.st, b, 0, 50001), 0);
 	memset(used, 0, sizeof(used));
@@ -526,7 +502,7 @@ static void four_conns(fx_opts *o)
 
 static void test_max_conns_emfile(void **state)
 {
-	reinit(four_conns);
+	fx_reinit_with(four_conns);
 	int s[4];
 	for (int i = 0; i < 4; i++) {
 		s[i] = gt_socket(F.st);
@@ -552,7 +528,7 @@ static void two_conns(fx_opts *o)
  * TIME-WAIT connection can give its place (the oldest goes). */
 static void test_syn_conn_limit_and_time_wait_recycling(void **state)
 {
-	reinit(two_conns);
+	fx_reinit_with(two_conns);
 	fx_established(&F); /* listener + one connection */
 	F.rport = 50000;
 	fx_send(&F, GT_TCP_SYN, 7000, 0, 8192, NULL, 0);
@@ -608,7 +584,7 @@ static void sixty_four(fx_opts *o)
  * makes room for the next connection). */
 static void test_memory_bounded_by_max_conns(void **state)
 {
-	reinit(sixty_four);
+	fx_reinit_with(sixty_four);
 	for (int i = 0; i < 5000; i++) {
 		one_active_connection();
 		assert_true(F.st->tcb_count <= 64);
@@ -629,8 +605,7 @@ static void test_many_sequential_connections_default_limit(void **state)
 	fx_opts o;
 	fx_opts_default(&o);
 	o.iss_step = 7919;
-	fx_free(&F);
-	fx_init(&F, &o);
+	fx_reinit(&o);
 	for (int i = 0; i < 3000; i++) {
 		one_active_connection();
 		fx_advance(&F, 100);
@@ -640,29 +615,27 @@ static void test_many_sequential_connections_default_limit(void **state)
 
 int main(void)
 {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
-	    T(test_send_recv_on_listener),
-	    T(test_connect_twice),
-	    T(test_recv_unconnected),
-	    T(test_stale_handle_after_close),
-	    T(test_bind_errors),
-	    T(test_listen_on_connected),
-	    T(test_accept_errors),
-	    T(test_send_after_shutdown),
-	    T(test_shutdown_bad_how),
-	    T(test_connect_bad_destination),
-	    T(test_bad_handles),
-	    T(test_handle_reuse_generation),
-	    T(test_poll_passive_life),
-	    T(test_poll_active_life_and_errors),
-	    T(test_config_validation),
-	    T(test_ephemeral_ports_unique),
-	    T(test_max_conns_emfile),
-	    T(test_syn_conn_limit_and_time_wait_recycling),
-	    T(test_memory_bounded_by_max_conns),
-	    T(test_many_sequential_connections_default_limit),
+	    FX_TEST(test_send_recv_on_listener),
+	    FX_TEST(test_connect_twice),
+	    FX_TEST(test_recv_unconnected),
+	    FX_TEST(test_stale_handle_after_close),
+	    FX_TEST(test_bind_errors),
+	    FX_TEST(test_listen_on_connected),
+	    FX_TEST(test_accept_errors),
+	    FX_TEST(test_send_after_shutdown),
+	    FX_TEST(test_shutdown_bad_how),
+	    FX_TEST(test_connect_bad_destination),
+	    FX_TEST(test_bad_handles),
+	    FX_TEST(test_handle_reuse_generation),
+	    FX_TEST(test_poll_passive_life),
+	    FX_TEST(test_poll_active_life_and_errors),
+	    FX_TEST(test_config_validation),
+	    FX_TEST(test_ephemeral_ports_unique),
+	    FX_TEST(test_max_conns_emfile),
+	    FX_TEST(test_syn_conn_limit_and_time_wait_recycling),
+	    FX_TEST(test_memory_bounded_by_max_conns),
+	    FX_TEST(test_many_sequential_connections_default_limit),
 	};
-#undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

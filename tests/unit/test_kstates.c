@@ -598,8 +598,11 @@ static int teardown_ns(void **state)
 	return 0;
 }
 
+/* Opens the module on K.A; a test of the real kernel is skipped unless root. */
 static void open_ks(void)
 {
+	if (!root())
+		skip();
 	char err[256];
 	int rc = gt_kstates_open(K.A, "linux", &K.ks, err, sizeof(err));
 	if (rc < 0)
@@ -698,6 +701,28 @@ static void expect_eof(int fd)
 	assert_int_equal(recv(fd, b, sizeof(b), 0), 0);
 }
 
+/* A connection over lo on K.A: the listener l, the client c (its port chosen
+ * by connect()) and the accepted socket s; ct is the client's tuple, stp the
+ * server's. */
+typedef struct kconn {
+	int l, c, s;
+	gt_conn_tuple ct, stp;
+} kconn;
+
+static kconn connected_pair(void)
+{
+	kconn k;
+	uint16_t sport;
+	k.l = listener(K.A, &sport);
+	k.c = client(K.A, K.A, sport);
+	assert_true(k.c >= 0);
+	uint16_t cport = local_port(k.c);
+	k.s = accept_one(k.l);
+	k.ct = tuple(K.A, cport, K.A, sport);
+	k.stp = tuple(K.A, sport, K.A, cport);
+	return k;
+}
+
 static void all_ours(void)
 {
 	for (size_t i = 0; i < NEV; i++) {
@@ -713,8 +738,6 @@ static void all_ours(void)
  * addresses filtered out, the tracefs instance removed on close. */
 static void test_kernel_client_closes_first(void **state)
 {
-	if (!root())
-		skip();
 	open_ks();
 	char inst[64];
 	snprintf(inst, sizeof(inst), KS_TRACEFS "/instances/glasstcp-%ld", (long)getpid());
@@ -784,40 +807,30 @@ static void test_kernel_client_closes_first(void **state)
  * orphaned: FIN_WAIT2 -> CLOSE comes when the client's FIN makes it TIME_WAIT). */
 static void test_kernel_server_closes_first(void **state)
 {
-	if (!root())
-		skip();
 	open_ks();
-	uint16_t sport;
-	int l = listener(K.A, &sport);
-	int c = client(K.A, K.A, sport);
-	assert_true(c >= 0);
-	uint16_t cport = local_port(c);
-	int s = accept_one(l);
-	gt_conn_tuple ct = tuple(K.A, cport, K.A, sport), stp = tuple(K.A, sport, K.A, cport);
-	assert_int_equal(shutdown(s, SHUT_WR), 0);
-	expect_eof(c);
-	need(&stp, GT_TCP_FIN_WAIT_1, GT_TCP_FIN_WAIT_2, 2 * S);
-	close_fd(c);
-	const rec_ev *tw = need(&stp, GT_TCP_FIN_WAIT_2, GT_TCP_TIME_WAIT, 2 * S);
-	need(&ct, GT_TCP_LAST_ACK, GT_TCP_CLOSED, 2 * S);
-	close_fd(s);
+	kconn k = connected_pair();
+	assert_int_equal(shutdown(k.s, SHUT_WR), 0);
+	expect_eof(k.c);
+	need(&k.stp, GT_TCP_FIN_WAIT_1, GT_TCP_FIN_WAIT_2, 2 * S);
+	close_fd(k.c);
+	const rec_ev *tw = need(&k.stp, GT_TCP_FIN_WAIT_2, GT_TCP_TIME_WAIT, 2 * S);
+	need(&k.ct, GT_TCP_LAST_ACK, GT_TCP_CLOSED, 2 * S);
+	close_fd(k.s);
 	pump(NULL, 0, 0, 50 * MS);
 
-	ASSERT_SEQ(&stp, T(LISTEN, SYN_RECEIVED), T(SYN_RECEIVED, ESTABLISHED),
+	ASSERT_SEQ(&k.stp, T(LISTEN, SYN_RECEIVED), T(SYN_RECEIVED, ESTABLISHED),
 	           T(ESTABLISHED, FIN_WAIT_1), T(FIN_WAIT_1, FIN_WAIT_2), T(FIN_WAIT_2, TIME_WAIT));
-	ASSERT_SEQ(&ct, T(CLOSED, SYN_SENT), T(SYN_SENT, ESTABLISHED), T(ESTABLISHED, CLOSE_WAIT),
+	ASSERT_SEQ(&k.ct, T(CLOSED, SYN_SENT), T(SYN_SENT, ESTABLISHED), T(ESTABLISHED, CLOSE_WAIT),
 	           T(CLOSE_WAIT, LAST_ACK), T(LAST_ACK, CLOSED));
-	const rec_ev *fin = find_ev(&ct, GT_TCP_CLOSE_WAIT, GT_TCP_LAST_ACK);
+	const rec_ev *fin = find_ev(&k.ct, GT_TCP_CLOSE_WAIT, GT_TCP_LAST_ACK);
 	assert_true(tw->t >= fin->t && tw->t - fin->t < 15 * MS);
 	all_ours();
-	close_fd(l);
+	close_fd(k.l);
 }
 
 /* connect() to a port with no listener: RST, ECONNREFUSED. */
 static void test_kernel_refused(void **state)
 {
-	if (!root())
-		skip();
 	open_ks();
 	uint16_t port;
 	int l = listener(K.A, &port);
@@ -850,8 +863,6 @@ static void test_kernel_refused(void **state)
  * shows, without waiting for the socket's next event. */
 static void test_kernel_connect_pending(void **state)
 {
-	if (!root())
-		skip();
 	open_ks();
 	uint16_t sport;
 	int l = track_fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
@@ -887,31 +898,23 @@ static void test_kernel_connect_pending(void **state)
  * server's recv() fails with ECONNRESET. */
 static void test_kernel_linger0_reset(void **state)
 {
-	if (!root())
-		skip();
 	open_ks();
-	uint16_t sport;
-	int l = listener(K.A, &sport);
-	int c = client(K.A, K.A, sport);
-	assert_true(c >= 0);
-	uint16_t cport = local_port(c);
-	int s = accept_one(l);
-	gt_conn_tuple ct = tuple(K.A, cport, K.A, sport), stp = tuple(K.A, sport, K.A, cport);
+	kconn k = connected_pair();
 	struct linger lg = {.l_onoff = 1, .l_linger = 0};
-	assert_int_equal(setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
+	assert_int_equal(setsockopt(k.c, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
 	pump(NULL, 0, 0, 20 * MS);
 	/* nothing to poll: only the fd can wake the loop */
 	assert_true(gt_kstates_deadline(K.ks) == GT_TIME_NEVER);
 	gt_time_us t0 = mono_us();
-	close_fd(c);
+	close_fd(k.c);
 	char b[4];
-	assert_int_equal(recv(s, b, sizeof(b), 0), -1);
+	assert_int_equal(recv(k.s, b, sizeof(b), 0), -1);
 	assert_int_equal(errno, ECONNRESET);
-	need(&stp, GT_TCP_ESTABLISHED, GT_TCP_CLOSED, 2 * S);
-	need(&ct, GT_TCP_ESTABLISHED, GT_TCP_CLOSED, 2 * S);
+	need(&k.stp, GT_TCP_ESTABLISHED, GT_TCP_CLOSED, 2 * S);
+	need(&k.ct, GT_TCP_ESTABLISHED, GT_TCP_CLOSED, 2 * S);
 	assert_true(mono_us() - t0 < 300 * MS);
-	ASSERT_SEQ(&ct, T(CLOSED, SYN_SENT), T(SYN_SENT, ESTABLISHED), T(ESTABLISHED, CLOSED));
-	ASSERT_SEQ(&stp, T(LISTEN, SYN_RECEIVED), T(SYN_RECEIVED, ESTABLISHED),
+	ASSERT_SEQ(&k.ct, T(CLOSED, SYN_SENT), T(SYN_SENT, ESTABLISHED), T(ESTABLISHED, CLOSED));
+	ASSERT_SEQ(&k.stp, T(LISTEN, SYN_RECEIVED), T(SYN_RECEIVED, ESTABLISHED),
 	           T(ESTABLISHED, CLOSED));
 	all_ours();
 }
@@ -958,20 +961,15 @@ static int destroy_time_wait(const gt_conn_tuple *c)
  * connection's tuple. */
 static gt_conn_tuple client_to_time_wait(void)
 {
-	uint16_t sport;
-	int l = listener(K.A, &sport);
-	int c = client(K.A, K.A, sport);
-	assert_true(c >= 0);
-	gt_conn_tuple ct = tuple(K.A, local_port(c), K.A, sport);
-	int s = accept_one(l);
-	assert_int_equal(shutdown(c, SHUT_WR), 0);
-	expect_eof(s);
-	close_fd(s);
-	expect_eof(c);
-	need(&ct, GT_TCP_FIN_WAIT_2, GT_TCP_TIME_WAIT, 2 * S);
-	close_fd(c);
-	close_fd(l);
-	return ct;
+	kconn k = connected_pair();
+	assert_int_equal(shutdown(k.c, SHUT_WR), 0);
+	expect_eof(k.s);
+	close_fd(k.s);
+	expect_eof(k.c);
+	need(&k.ct, GT_TCP_FIN_WAIT_2, GT_TCP_TIME_WAIT, 2 * S);
+	close_fd(k.c);
+	close_fd(k.l);
+	return k.ct;
 }
 
 /* A TIME_WAIT that ends early (killed: SOCK_DESTROY here; an RST from the peer
@@ -979,8 +977,6 @@ static gt_conn_tuple client_to_time_wait(void)
  * which the deadline asks for within 500 ms. */
 static void test_kernel_time_wait_killed(void **state)
 {
-	if (!root())
-		skip();
 	open_ks();
 	gt_conn_tuple ct = client_to_time_wait();
 	pump(NULL, 0, 0, 100 * MS);
@@ -998,6 +994,41 @@ static void test_kernel_time_wait_killed(void **state)
 	ASSERT_SEQ(&ct, T(CLOSED, SYN_SENT), T(SYN_SENT, ESTABLISHED), T(ESTABLISHED, FIN_WAIT_1),
 	           T(FIN_WAIT_1, FIN_WAIT_2), T(FIN_WAIT_2, TIME_WAIT), T(TIME_WAIT, CLOSED));
 	assert_true(gt_kstates_deadline(K.ks) == GT_TIME_NEVER);
+}
+
+static int drop_root(void)
+{
+	return setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0 ? -1 : 0;
+}
+
+/* An empty /sys/kernel in a mount namespace of its own. */
+static int hide_tracefs(void)
+{
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return -1;
+	return mount("tmpfs", "/sys/kernel", "tmpfs", MS_RDONLY, NULL);
+}
+
+/* In a child process that prepare (-1: it could not) made unfit, opening the
+ * module fails with want_rc and a reason that mentions want_reason. */
+static void expect_refusal_in_child(int (*prepare)(void), int want_rc, const char *want_reason)
+{
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		gt_kstates *ks = NULL;
+		char err[256];
+		if (prepare() < 0)
+			_exit(2);
+		int rc = gt_kstates_open(1, "linux", &ks, err, sizeof(err));
+		_exit(rc == want_rc && !ks && strstr(err, want_reason) ? 0 : 1);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fail_msg(
+		    "refusal \"%s\": child status 0x%x (exit 1: another answer; 2: not prepared)",
+		    want_reason, (unsigned)status);
 }
 
 /* Two modules at once (two instances); refusals with a reason: not root, no
@@ -1025,36 +1056,9 @@ static void test_kernel_two_and_refusals(void **state)
 	assert_int_equal(stat(inst, &st), -1);
 
 	/* without root: a reason, -EPERM, nothing left behind */
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		gt_kstates *ks = NULL;
-		if (setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0)
-			_exit(2);
-		int rc = gt_kstates_open(1, "linux", &ks, err, sizeof(err));
-		_exit(rc == -EPERM && !ks && strstr(err, "not root") ? 0 : 1);
-	}
-	int status;
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
-
-	/* without tracefs (an empty /sys/kernel in a mount namespace of its own):
-	 * a reason, a negative errno */
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		gt_kstates *ks = NULL;
-		if (unshare(CLONE_NEWNS) < 0 ||
-		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-		    mount("tmpfs", "/sys/kernel", "tmpfs", MS_RDONLY, NULL) < 0)
-			_exit(2);
-		int rc = gt_kstates_open(1, "linux", &ks, err, sizeof(err));
-		_exit(rc == -ENOENT && !ks && strstr(err, "tracefs") ? 0 : 1);
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
+	expect_refusal_in_child(drop_root, -EPERM, "not root");
+	/* without tracefs: a reason, a negative errno */
+	expect_refusal_in_child(hide_tracefs, -ENOENT, "tracefs");
 }
 
 /* The real end of TIME_WAIT: 60 s (TCP_TIMEWAIT_LEN, no sysctl changes it),
@@ -1062,8 +1066,6 @@ static void test_kernel_two_and_refusals(void **state)
  * a minute; GT_KSTATES_SKIP_LONG=1 skips it. */
 static void test_kernel_time_wait_expires(void **state)
 {
-	if (!root())
-		skip();
 	if (getenv("GT_KSTATES_SKIP_LONG")) {
 		print_message(
 		    "kstates: GT_KSTATES_SKIP_LONG set: not waiting 60 s for TIME_WAIT\n");

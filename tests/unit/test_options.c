@@ -11,22 +11,6 @@
 #include <errno.h>
 #include <string.h>
 
-static fx F;
-
-static int setup(void **state)
-{
-	(void)state;
-	fx_init(&F, NULL);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	fx_free(&F);
-	return 0;
-}
-
 static void reinit(uint32_t rcvbuf, bool ts, bool sack, bool ws)
 {
 	fx_opts o;
@@ -35,8 +19,7 @@ static void reinit(uint32_t rcvbuf, bool ts, bool sack, bool ws)
 	o.cfg.timestamps = ts;
 	o.cfg.sack = sack;
 	o.cfg.window_scaling = ws;
-	fx_free(&F);
-	fx_init(&F, &o);
+	fx_reinit(&o);
 }
 
 /* The peer's TSval clock: its own, unrelated to ours. */
@@ -668,29 +651,26 @@ static void test_small_window_override_and_resend(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_syn_offers_all_by_default, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_negotiation_both, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_negotiation_peer_offers_none, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_negotiation_peer_offers_some, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_negotiation_we_offer_none, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_active_synack_without_options, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_active_synack_with_options, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_paws_drops_old_tsval, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_paws_idle_rule, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_rttm_sample_after_retransmission, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_sack_blocks_for_out_of_order_data, setup,
-	                                    teardown),
-	    cmocka_unit_test_setup_teardown(test_no_sack_blocks_without_agreement, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_window_scale_both_ways, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_trace_window_in_bytes, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_trace_window_unscaled, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_default_buffer_unscaled, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_sack_recovery_repairs_three_losses, setup,
-	                                    teardown),
-	    cmocka_unit_test_setup_teardown(test_newreno_without_sack, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_eifel_undoes_spurious_fast_retransmit, setup,
-	                                    teardown),
-	    cmocka_unit_test_setup_teardown(test_small_window_override_and_resend, setup, teardown),
+	    FX_TEST(test_syn_offers_all_by_default),
+	    FX_TEST(test_negotiation_both),
+	    FX_TEST(test_negotiation_peer_offers_none),
+	    FX_TEST(test_negotiation_peer_offers_some),
+	    FX_TEST(test_negotiation_we_offer_none),
+	    FX_TEST(test_active_synack_without_options),
+	    FX_TEST(test_active_synack_with_options),
+	    FX_TEST(test_paws_drops_old_tsval),
+	    FX_TEST(test_paws_idle_rule),
+	    FX_TEST(test_rttm_sample_after_retransmission),
+	    FX_TEST(test_sack_blocks_for_out_of_order_data),
+	    FX_TEST(test_no_sack_blocks_without_agreement),
+	    FX_TEST(test_window_scale_both_ways),
+	    FX_TEST(test_trace_window_in_bytes),
+	    FX_TEST(test_trace_window_unscaled),
+	    FX_TEST(test_default_buffer_unscaled),
+	    FX_TEST(test_sack_recovery_repairs_three_losses),
+	    FX_TEST(test_newreno_without_sack),
+	    FX_TEST(test_eifel_undoes_spurious_fast_retransmit),
+	    FX_TEST(test_small_window_override_and_resend),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,8 +14,6 @@
 #define PEER_ISN 0xFFFFFFF0u
 #define XFER     (64u * 1024u)
 
-static fx F;
-
 static int setup_common(bool active)
 {
 	fx_opts o;
@@ -35,12 +33,6 @@ static int setup_passive(void **state)
 static int setup_active(void **state)
 {
 	return setup_common(true);
-}
-
-static int teardown(void **state)
-{
-	fx_free(&F);
-	return 0;
 }
 
 static uint8_t rx_buf[XFER], want[XFER];
@@ -335,17 +327,16 @@ static void test_seq_in_truth_table(void **state)
 
 int main(void)
 {
+#define PASSIVE(fn) cmocka_unit_test_setup_teardown(fn, setup_passive, fx_teardown)
+#define ACTIVE(fn)  cmocka_unit_test_setup_teardown(fn, setup_active, fx_teardown)
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_handshake_across_wrap, setup_passive, teardown),
-	    cmocka_unit_test_setup_teardown(test_handshake_across_wrap, setup_active, teardown),
-	    cmocka_unit_test_setup_teardown(test_bulk_both_ways_and_close, setup_passive, teardown),
-	    cmocka_unit_test_setup_teardown(test_out_of_order_across_wrap, setup_passive, teardown),
-	    cmocka_unit_test_setup_teardown(test_retransmission_across_wrap, setup_passive,
-	                                    teardown),
-	    cmocka_unit_test_setup_teardown(test_window_checks_across_wrap, setup_passive,
-	                                    teardown),
-	    cmocka_unit_test_setup_teardown(test_active_bulk_and_active_close, setup_active,
-	                                    teardown),
+	    PASSIVE(test_handshake_across_wrap),
+	    ACTIVE(test_handshake_across_wrap),
+	    PASSIVE(test_bulk_both_ways_and_close),
+	    PASSIVE(test_out_of_order_across_wrap),
+	    PASSIVE(test_retransmission_across_wrap),
+	    PASSIVE(test_window_checks_across_wrap),
+	    ACTIVE(test_active_bulk_and_active_close),
 	    cmocka_unit_test(test_seq_compare_truth_table),
 	    cmocka_unit_test(test_seq_in_truth_table),
 	};

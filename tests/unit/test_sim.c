@@ -67,6 +67,30 @@ static void net_connect(net *n)
 	                 -EINPROGRESS);
 }
 
+/* The link impairments of net_connect_impaired: probabilities, 0 by default. */
+typedef struct impairment {
+	double loss, dup, reorder, corrupt;
+	bool both_ways; /* every link, else only client -> server */
+} impairment;
+
+/* net_setup with the default link delay and the impairments im, then the
+ * client's connect(). */
+static void net_connect_impaired(net *n, uint64_t seed, impairment im)
+{
+	net_setup(n, seed);
+	gt_link_params lp;
+	gt_sim_link_default(&lp);
+	lp.loss = im.loss;
+	lp.dup = im.dup;
+	lp.reorder = im.reorder;
+	lp.corrupt = im.corrupt;
+	if (im.both_ways)
+		gt_sim_set_link(n->sim, -1, -1, &lp);
+	else
+		gt_sim_set_link(n->sim, n->client, n->server, &lp);
+	net_connect(n);
+}
+
 /* Steps until the client is established (or gives up after max_us). */
 static bool step_until_established(net *n, gt_time_us max_us)
 {
@@ -98,7 +122,6 @@ static size_t count_events(const gt_trace_log *log, gt_event_kind kind, const ch
 
 static void test_rand_reproducible(void **state)
 {
-	(void)state;
 	gt_sim *a = gt_sim_new(42), *b = gt_sim_new(42), *c = gt_sim_new(43);
 	assert_non_null(a);
 	assert_non_null(b);
@@ -123,7 +146,6 @@ static void test_rand_reproducible(void **state)
 
 static void test_clock_idle(void **state)
 {
-	(void)state;
 	gt_sim *sim = gt_sim_new(1);
 	assert_non_null(sim);
 	assert_int_equal(gt_sim_now(sim), 0);
@@ -138,7 +160,6 @@ static void test_clock_idle(void **state)
 
 static void test_host_limit(void **state)
 {
-	(void)state;
 	gt_sim *sim = gt_sim_new(1);
 	assert_non_null(sim);
 	char name[16];
@@ -160,7 +181,6 @@ static void test_host_limit(void **state)
 
 static void test_handshake_takes_one_rtt(void **state)
 {
-	(void)state;
 	net n;
 	net_setup(&n, gt_test_seed(1));
 	net_connect(&n);
@@ -189,7 +209,6 @@ static void test_handshake_takes_one_rtt(void **state)
  * engine logged: the table code and the engine agree on the event order. */
 static void test_table_from_real_run(void **state)
 {
-	(void)state;
 	/* Immediate ACKs, as in the seed's picture: with a delayed ACK the
 	 * server's ACK of the FIN would ride with its own FIN. */
 	gt_stack_config cfg;
@@ -313,7 +332,6 @@ static char *run_transfer(uint64_t seed, double loss, size_t bytes)
 
 static void test_same_seed_same_trace(void **state)
 {
-	(void)state;
 	uint64_t seed = gt_test_seed(1234);
 	char *a = run_transfer(seed, 0.1, 20000);
 	char *b = run_transfer(seed, 0.1, 20000);
@@ -330,14 +348,8 @@ static void test_same_seed_same_trace(void **state)
 
 static void test_total_loss_retransmits_syn(void **state)
 {
-	(void)state;
 	net n;
-	net_setup(&n, gt_test_seed(5));
-	gt_link_params lp;
-	gt_sim_link_default(&lp);
-	lp.loss = 1.0;
-	gt_sim_set_link(n.sim, n.client, n.server, &lp);
-	net_connect(&n);
+	net_connect_impaired(&n, gt_test_seed(5), (impairment){.loss = 1.0});
 	/* Initial RTO 1 s, doubling (RFC 6298 §2.1, §5.5): SYNs at 0, 1 s, 3 s. */
 	gt_sim_run_until(n.sim, 3500000);
 
@@ -376,7 +388,6 @@ static void test_total_loss_retransmits_syn(void **state)
 
 static void test_fault_drops_first_syn(void **state)
 {
-	(void)state;
 	net n;
 	net_setup(&n, gt_test_seed(6));
 	gt_sim_fault f = {
@@ -413,7 +424,6 @@ static bool drop_synack(void *user, const gt_sim_packet *p)
 
 static void test_fault_callback(void **state)
 {
-	(void)state;
 	net n;
 	net_setup(&n, gt_test_seed(8));
 	unsigned seen = 0;
@@ -432,7 +442,6 @@ static void test_fault_callback(void **state)
 
 static void test_unroutable(void **state)
 {
-	(void)state;
 	net n;
 	net_setup(&n, gt_test_seed(9));
 	assert_int_equal(gt_connect(n.cst, n.csock, GT_TEST_ADDR(99), PORT, 0), -EINPROGRESS);
@@ -446,14 +455,8 @@ static void test_unroutable(void **state)
 
 static void test_duplication(void **state)
 {
-	(void)state;
 	net n;
-	net_setup(&n, gt_test_seed(10));
-	gt_link_params lp;
-	gt_sim_link_default(&lp);
-	lp.dup = 1.0;
-	gt_sim_set_link(n.sim, -1, -1, &lp);
-	net_connect(&n);
+	net_connect_impaired(&n, gt_test_seed(10), (impairment){.dup = 1.0, .both_ways = true});
 	assert_true(step_until_established(&n, 10 * 1000000u));
 	assert_int_equal(gt_sim_now(n.sim), 2 * DELAY);
 	gt_sim_run_until(n.sim, 5 * DELAY);
@@ -469,14 +472,8 @@ static void test_duplication(void **state)
 
 static void test_corruption_is_caught(void **state)
 {
-	(void)state;
 	net n;
-	net_setup(&n, gt_test_seed(11));
-	gt_link_params lp;
-	gt_sim_link_default(&lp);
-	lp.corrupt = 1.0;
-	gt_sim_set_link(n.sim, n.client, n.server, &lp);
-	net_connect(&n);
+	net_connect_impaired(&n, gt_test_seed(11), (impairment){.corrupt = 1.0});
 	gt_sim_run_until(n.sim, 2 * DELAY);
 	assert_int_equal(gt_sim_get_stats(n.sim)->corrupted, 1);
 	/* RFC 1071: a one's-complement sum detects every single-bit error, so
@@ -491,14 +488,8 @@ static void test_corruption_is_caught(void **state)
 
 static void test_reorder_delays(void **state)
 {
-	(void)state;
 	net n;
-	net_setup(&n, gt_test_seed(12));
-	gt_link_params lp;
-	gt_sim_link_default(&lp);
-	lp.reorder = 1.0;
-	gt_sim_set_link(n.sim, n.client, n.server, &lp);
-	net_connect(&n);
+	net_connect_impaired(&n, gt_test_seed(12), (impairment){.reorder = 1.0});
 	/* The SYN is held back by 1 µs .. 1.5 delays beyond the delay. */
 	gt_sim_run_until(n.sim, DELAY);
 	assert_int_equal(gt_stack_get_counters(n.sst)->rx_packets, 0);
@@ -510,7 +501,6 @@ static void test_reorder_delays(void **state)
 
 static void test_pcap_capture(void **state)
 {
-	(void)state;
 	char path[] = "/tmp/gt_test_sim_pcap_XXXXXX";
 	int fd = mkstemp(path);
 	assert_true(fd >= 0);

@@ -7,20 +7,6 @@
 #include <errno.h>
 #include <string.h>
 
-static fx F;
-
-static int setup(void **state)
-{
-	fx_init(&F, NULL);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	fx_free(&F);
-	return 0;
-}
-
 /* ---- FIN-WAIT-1 ---- */
 
 /* "FIN-WAIT-1 STATE: In addition to the processing for the ESTABLISHED state,
@@ -251,11 +237,7 @@ static void few_retries(fx_opts *o)
 
 static void test_last_ack_fin_retransmission(void **state)
 {
-	fx_opts o;
-	fx_opts_default(&o);
-	few_retries(&o);
-	fx_free(&F);
-	fx_init(&F, &o);
+	fx_reinit_with(few_retries);
 	fx_last_ack(&F);
 	gt_time_us t = F.now, rto = 200 * FX_MS;
 	for (int i = 0; i < 3; i++) {
@@ -319,26 +301,24 @@ static void test_abort_in_last_ack_silent(void **state)
 
 int main(void)
 {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
-	    T(test_fin_wait_1_ack_of_fin),
-	    T(test_fin_wait_1_fin_after_data),
-	    T(test_fin_wait_1_simultaneous_close),
-	    T(test_fin_wait_1_fin_ack_of_our_fin),
-	    T(test_fin_wait_data_still_received),
-	    T(test_fin_retransmission_and_timeout),
-	    T(test_fin_retransmitted_then_acked),
-	    T(test_fin_wait_2_fin_to_time_wait),
-	    T(test_fin_wait_2_orphan_timeout),
-	    T(test_fin_wait_2_with_socket_waits),
-	    T(test_close_wait_to_last_ack_to_closed),
-	    T(test_last_ack_closed_socket_view),
-	    T(test_last_ack_fin_retransmission),
-	    T(test_closing_fin_again),
-	    T(test_one_fin_only),
-	    T(test_abort_sends_rst),
-	    T(test_abort_in_last_ack_silent),
+	    FX_TEST(test_fin_wait_1_ack_of_fin),
+	    FX_TEST(test_fin_wait_1_fin_after_data),
+	    FX_TEST(test_fin_wait_1_simultaneous_close),
+	    FX_TEST(test_fin_wait_1_fin_ack_of_our_fin),
+	    FX_TEST(test_fin_wait_data_still_received),
+	    FX_TEST(test_fin_retransmission_and_timeout),
+	    FX_TEST(test_fin_retransmitted_then_acked),
+	    FX_TEST(test_fin_wait_2_fin_to_time_wait),
+	    FX_TEST(test_fin_wait_2_orphan_timeout),
+	    FX_TEST(test_fin_wait_2_with_socket_waits),
+	    FX_TEST(test_close_wait_to_last_ack_to_closed),
+	    FX_TEST(test_last_ack_closed_socket_view),
+	    FX_TEST(test_last_ack_fin_retransmission),
+	    FX_TEST(test_closing_fin_again),
+	    FX_TEST(test_one_fin_only),
+	    FX_TEST(test_abort_sends_rst),
+	    FX_TEST(test_abort_in_last_ack_silent),
 	};
-#undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

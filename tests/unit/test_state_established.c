@@ -9,29 +9,6 @@
 #include <errno.h>
 #include <string.h>
 
-static fx F;
-
-static int setup(void **state)
-{
-	fx_init(&F, NULL);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	fx_free(&F);
-	return 0;
-}
-
-static void reinit(void (*tweak)(fx_opts *o))
-{
-	fx_opts o;
-	fx_opts_default(&o);
-	tweak(&o);
-	fx_free(&F);
-	fx_init(&F, &o);
-}
-
 /* The peer's stream: offset 0 is the octet after its SYN. */
 static uint32_t P(uint32_t off)
 {
@@ -96,7 +73,7 @@ static void small_rcvbuf(fx_opts *o)
 
 static void test_beyond_window_trimmed(void **state)
 {
-	reinit(small_rcvbuf);
+	fx_reinit_with(small_rcvbuf);
 	fx_established(&F);
 	send_pattern(0, 2148, GT_TCP_PSH | GT_TCP_FIN);
 	const fx_pkt *p = fx_expect(&F, GT_TCP_ACK, F.iss + 1, P(2048));
@@ -123,8 +100,7 @@ static void test_out_of_order_held(void **state)
 	fx_opts o;
 	fx_opts_default(&o);
 	o.cfg.delack_us = 40 * FX_MS; /* the immediate ACKs do not come from delack 0 */
-	fx_free(&F);
-	fx_init(&F, &o);
+	fx_reinit(&o);
 	fx_established(&F);
 	send_pattern(10, 10, 0);
 	fx_expect(&F, GT_TCP_ACK, F.iss + 1, P(0));
@@ -168,7 +144,7 @@ static void two_ranges(fx_opts *o)
 
 static void test_reasm_bound(void **state)
 {
-	reinit(two_ranges);
+	fx_reinit_with(two_ranges);
 	fx_established(&F);
 	send_pattern(10, 5, 0);
 	fx_expect(&F, GT_TCP_ACK, F.iss + 1, P(0));
@@ -222,7 +198,7 @@ static void with_delack(fx_opts *o)
 
 static void test_ack_for_fin_delayed(void **state)
 {
-	reinit(with_delack);
+	fx_reinit_with(with_delack);
 	fx_established(&F);
 	gt_time_us t0 = F.now;
 	fx_peer_fin(&F);
@@ -235,7 +211,7 @@ static void test_ack_for_fin_delayed(void **state)
 
 static void test_ack_for_fin_rides_on_our_fin(void **state)
 {
-	reinit(with_delack);
+	fx_reinit_with(with_delack);
 	fx_established(&F);
 	fx_peer_fin(&F);
 	fx_advance(&F, 5 * FX_MS);
@@ -255,7 +231,7 @@ static void test_ack_for_fin_rides_on_our_fin(void **state)
  * full-sized segment is acknowledged at once; a lone one within the delay. */
 static void test_delayed_ack_policy(void **state)
 {
-	reinit(with_delack);
+	fx_reinit_with(with_delack);
 	fx_established(&F);
 	send_pattern(0, 1460, 0);
 	fx_expect_none(&F);
@@ -345,7 +321,7 @@ static void sws_cfg(fx_opts *o)
 
 static void test_receiver_sws_avoidance(void **state)
 {
-	reinit(sws_cfg);
+	fx_reinit_with(sws_cfg);
 	fx_established(&F);
 	uint16_t wnd = fx_peer_send_acked(&F, 8192, 1000);
 	assert_int_equal(wnd, 0);
@@ -493,28 +469,26 @@ static void test_old_segment_does_not_update_window(void **state)
 
 int main(void)
 {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
-	    T(test_duplicate_data_acked),
-	    T(test_left_edge_overlap_trimmed),
-	    T(test_beyond_window_trimmed),
-	    T(test_out_of_order_held),
-	    T(test_out_of_order_fin),
-	    T(test_reasm_bound),
-	    T(test_fin_to_close_wait),
-	    T(test_ack_for_fin_delayed),
-	    T(test_ack_for_fin_rides_on_our_fin),
-	    T(test_delayed_ack_policy),
-	    T(test_unacceptable_ack_rate_limit),
-	    T(test_no_ack_war_between_two_stacks),
-	    T(test_receiver_sws_avoidance),
-	    T(test_close_with_unread_data_sends_rst),
-	    T(test_data_after_close_sends_rst),
-	    T(test_close_after_shut_rd_sends_fin),
-	    T(test_rst_ack_exact_resets),
-	    T(test_send_within_peer_window),
-	    T(test_old_segment_does_not_update_window),
+	    FX_TEST(test_duplicate_data_acked),
+	    FX_TEST(test_left_edge_overlap_trimmed),
+	    FX_TEST(test_beyond_window_trimmed),
+	    FX_TEST(test_out_of_order_held),
+	    FX_TEST(test_out_of_order_fin),
+	    FX_TEST(test_reasm_bound),
+	    FX_TEST(test_fin_to_close_wait),
+	    FX_TEST(test_ack_for_fin_delayed),
+	    FX_TEST(test_ack_for_fin_rides_on_our_fin),
+	    FX_TEST(test_delayed_ack_policy),
+	    FX_TEST(test_unacceptable_ack_rate_limit),
+	    FX_TEST(test_no_ack_war_between_two_stacks),
+	    FX_TEST(test_receiver_sws_avoidance),
+	    FX_TEST(test_close_with_unread_data_sends_rst),
+	    FX_TEST(test_data_after_close_sends_rst),
+	    FX_TEST(test_close_after_shut_rd_sends_fin),
+	    FX_TEST(test_rst_ack_exact_resets),
+	    FX_TEST(test_send_within_peer_window),
+	    FX_TEST(test_old_segment_does_not_update_window),
 	};
-#undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

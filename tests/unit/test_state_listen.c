@@ -5,20 +5,6 @@
 #include <errno.h>
 #include <string.h>
 
-static fx F;
-
-static int setup(void **state)
-{
-	fx_init(&F, NULL);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	fx_free(&F);
-	return 0;
-}
-
 static uint64_t drops(gt_drop_reason r)
 {
 	return gt_stack_get_counters(F.st)->drop[r];
@@ -300,21 +286,21 @@ static void test_listen_close_resets_unaccepted(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_closed_syn_gets_rst_ack, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_closed_ackless_lengths, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_closed_ack_gets_rst_at_seg_ack, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_closed_rst_never_answered, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_closed_port_next_to_listener, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_closed_bound_socket_answers_rst, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_listen_rst_ignored, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_listen_ack_gets_rst, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_listen_syn_gets_syn_ack, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_listen_syn_without_mss_uses_536, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_listen_backlog_full, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_listen_junk_dropped, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_listen_bad_flag_combinations, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_listen_many_children, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_listen_close_resets_unaccepted, setup, teardown),
+	    FX_TEST(test_closed_syn_gets_rst_ack),
+	    FX_TEST(test_closed_ackless_lengths),
+	    FX_TEST(test_closed_ack_gets_rst_at_seg_ack),
+	    FX_TEST(test_closed_rst_never_answered),
+	    FX_TEST(test_closed_port_next_to_listener),
+	    FX_TEST(test_closed_bound_socket_answers_rst),
+	    FX_TEST(test_listen_rst_ignored),
+	    FX_TEST(test_listen_ack_gets_rst),
+	    FX_TEST(test_listen_syn_gets_syn_ack),
+	    FX_TEST(test_listen_syn_without_mss_uses_536),
+	    FX_TEST(test_listen_backlog_full),
+	    FX_TEST(test_listen_junk_dropped),
+	    FX_TEST(test_listen_bad_flag_combinations),
+	    FX_TEST(test_listen_many_children),
+	    FX_TEST(test_listen_close_resets_unaccepted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

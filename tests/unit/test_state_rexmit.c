@@ -7,29 +7,6 @@
 #include <errno.h>
 #include <string.h>
 
-static fx F;
-
-static int setup(void **state)
-{
-	fx_init(&F, NULL);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	fx_free(&F);
-	return 0;
-}
-
-static void reinit(void (*tweak)(fx_opts *o))
-{
-	fx_opts o;
-	fx_opts_default(&o);
-	tweak(&o);
-	fx_free(&F);
-	fx_init(&F, &o);
-}
-
 /* A passive open whose handshake takes rtt: SRTT = rtt, RTTVAR = rtt/2. */
 static void established_with_rtt(gt_time_us rtt)
 {
@@ -50,7 +27,7 @@ static void limits(fx_opts *o)
 /* RFC 6298 §5.5 doubling, §2.5 the maximum, and the retry limit: ETIMEDOUT. */
 static void test_data_retransmission_backoff_and_timeout(void **state)
 {
-	reinit(limits);
+	fx_reinit_with(limits);
 	established_with_rtt(100 * FX_MS); /* RTO = 100 + 4*50 = 300 ms */
 	assert_int_equal(gt_send(F.st, F.sock, "payload", 7, F.now), 7);
 	const fx_pkt *p = fx_expect(&F, GT_TCP_ACK | GT_TCP_PSH, F.iss + 1, F.peer_snd_nxt);
@@ -277,7 +254,7 @@ static void few_retries(fx_opts *o)
 
 static void test_zero_window_unanswered_probes_time_out(void **state)
 {
-	reinit(few_retries);
+	fx_reinit_with(few_retries);
 	fx_established(&F);
 	fx_send(&F, GT_TCP_ACK, F.peer_snd_nxt, F.iss + 1, 0, NULL, 0);
 	assert_int_equal(gt_send(F.st, F.sock, "xyz", 3, F.now), 3);
@@ -297,17 +274,15 @@ static void test_zero_window_unanswered_probes_time_out(void **state)
 
 int main(void)
 {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
-	    T(test_data_retransmission_backoff_and_timeout),
-	    T(test_rto_retransmits_first_segment),
-	    T(test_karn_no_sample_from_retransmission),
-	    T(test_timer_restarted_on_ack),
-	    T(test_zero_window_persist),
-	    T(test_zero_window_reopened_by_update),
-	    T(test_zero_window_opens_after_probes),
-	    T(test_zero_window_unanswered_probes_time_out),
+	    FX_TEST(test_data_retransmission_backoff_and_timeout),
+	    FX_TEST(test_rto_retransmits_first_segment),
+	    FX_TEST(test_karn_no_sample_from_retransmission),
+	    FX_TEST(test_timer_restarted_on_ack),
+	    FX_TEST(test_zero_window_persist),
+	    FX_TEST(test_zero_window_reopened_by_update),
+	    FX_TEST(test_zero_window_opens_after_probes),
+	    FX_TEST(test_zero_window_unanswered_probes_time_out),
 	};
-#undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

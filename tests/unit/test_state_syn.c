@@ -6,20 +6,6 @@
 #include <errno.h>
 #include <string.h>
 
-static fx F;
-
-static int setup(void **state)
-{
-	fx_init(&F, NULL);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	fx_free(&F);
-	return 0;
-}
-
 /* ---- SYN-SENT ---- */
 
 /* "If SEG.ACK =< ISS or SEG.ACK > SND.NXT, send a reset (unless the RST bit is
@@ -271,8 +257,7 @@ static void test_syn_sent_backoff_capped(void **state)
 	fx_opts_default(&o);
 	o.cfg.rto_max_us = 5 * FX_S;
 	o.cfg.max_syn_retries = 6;
-	fx_free(&F);
-	fx_init(&F, &o);
+	fx_reinit(&o);
 	fx_syn_sent(&F);
 	static const gt_time_us gaps[] = {1, 2, 4, 5, 5, 5};
 	for (size_t i = 0; i < 6; i++) {
@@ -535,37 +520,35 @@ static void test_syn_received_simultaneous_close_queued(void **state)
 
 int main(void)
 {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
-	    T(test_syn_sent_bad_ack_gets_rst),
-	    T(test_syn_sent_bad_ack_with_rst_dropped),
-	    T(test_syn_sent_rst_with_acceptable_ack_refused),
-	    T(test_syn_sent_rst_error_via_sock_error),
-	    T(test_syn_sent_rst_without_ack_ignored),
-	    T(test_syn_sent_acceptable_ack_without_syn_dropped),
-	    T(test_syn_sent_syn_ack_establishes),
-	    T(test_syn_sent_simultaneous_open),
-	    T(test_syn_sent_data_on_syn_ack_delivered),
-	    T(test_syn_sent_fin_after_syn_ack_data),
-	    T(test_syn_sent_syn_fin_dropped),
-	    T(test_syn_sent_queued_send_and_close),
-	    T(test_syn_sent_retransmission_backoff),
-	    T(test_syn_sent_backoff_capped),
-	    T(test_syn_sent_lost_syn_rto_3s_after_handshake),
-	    T(test_syn_sent_close_deletes),
-	    T(test_syn_received_duplicate_syn),
-	    T(test_syn_received_ack_establishes),
-	    T(test_syn_received_ack_with_data),
-	    T(test_syn_received_ack_with_fin),
-	    T(test_syn_received_bad_ack_gets_rst),
-	    T(test_syn_received_no_ack_dropped),
-	    T(test_syn_received_rst_returns_to_listen),
-	    T(test_syn_received_rst_not_exact_challenged),
-	    T(test_syn_received_syn_ack_retransmission),
-	    T(test_syn_received_lost_syn_ack_rto_3s),
-	    T(test_syn_received_new_syn_in_window),
-	    T(test_syn_received_simultaneous_close_queued),
+	    FX_TEST(test_syn_sent_bad_ack_gets_rst),
+	    FX_TEST(test_syn_sent_bad_ack_with_rst_dropped),
+	    FX_TEST(test_syn_sent_rst_with_acceptable_ack_refused),
+	    FX_TEST(test_syn_sent_rst_error_via_sock_error),
+	    FX_TEST(test_syn_sent_rst_without_ack_ignored),
+	    FX_TEST(test_syn_sent_acceptable_ack_without_syn_dropped),
+	    FX_TEST(test_syn_sent_syn_ack_establishes),
+	    FX_TEST(test_syn_sent_simultaneous_open),
+	    FX_TEST(test_syn_sent_data_on_syn_ack_delivered),
+	    FX_TEST(test_syn_sent_fin_after_syn_ack_data),
+	    FX_TEST(test_syn_sent_syn_fin_dropped),
+	    FX_TEST(test_syn_sent_queued_send_and_close),
+	    FX_TEST(test_syn_sent_retransmission_backoff),
+	    FX_TEST(test_syn_sent_backoff_capped),
+	    FX_TEST(test_syn_sent_lost_syn_rto_3s_after_handshake),
+	    FX_TEST(test_syn_sent_close_deletes),
+	    FX_TEST(test_syn_received_duplicate_syn),
+	    FX_TEST(test_syn_received_ack_establishes),
+	    FX_TEST(test_syn_received_ack_with_data),
+	    FX_TEST(test_syn_received_ack_with_fin),
+	    FX_TEST(test_syn_received_bad_ack_gets_rst),
+	    FX_TEST(test_syn_received_no_ack_dropped),
+	    FX_TEST(test_syn_received_rst_returns_to_listen),
+	    FX_TEST(test_syn_received_rst_not_exact_challenged),
+	    FX_TEST(test_syn_received_syn_ack_retransmission),
+	    FX_TEST(test_syn_received_lost_syn_ack_rto_3s),
+	    FX_TEST(test_syn_received_new_syn_in_window),
+	    FX_TEST(test_syn_received_simultaneous_close_queued),
 	};
-#undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

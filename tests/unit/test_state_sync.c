@@ -17,8 +17,6 @@ typedef struct sync_case {
 	bool zero_window; /* our receive window is zero in that state */
 } sync_case;
 
-static fx F;
-
 /* Values in the state under test. */
 static uint32_t R;   /* RCV.NXT */
 static uint32_t W;   /* RCV.WND */
@@ -77,12 +75,6 @@ static int setup(void **state)
 	else
 		assert_true(W > 1000);
 	fx_clear_events(&F);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	fx_free(&F);
 	return 0;
 }
 
@@ -426,7 +418,7 @@ int main(void)
 				tests[n] = (struct CMUnitTest){.name = names[n],
 				                               .test_func = checks[k].fn,
 				                               .setup_func = setup,
-				                               .teardown_func = teardown,
+				                               .teardown_func = fx_teardown,
 				                               .initial_state = &cases[n]};
 				n++;
 			}

@@ -6,20 +6,6 @@
 #include <errno.h>
 #include <string.h>
 
-static fx F;
-
-static int setup(void **state)
-{
-	fx_init(&F, NULL);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	fx_free(&F);
-	return 0;
-}
-
 /* TIME-WAIT lasts exactly 2*MSL: "If the time-wait timeout expires on a
  * connection, delete the TCB, enter the CLOSED state". */
 static void test_time_wait_lasts_2msl(void **state)
@@ -53,11 +39,7 @@ static void short_msl(fx_opts *o)
 /* The MSL comes from the configuration. */
 static void test_time_wait_configured_msl(void **state)
 {
-	fx_opts o;
-	fx_opts_default(&o);
-	short_msl(&o);
-	fx_free(&F);
-	fx_init(&F, &o);
+	fx_reinit_with(short_msl);
 	fx_time_wait(&F);
 	gt_time_us t0 = F.now;
 	assert_int_equal(fx_step(&F), t0 + 4 * FX_S);
@@ -178,18 +160,16 @@ static void test_time_wait_active_side(void **state)
 
 int main(void)
 {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
-	    T(test_time_wait_lasts_2msl),
-	    T(test_time_wait_configured_msl),
-	    T(test_time_wait_fin_again_restarts_2msl),
-	    T(test_time_wait_fin_with_old_data),
-	    T(test_time_wait_from_closing),
-	    T(test_time_wait_orphan),
-	    T(test_time_wait_new_syn_reopens),
-	    T(test_time_wait_old_syn_challenged),
-	    T(test_time_wait_active_side),
+	    FX_TEST(test_time_wait_lasts_2msl),
+	    FX_TEST(test_time_wait_configured_msl),
+	    FX_TEST(test_time_wait_fin_again_restarts_2msl),
+	    FX_TEST(test_time_wait_fin_with_old_data),
+	    FX_TEST(test_time_wait_from_closing),
+	    FX_TEST(test_time_wait_orphan),
+	    FX_TEST(test_time_wait_new_syn_reopens),
+	    FX_TEST(test_time_wait_old_syn_challenged),
+	    FX_TEST(test_time_wait_active_side),
 	};
-#undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

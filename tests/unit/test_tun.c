@@ -388,33 +388,23 @@ static void test_config_is_checked(void **state)
 	base.addr = GT_ADDR;
 	base.peer = PEER_ADDR;
 
-	gt_tun_config c = base;
-	c.ifname = NULL;
-	expect_einval(&c, "no name");
-	c = base;
-	c.addr = 0;
-	expect_einval(&c, "no addr");
-	c = base;
-	c.peer = 0;
-	expect_einval(&c, "no peer");
-	c = base;
-	c.peer = c.addr;
-	expect_einval(&c, "addr == peer");
-	c = base;
-	c.addr = 0x0A000002; /* 10.0.0.2: not in 192.0.2.0/24 */
-	expect_einval(&c, "addr outside the prefix");
-	c = base;
-	c.addr = GT_TEST_ADDR(255);
-	expect_einval(&c, "broadcast address");
-	c = base;
-	c.peer = GT_TEST_ADDR(0);
-	expect_einval(&c, "network address");
-	c = base;
-	c.prefix_len = 31;
-	expect_einval(&c, "/31");
-	c = base;
-	c.mtu = 67;
-	expect_einval(&c, "MTU 67");
+	/* base with one field changed */
+#define EXPECT_EINVAL_WITH(field, value, what)                                                     \
+	do {                                                                                       \
+		gt_tun_config c = base;                                                            \
+		c.field = value;                                                                   \
+		expect_einval(&c, what);                                                           \
+	} while (0)
+	EXPECT_EINVAL_WITH(ifname, NULL, "no name");
+	EXPECT_EINVAL_WITH(addr, 0, "no addr");
+	EXPECT_EINVAL_WITH(peer, 0, "no peer");
+	EXPECT_EINVAL_WITH(peer, base.addr, "addr == peer");
+	EXPECT_EINVAL_WITH(addr, 0x0A000002, "addr outside the prefix"); /* 10.0.0.2 */
+	EXPECT_EINVAL_WITH(addr, GT_TEST_ADDR(255), "broadcast address");
+	EXPECT_EINVAL_WITH(peer, GT_TEST_ADDR(0), "network address");
+	EXPECT_EINVAL_WITH(prefix_len, 31, "/31");
+	EXPECT_EINVAL_WITH(mtu, 67, "MTU 67");
+#undef EXPECT_EINVAL_WITH
 
 	char name[16], err[160];
 	assert_int_equal(gt_tun_open_device("a/b", name, err, sizeof err), -EINVAL);
@@ -434,6 +424,9 @@ static int run_cli(const char *args)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* The options of a valid device, for the usage errors that follow them. */
+#define NET_OPTS "--tun gtx0 --addr 192.0.2.2 --peer 192.0.2.1"
+
 /* Bad usage exits 2 before any device is opened (so no root needed). */
 static void test_cli_usage(void **state)
 {
@@ -441,43 +434,40 @@ static void test_cli_usage(void **state)
 		print_message("[  SKIP    ] GT_CLI is not set (run through ctest)\n");
 		skip();
 	}
-	const char *net = "--tun gtx0 --addr 192.0.2.2 --peer 192.0.2.1";
-	char a[512];
-	assert_int_equal(run_cli("up --help"), 0);
-	assert_int_equal(run_cli("connect --help"), 0);
-	assert_int_equal(run_cli("get --help"), 0);
-	assert_int_equal(run_cli("up"), 2);
-	assert_int_equal(run_cli("up --tun gtx0 --addr 192.0.2.2"), 2);
-	assert_int_equal(run_cli("up --tun gtx0 --addr 192.0.2.256 --peer 192.0.2.1"), 2);
-	assert_int_equal(run_cli("up --tun this-name-is-too-long --addr 192.0.2.2 "
-	                         "--peer 192.0.2.1"),
-	                 2);
-	snprintf(a, sizeof a, "up %s --bogus", net);
-	assert_int_equal(run_cli(a), 2);
-	snprintf(a, sizeof a, "up %s --serve", net);
-	assert_int_equal(run_cli(a), 2);
-	static const char *const bad_impair[] = {
-	    "loss=2", "loss=0.1,bogus=1", "delay=x", "loss=0.1,loss=0.1", "''", "seed=-1"};
-	for (size_t i = 0; i < sizeof bad_impair / sizeof bad_impair[0]; i++) {
-		snprintf(a, sizeof a, "up %s --impair %s", net, bad_impair[i]);
-		assert_int_equal(run_cli(a), 2);
+	static const struct {
+		const char *args;
+		int status;
+	} cases[] = {
+	    {"up --help", 0},
+	    {"connect --help", 0},
+	    {"get --help", 0},
+	    {"up", 2},
+	    {"up --tun gtx0 --addr 192.0.2.2", 2},
+	    {"up --tun gtx0 --addr 192.0.2.256 --peer 192.0.2.1", 2},
+	    {"up --tun this-name-is-too-long --addr 192.0.2.2 --peer 192.0.2.1", 2},
+	    {"up " NET_OPTS " --bogus", 2},
+	    {"up " NET_OPTS " --serve", 2},
+	    {"up " NET_OPTS " --impair loss=2", 2},
+	    {"up " NET_OPTS " --impair loss=0.1,bogus=1", 2},
+	    {"up " NET_OPTS " --impair delay=x", 2},
+	    {"up " NET_OPTS " --impair loss=0.1,loss=0.1", 2},
+	    {"up " NET_OPTS " --impair ''", 2},
+	    {"up " NET_OPTS " --impair seed=-1", 2},
+	    {"connect " NET_OPTS " 192.0.2.1", 2},
+	    {"connect " NET_OPTS " 192.0.2.1 0", 2},
+	    {"connect " NET_OPTS " 192.0.2.1 65536", 2},
+	    {"connect " NET_OPTS " host.example 80", 2},
+	    {"connect " NET_OPTS " 192.0.2.1 80 extra", 2},
+	    {"get " NET_OPTS, 2},
+	    {"get " NET_OPTS " http://192.0.2.1/ http://192.0.2.1/b", 2},
+	    {"get " NET_OPTS " http://192.0.2.1/ -o", 2},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		int status = run_cli(cases[i].args);
+		if (status != cases[i].status)
+			fail_msg("glasstcp %s: exit status %d, want %d", cases[i].args, status,
+			         cases[i].status);
 	}
-	snprintf(a, sizeof a, "connect %s 192.0.2.1", net);
-	assert_int_equal(run_cli(a), 2);
-	snprintf(a, sizeof a, "connect %s 192.0.2.1 0", net);
-	assert_int_equal(run_cli(a), 2);
-	snprintf(a, sizeof a, "connect %s 192.0.2.1 65536", net);
-	assert_int_equal(run_cli(a), 2);
-	snprintf(a, sizeof a, "connect %s host.example 80", net);
-	assert_int_equal(run_cli(a), 2);
-	snprintf(a, sizeof a, "connect %s 192.0.2.1 80 extra", net);
-	assert_int_equal(run_cli(a), 2);
-	snprintf(a, sizeof a, "get %s", net);
-	assert_int_equal(run_cli(a), 2);
-	snprintf(a, sizeof a, "get %s http://192.0.2.1/ http://192.0.2.1/b", net);
-	assert_int_equal(run_cli(a), 2);
-	snprintf(a, sizeof a, "get %s http://192.0.2.1/ -o", net);
-	assert_int_equal(run_cli(a), 2);
 }
 
 /* ---------------------------------------------------------- root: real */
