@@ -24,7 +24,11 @@ static void usage(FILE *f)
 	        "Connects from A to HOST:PORT over TUN device NAME: stdin to the connection,\n"
 	        "the connection to stdout. stdin's EOF sends FIN (half-close); the command\n"
 	        "ends at the peer's FIN. Exit 0 on a clean close, 1 otherwise.\n\n"
-	        "%s",
+	        "%s"
+	        "  --keepalive IDLE,INTVL,COUNT\n"
+	        "                     TCP keep-alive (RFC 1122 4.2.3.6), seconds: after IDLE\n"
+	        "                     with nothing received a probe, then one every INTVL;\n"
+	        "                     COUNT unanswered: the connection is aborted (RST)\n",
 	        tun_opts_usage);
 }
 
@@ -274,12 +278,38 @@ static bool parse_port(const char *s, uint16_t *port)
 	return true;
 }
 
+/* "IDLE,INTVL,COUNT": seconds, seconds, probes, each at least 1. */
+static bool parse_keepalive(const char *s, gt_keepalive *ka)
+{
+	char buf[64];
+	if (!s || strlen(s) >= sizeof buf)
+		return false;
+	memcpy(buf, s, strlen(s) + 1);
+	char *intvl = strchr(buf, ',');
+	char *count = intvl ? strchr(intvl + 1, ',') : NULL;
+	if (!count)
+		return false;
+	*intvl++ = '\0';
+	*count++ = '\0';
+	uint64_t idle_s, intvl_s, n;
+	const uint64_t max_s = GT_KEEPALIVE_MAX_US / 1000000;
+	if (!gt_cli_parse_u64(buf, max_s, &idle_s) || !gt_cli_parse_u64(intvl, max_s, &intvl_s) ||
+	    !gt_cli_parse_u64(count, UINT32_MAX, &n) || idle_s == 0 || intvl_s == 0 || n == 0)
+		return false;
+	*ka = (gt_keepalive){.on = true,
+	                     .idle_us = idle_s * 1000000,
+	                     .intvl_us = intvl_s * 1000000,
+	                     .probes = (uint32_t)n};
+	return true;
+}
+
 int gt_cli_connect(int argc, char **argv)
 {
 	tun_opts o;
 	tun_opts_init(&o, "connect");
 	const char *pos[2];
 	int npos = 0;
+	gt_keepalive ka = {.on = false};
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i];
 		int rc = tun_opts_parse(&o, argc, argv, &i);
@@ -287,6 +317,17 @@ int gt_cli_connect(int argc, char **argv)
 			continue;
 		if (rc)
 			return rc;
+		bool m;
+		const char *v = gt_cli_option_value(arg, "--keepalive", argc, argv, &i, &m);
+		if (m) {
+			if (!parse_keepalive(v, &ka))
+				return gt_cli_bad_usage(
+				    "connect",
+				    "--keepalive needs IDLE,INTVL,COUNT (whole "
+				    "seconds, seconds, probes; each >= 1), got '%s'",
+				    v ? v : "");
+			continue;
+		}
 		if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
 			usage(stdout);
 			return 0;
@@ -333,7 +374,11 @@ int gt_cli_connect(int argc, char **argv)
 	c.st = r.st;
 	gt_time_us now = gt_tun_now(r.tun);
 	c.sock = gt_socket(c.st);
-	rc = c.sock < 0 ? c.sock : gt_connect(c.st, c.sock, c.host, c.port, now);
+	rc = c.sock;
+	if (rc >= 0 && ka.on)
+		rc = gt_sock_set_keepalive(c.st, c.sock, &ka, now);
+	if (rc >= 0)
+		rc = gt_connect(c.st, c.sock, c.host, c.port, now);
 	if (rc < 0 && rc != -EINPROGRESS) {
 		char buf[96];
 		fprintf(stderr, "glasstcp connect: cannot connect: %s\n",

@@ -52,6 +52,39 @@ int gt_close(gt_stack *st, int s, gt_time_us now);
 /* RFC 9293 ABORT: sends RST (when synchronized) and releases the handle. */
 int gt_abort(gt_stack *st, int s, gt_time_us now);
 
+/* TCP keep-alive (RFC 1122 §4.2.3.6, RFC 9293 §3.8.4), like Linux's
+ * SO_KEEPALIVE with TCP_KEEPIDLE, TCP_KEEPINTVL and TCP_KEEPCNT. When a
+ * connection has received nothing for idle_us (and has no data or FIN
+ * unacknowledged, queued or waiting behind a zero window), it sends a probe: an
+ * ACK with no data at SND.UNA-1, which a live peer must answer with an ACK.
+ * Every segment that passes the sequence-number check restarts the idle time.
+ * After `probes` probes intvl_us apart go unanswered the connection is aborted:
+ * RST sent, CLOSED with the cause "keepalive timeout", -ETIMEDOUT for the
+ * application. It runs in ESTABLISHED, CLOSE_WAIT and FIN_WAIT_2 (in
+ * FIN_WAIT_1, CLOSING and LAST_ACK our FIN is unacknowledged: the
+ * retransmission timer watches the peer). Off by default; a socket accepted
+ * from a listener starts with the listener's setting. */
+typedef struct gt_keepalive {
+	bool on;
+	gt_time_us idle_us;  /* GT_KEEPALIVE_MIN_US .. GT_KEEPALIVE_MAX_US */
+	gt_time_us intvl_us; /* GT_KEEPALIVE_MIN_US .. GT_KEEPALIVE_MAX_US */
+	uint32_t probes;     /* >= 1 */
+} gt_keepalive;
+/* 1 s, Linux's minimum too: peers (Linux, glasstcp) answer empty
+ * out-of-window segments such as probes at most once per 500 ms
+ * (RFC 5961 §7), so faster probes could go unanswered. */
+#define GT_KEEPALIVE_MIN_US 1000000ull
+#define GT_KEEPALIVE_MAX_US (365ull * 24 * 3600 * 1000000) /* one year */
+/* The socket's setting: off with the stack's keepalive_* values, until set.
+ * 0 or -EBADF. */
+int gt_sock_get_keepalive(const gt_stack *st, int s, gt_keepalive *out);
+/* Turns keep-alive on (with these values) or off (ka->on false: the values
+ * are ignored). Works on any socket: one not yet connected, or a listener,
+ * keeps the setting for its connection(s). On a connection the idle time
+ * starts again now. 0, -EBADF, or -EINVAL (ka NULL; on with a time outside
+ * GT_KEEPALIVE_MIN_US .. GT_KEEPALIVE_MAX_US, or probes 0). */
+int gt_sock_set_keepalive(gt_stack *st, int s, const gt_keepalive *ka, gt_time_us now);
+
 /* GT_POLL* mask, or a negative errno for a bad handle. */
 int gt_poll(const gt_stack *st, int s);
 /* Takes the pending error (negative errno) or 0, like SO_ERROR. */

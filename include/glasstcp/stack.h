@@ -58,6 +58,14 @@ typedef struct gt_stack_config {
 	bool sack;                /* offer/accept RFC 2018 SACK; default true */
 	bool window_scaling;      /* offer/accept RFC 7323 window scaling; default true */
 
+	/* RFC 1122 §4.2.3.6 keep-alive, off on every socket until
+	 * gt_sock_set_keepalive (socket.h) turns it on; these are the values a
+	 * new socket starts with. 0 means the default; other times must be
+	 * within GT_KEEPALIVE_MIN_US .. GT_KEEPALIVE_MAX_US (socket.h). */
+	gt_time_us keepalive_idle_us;  /* nothing received this long: first probe; default 7200 s */
+	gt_time_us keepalive_intvl_us; /* between unanswered probes; default 75 s */
+	uint32_t keepalive_probes;     /* unanswered probes before the abort; default 9 */
+
 	uint16_t ephemeral_lo; /* default 49152 */
 	uint16_t ephemeral_hi; /* default 65535 */
 
@@ -91,8 +99,9 @@ typedef struct gt_stack_counters {
 	uint64_t tx_rexmits;
 	uint64_t tx_rsts;
 	uint64_t tx_challenge_acks;
-	uint64_t conns_opened; /* reached ESTABLISHED */
-	uint64_t conns_reset;  /* aborted by an RST received */
+	uint64_t tx_keepalive_probes; /* RFC 1122 §4.2.3.6 probes sent */
+	uint64_t conns_opened;        /* reached ESTABLISHED */
+	uint64_t conns_reset;         /* aborted by an RST received */
 	uint64_t conns_timedout;
 	uint64_t drops; /* sum of drop[] */
 	uint64_t drop[GT_DROP_REASON_COUNT];

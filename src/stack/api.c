@@ -336,6 +336,55 @@ int gt_abort(gt_stack *st, int s, gt_time_us now)
 	return 0;
 }
 
+int gt_sock_get_keepalive(const gt_stack *st, int s, gt_keepalive *out)
+{
+	const gt_tcb *tcb = gt_stack_sock_tcb(st, s);
+	if (!tcb)
+		return -EBADF;
+	if (!out)
+		return -EINVAL;
+	out->on = tcb->ka_on;
+	out->idle_us = tcb->ka_idle_us;
+	out->intvl_us = tcb->ka_intvl_us;
+	out->probes = tcb->ka_probes;
+	return 0;
+}
+
+int gt_sock_set_keepalive(gt_stack *st, int s, const gt_keepalive *ka, gt_time_us now)
+{
+	gt_tcb *tcb = gt_stack_sock_tcb(st, s);
+	if (!tcb)
+		return -EBADF;
+	if (!ka)
+		return -EINVAL;
+	if (!ka->on) {
+		tcb->ka_on = false;
+		if (tcb->t_keepalive != GT_TIME_NEVER) {
+			tcb->t_keepalive = GT_TIME_NEVER;
+			gt_tcb_timers_changed(tcb);
+		}
+		return 0;
+	}
+	/* RFC 1122 §4.2.3.6 wants the interval configurable; the bounds keep
+	 * probes answerable (socket.h) and the deadlines far from overflow */
+	if (ka->idle_us < GT_KEEPALIVE_MIN_US || ka->idle_us > GT_KEEPALIVE_MAX_US ||
+	    ka->intvl_us < GT_KEEPALIVE_MIN_US || ka->intvl_us > GT_KEEPALIVE_MAX_US ||
+	    ka->probes == 0)
+		return -EINVAL;
+	tcb->ka_on = true;
+	tcb->ka_idle_us = ka->idle_us;
+	tcb->ka_intvl_us = ka->intvl_us;
+	tcb->ka_probes = ka->probes;
+	/* a connection counts its idle time from now, with the new values */
+	if (tcb->t_keepalive != GT_TIME_NEVER) {
+		tcb->t_keepalive = GT_TIME_NEVER;
+		gt_tcb_timers_changed(tcb);
+	}
+	if (tcb->state != GT_TCP_LISTEN)
+		gt_tcb_keepalive_restart(tcb, now);
+	return 0;
+}
+
 int gt_poll(const gt_stack *st, int s)
 {
 	const gt_tcb *tcb = gt_stack_sock_tcb(st, s);

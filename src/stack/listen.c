@@ -77,6 +77,11 @@ void gt_listen_input(gt_tcb *lst, const gt_segment *seg, gt_time_us now)
 	}
 	child->tuple = gt_seg_tuple(seg);
 	child->passive = true;
+	/* the listener's keep-alive setting goes to its connections (as Linux) */
+	child->ka_on = lst->ka_on;
+	child->ka_idle_us = lst->ka_idle_us;
+	child->ka_intvl_us = lst->ka_intvl_us;
+	child->ka_probes = lst->ka_probes;
 	child->state = GT_TCP_LISTEN; /* the child is the listener's copy */
 	link_child(lst, child);
 	gt_stack_hash_insert(st, child);

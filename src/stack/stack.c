@@ -30,6 +30,11 @@ void gt_stack_config_default(gt_stack_config *cfg)
 	cfg->timestamps = true;
 	cfg->sack = true;
 	cfg->window_scaling = true;
+	/* RFC 1122 §4.2.3.6: by default the idle time is two hours at least;
+	 * interval and count are Linux's defaults */
+	cfg->keepalive_idle_us = 7200 * 1000000ull;
+	cfg->keepalive_intvl_us = 75 * 1000000ull;
+	cfg->keepalive_probes = 9;
 }
 
 static uint64_t mix64(uint64_t x)
@@ -40,6 +45,13 @@ static uint64_t mix64(uint64_t x)
 	x *= 0xc4ceb9fe1a85ec53ull;
 	x ^= x >> 33;
 	return x;
+}
+
+/* A keep-alive time in the config: 0 (the default) or within the range that
+ * gt_sock_set_keepalive accepts. */
+static bool keepalive_time_ok(gt_time_us t)
+{
+	return t == 0 || (t >= GT_KEEPALIVE_MIN_US && t <= GT_KEEPALIVE_MAX_US);
 }
 
 int gt_stack_create(const gt_stack_config *cfg, gt_stack **out)
@@ -57,12 +69,25 @@ int gt_stack_create(const gt_stack_config *cfg, gt_stack **out)
 	    cfg->local_addr == 0 || cfg->local_addr == 0xffffffffu ||
 	    (cfg->local_addr & 0xf0000000u) == 0xe0000000u)
 		return -EINVAL;
+	if (!keepalive_time_ok(cfg->keepalive_idle_us) ||
+	    !keepalive_time_ok(cfg->keepalive_intvl_us))
+		return -EINVAL;
 	gt_stack *st = calloc(1, sizeof(*st));
 	if (!st)
 		return -ENOMEM;
 	st->cfg = *cfg;
 	snprintf(st->name, sizeof(st->name), "%s", cfg->name ? cfg->name : "host");
 	st->cfg.name = st->name;
+	/* keep-alive values of 0 (a config not from gt_stack_config_default)
+	 * mean the defaults; they are used only when a socket turns it on */
+	gt_stack_config defaults;
+	gt_stack_config_default(&defaults);
+	if (st->cfg.keepalive_idle_us == 0)
+		st->cfg.keepalive_idle_us = defaults.keepalive_idle_us;
+	if (st->cfg.keepalive_intvl_us == 0)
+		st->cfg.keepalive_intvl_us = defaults.keepalive_intvl_us;
+	if (st->cfg.keepalive_probes == 0)
+		st->cfg.keepalive_probes = defaults.keepalive_probes;
 	/* A 64 KiB buffer is kept at 65535 bytes and offered unscaled (shift 0),
 	 * as before window scaling: traces of default connections keep the
 	 * window numbers they had. Larger buffers, up to 4 MiB, use RFC 7323

@@ -67,6 +67,7 @@ static void established(gt_tcb *tcb, const char *cause, gt_time_us now)
 		tcb->rto.rto = tcb->rto.max < 3000000 ? tcb->rto.max : 3000000;
 		tcb->rto.backoff = 0;
 	}
+	gt_tcb_keepalive_restart(tcb, now); /* RFC 1122 §4.2.3.6: idle from here */
 	if (tcb->fin_queued)
 		gt_tcb_set_state(tcb, GT_TCP_FIN_WAIT_1, "close() (queued)", now);
 }
@@ -522,7 +523,10 @@ void gt_tcb_input(gt_tcb *tcb, const gt_segment *seg, gt_time_us now)
 			drop(tcb, GT_DROP_OUT_OF_WINDOW, seg, now);
 			/* <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>; a segment that carries
 			 * nothing is answered at most every 500 ms, so that two
-			 * confused ends cannot ACK each other forever */
+			 * confused ends cannot ACK each other forever. A keep-alive
+			 * probe (RFC 1122 §4.2.3.6: empty, at RCV.NXT-1) lands here
+			 * too; probes come at least 1 s apart (Linux's and our
+			 * minimum interval), so each is answered. */
 			if (seg_len(seg) > 0)
 				gt_tcb_send_ack(tcb, now);
 			else
@@ -550,6 +554,9 @@ void gt_tcb_input(gt_tcb *tcb, const gt_segment *seg, gt_time_us now)
 			fin = false;
 		}
 	}
+	/* RFC 1122 §4.2.3.6: the peer is heard from; the keep-alive idle time
+	 * starts again (any segment that passed the sequence check) */
+	gt_tcb_keepalive_restart(tcb, now);
 
 	/* RFC 7323 §4.3 (2): an acceptable segment updates TS.Recent if its
 	 * TSval is not older and it starts at or before Last.ACK.sent */

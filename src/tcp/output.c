@@ -120,6 +120,17 @@ void gt_tcb_send_ratelimited_ack(gt_tcb *tcb, gt_time_us now)
 	gt_tcb_send_ack(tcb, now);
 }
 
+void gt_tcb_send_keepalive_probe(gt_tcb *tcb, gt_time_us now)
+{
+	/* RFC 1122 §4.2.3.6 / RFC 9293 §3.8.4: no data (the optional garbage
+	 * octet for old peers is not sent, nor by Linux), at SND.UNA-1 as Linux
+	 * sends it: an octet the peer has already acknowledged, so the segment
+	 * is unacceptable to it and draws <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
+	 * (RFC 9293 §3.10.7.4 first step). Not a retransmission. */
+	tcb->st->counters.tx_keepalive_probes++;
+	send_segment(tcb, tcb->snd_una - 1, GT_TCP_ACK, 0, false, now);
+}
+
 void gt_tcb_send_rst(gt_tcb *tcb, gt_time_us now)
 {
 	/* RFC 9293 §3.10.5 (ABORT) and §3.10.4: <SEQ=SND.NXT><CTL=RST> */

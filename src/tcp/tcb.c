@@ -20,6 +20,10 @@ gt_tcb *gt_tcb_new(gt_stack *st)
 	tcb->deadline = GT_TIME_NEVER;
 	tcb->t_rexmit = tcb->t_persist = tcb->t_delack = GT_TIME_NEVER;
 	tcb->t_2msl = tcb->t_fin_wait_2 = tcb->t_user = GT_TIME_NEVER;
+	tcb->t_keepalive = GT_TIME_NEVER;
+	tcb->ka_idle_us = st->cfg.keepalive_idle_us;
+	tcb->ka_intvl_us = st->cfg.keepalive_intvl_us;
+	tcb->ka_probes = st->cfg.keepalive_probes;
 	tcb->tuple.local_addr = st->cfg.local_addr;
 	tcb->cwnd = UINT32_MAX;
 	tcb->ssthresh = UINT32_MAX;
@@ -87,6 +91,7 @@ static void stop_timers(gt_tcb *tcb)
 {
 	tcb->t_rexmit = tcb->t_persist = tcb->t_delack = GT_TIME_NEVER;
 	tcb->t_2msl = tcb->t_fin_wait_2 = tcb->t_user = GT_TIME_NEVER;
+	tcb->t_keepalive = GT_TIME_NEVER;
 	gt_tcb_timers_changed(tcb);
 }
 
@@ -152,7 +157,7 @@ void gt_tcb_enter_time_wait(gt_tcb *tcb, const char *cause, gt_time_us now)
 	gt_tcb_set_state(tcb, GT_TCP_TIME_WAIT, cause, now);
 	/* RFC 9293 §3.10.7.4 eighth: turn off the other timers, start 2 MSL */
 	tcb->t_rexmit = tcb->t_persist = tcb->t_delack = GT_TIME_NEVER;
-	tcb->t_fin_wait_2 = tcb->t_user = GT_TIME_NEVER;
+	tcb->t_fin_wait_2 = tcb->t_user = tcb->t_keepalive = GT_TIME_NEVER;
 	tcb->t_2msl = now + 2 * st->cfg.msl_us;
 	gt_tcb_timers_changed(tcb);
 	gt_stack_tw_add(st, tcb);
@@ -179,8 +184,67 @@ void gt_tcb_timers_changed(gt_tcb *tcb)
 		d = tcb->t_fin_wait_2;
 	if (tcb->t_user < d)
 		d = tcb->t_user;
+	if (tcb->t_keepalive < d)
+		d = tcb->t_keepalive;
 	tcb->deadline = d;
 	gt_stack_heap_update(tcb->st, tcb);
+}
+
+void gt_tcb_keepalive_restart(gt_tcb *tcb, gt_time_us now)
+{
+	tcb->ka_since = now;
+	tcb->ka_probes_out = 0;
+	/* an armed timer stays where it is: when it fires early it only moves
+	 * itself to ka_since + idle, so a busy connection does not touch the
+	 * timer heap for every segment (as Linux keeps its keepalive timer) */
+	if (tcb->ka_on && tcb->t_keepalive == GT_TIME_NEVER && gt_state_synchronized(tcb->state) &&
+	    tcb->state != GT_TCP_TIME_WAIT) {
+		tcb->t_keepalive = now + tcb->ka_idle_us;
+		gt_tcb_timers_changed(tcb);
+	}
+}
+
+/* States in which keep-alive probes may go: the others either have our FIN
+ * unacknowledged (the retransmission timer watches the peer) or are ending. */
+static bool keepalive_state(gt_tcp_state s)
+{
+	return s == GT_TCP_ESTABLISHED || s == GT_TCP_CLOSE_WAIT || s == GT_TCP_FIN_WAIT_2;
+}
+
+static void keepalive_timeout(gt_tcb *tcb, gt_time_us now)
+{
+	tcb->t_keepalive = GT_TIME_NEVER;
+	if (!tcb->ka_on || !gt_state_synchronized(tcb->state) || tcb->state == GT_TCP_TIME_WAIT) {
+		gt_tcb_timers_changed(tcb);
+		return;
+	}
+	/* Data or a FIN unacknowledged, or queued behind a closed window: the
+	 * retransmission and persist timers look after the peer; keep-alive only
+	 * watches an idle connection (as Linux does, look again after idle). */
+	bool busy = tcb->snd_una != tcb->snd_max || tcb->sndbuf.len > 0 ||
+	            (tcb->fin_queued && !tcb->fin_sent) || tcb->t_rexmit != GT_TIME_NEVER ||
+	            tcb->t_persist != GT_TIME_NEVER;
+	gt_time_us idle = now > tcb->ka_since ? now - tcb->ka_since : 0;
+	if (busy || !keepalive_state(tcb->state)) {
+		tcb->t_keepalive = now + tcb->ka_idle_us;
+	} else if (idle < tcb->ka_idle_us) {
+		/* something arrived since the timer was set */
+		tcb->t_keepalive = tcb->ka_since + tcb->ka_idle_us;
+	} else if (tcb->ka_probes_out >= tcb->ka_probes) {
+		/* RFC 1122 §4.2.3.6: no single unanswered probe means a dead peer,
+		 * but ka_probes of them, intvl apart, do. As Linux does, the peer
+		 * learns with an RST in case it is alive and only the path was not. */
+		gt_tcb_set_state(tcb, GT_TCP_CLOSED, "keepalive timeout", now);
+		gt_tcb_send_rst(tcb, now);
+		gt_tcb_close(tcb, -ETIMEDOUT, "keepalive timeout", now);
+		return;
+	} else {
+		/* probes are not retransmissions: a fixed interval, no backoff */
+		gt_tcb_send_keepalive_probe(tcb, now);
+		tcb->ka_probes_out++;
+		tcb->t_keepalive = now + tcb->ka_intvl_us;
+	}
+	gt_tcb_timers_changed(tcb);
 }
 
 void gt_tcb_on_timers(gt_tcb *tcb, gt_time_us now)
@@ -217,6 +281,8 @@ void gt_tcb_on_timers(gt_tcb *tcb, gt_time_us now)
 		gt_tcb_output(tcb, now);
 		gt_tcb_timers_changed(tcb);
 	}
+	if (tcb->t_keepalive <= now)
+		keepalive_timeout(tcb, now);
 }
 
 uint32_t gt_tcb_rcv_window(gt_tcb *tcb)

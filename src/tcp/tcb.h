@@ -124,6 +124,15 @@ typedef struct gt_tcb {
 	gt_time_us rtt_start;
 	gt_time_us last_ratelimited_ack;
 
+	/* RFC 1122 §4.2.3.6 keep-alive (Linux's SO_KEEPALIVE semantics) */
+	gt_time_us t_keepalive; /* next look at the idle time; lazy: may be early */
+	bool ka_on;
+	gt_time_us ka_idle_us;
+	gt_time_us ka_intvl_us;
+	uint32_t ka_probes;     /* unanswered probes that abort the connection */
+	uint32_t ka_probes_out; /* probes sent since something was received */
+	gt_time_us ka_since;    /* start of the idle time: last segment received */
+
 	int error;           /* pending error (negative errno) */
 	uint32_t last_ready; /* last GT_POLL* mask announced */
 } gt_tcb;
@@ -169,6 +178,10 @@ void gt_tcb_free(gt_tcb *tcb);
 void gt_tcb_timers_changed(gt_tcb *tcb);
 void gt_tcb_on_timers(gt_tcb *tcb, gt_time_us now);
 void gt_tcb_enter_time_wait(gt_tcb *tcb, const char *cause, gt_time_us now);
+/* RFC 1122 §4.2.3.6: the idle time starts again at now (a segment arrived, the
+ * connection was established, or the setting changed); arms the keep-alive
+ * timer if it is on and not armed. */
+void gt_tcb_keepalive_restart(gt_tcb *tcb, gt_time_us now);
 /* Announces a readiness change as a GT_EV_SOCKET event. */
 void gt_tcb_notify(gt_tcb *tcb, gt_time_us now);
 uint32_t gt_tcb_poll(const gt_tcb *tcb);
@@ -201,6 +214,9 @@ void gt_tcb_send_rst(gt_tcb *tcb, gt_time_us now);
 /* RFC 6298 §5: the retransmission timer. */
 void gt_tcb_rexmit_timeout(gt_tcb *tcb, gt_time_us now);
 void gt_tcb_persist_timeout(gt_tcb *tcb, gt_time_us now);
+/* RFC 1122 §4.2.3.6: an ACK with no data at SND.UNA-1, which a live peer
+ * answers with an ACK (the segment is outside its window). */
+void gt_tcb_send_keepalive_probe(gt_tcb *tcb, gt_time_us now);
 /* Called when new data is acknowledged (RFC 6298 §5.2, §5.3, RTT sample). */
 void gt_tcb_on_ack_advance(gt_tcb *tcb, uint32_t acked, gt_time_us now);
 /* RFC 5681 §2: a duplicate ACK arrived. */
