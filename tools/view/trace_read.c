@@ -229,7 +229,7 @@ static int get_seg(const reader *r, json_t *obj, gt_event *ev)
 	if (gt_tcp_flags_parse(flags, &ev->seg.flags) < 0)
 		return fail(r, "bad flags \"%s\" (letters of FSRPAUEC, each once)",
 		            shown(flags, buf));
-	uint64_t seq, ack, win, len;
+	uint64_t seq = 0, ack = 0, win = 0, len = 0;
 	if ((rc = get_uint(r, obj, "seq", UINT32_MAX, &seq)) < 0 ||
 	    (rc = get_uint(r, obj, "ack", UINT32_MAX, &ack)) < 0 ||
 	    (rc = get_uint(r, obj, "win", UINT16_MAX, &win)) < 0 ||
@@ -241,7 +241,7 @@ static int get_seg(const reader *r, json_t *obj, gt_event *ev)
 	ev->seg.len = (uint32_t)len;
 	ev->seg.wnd = (uint32_t)win;
 	if (json_object_get(obj, "wnd")) {
-		uint64_t wnd;
+		uint64_t wnd = 0;
 		if ((rc = get_uint(r, obj, "wnd", UINT32_MAX, &wnd)) < 0)
 			return rc;
 		if (!is_scaled_window(win, wnd))
@@ -276,7 +276,7 @@ static int decode_event(const reader *r, json_t *obj, gt_event *ev, bool *skip)
 		return 0;
 	}
 
-	uint64_t t_us;
+	uint64_t t_us = 0;
 	if ((rc = get_uint(r, obj, "t_us", INT64_MAX, &t_us)) < 0)
 		return rc;
 	ev->t_us = t_us;
