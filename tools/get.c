@@ -11,15 +11,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* After the response: how long the connection gets to finish its close. */
-#define LINGER_US 5000000u
+/* After the response: how long the connection gets to finish its close (our
+ * FIN acknowledged). The engine's retransmission limit ends it sooner when the
+ * server is gone; 60 s covers a FIN whose RTO was backed off (Karn: a client
+ * that only received data has no fresh RTT sample to reset the backoff), which
+ * a 5 s bound cut short on a lossy path. Ctrl-C ends it at once. */
+#define LINGER_US 60000000u
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 	        "usage: glasstcp get --tun NAME --addr A --peer B [options] URL [-o FILE]\n\n"
 	        "Fetches URL (http://A.B.C.D[:PORT]/path) with HTTP/1.1 over TUN device NAME\n"
-	        "and writes the body to FILE (default: stdout). Exit 0 on a complete 2xx.\n\n"
+	        "and writes the body to FILE (default: stdout). Exit 0 on a complete 2xx.\n"
+	        "After the body it waits for the connection's close to complete (our FIN\n"
+	        "acknowledged), up to 60 s; Ctrl-C stops at once.\n\n"
 	        "  -o, --output FILE  where the body goes ('-' for stdout)\n"
 	        "%s",
 	        tun_opts_usage);
