@@ -319,6 +319,20 @@ static void test_close(void **state)
 	gt_trace_log_free(log);
 }
 
+/* The index of the one arrow the network lost; fails unless exactly one is. */
+static size_t the_lost_arrow(const gt_flow *fl)
+{
+	size_t lost = SIZE_MAX, n_lost = 0;
+	for (size_t i = 0; i < fl->n_arrows; i++) {
+		if (fl->arrows[i].lost) {
+			lost = i;
+			n_lost++;
+		}
+	}
+	assert_int_equal(n_lost, 1);
+	return lost;
+}
+
 static void test_lost_fin(void **state)
 {
 	(void)state;
@@ -326,14 +340,7 @@ static void test_lost_fin(void **state)
 	gt_trace_log *log = run_scenario("lost-fin", 1, 0, &res);
 	gt_flow fl;
 	assert_int_equal(gt_flow_build(log, 0, &fl), 0);
-	size_t lost = SIZE_MAX, n_lost = 0;
-	for (size_t i = 0; i < fl.n_arrows; i++) {
-		if (fl.arrows[i].lost) {
-			lost = i;
-			n_lost++;
-		}
-	}
-	assert_int_equal(n_lost, 1);
+	size_t lost = the_lost_arrow(&fl);
 	const gt_flow_arrow *l = &fl.arrows[lost];
 	assert_true(l->seg.flags & GT_TCP_FIN);
 	assert_int_equal(l->from, GT_FLOW_LEFT);
@@ -385,14 +392,7 @@ static void test_lost_last_ack(void **state)
 	gt_trace_log *log = run_scenario("lost-last-ack", 1, 0, &res);
 	gt_flow fl;
 	assert_int_equal(gt_flow_build(log, 0, &fl), 0);
-	size_t lost = SIZE_MAX, n_lost = 0;
-	for (size_t i = 0; i < fl.n_arrows; i++) {
-		if (fl.arrows[i].lost) {
-			lost = i;
-			n_lost++;
-		}
-	}
-	assert_int_equal(n_lost, 1);
+	size_t lost = the_lost_arrow(&fl);
 	assert_int_equal(fl.arrows[lost].seg.flags, GT_TCP_ACK);
 	assert_int_equal(fl.arrows[lost].from, GT_FLOW_LEFT);
 	/* the server's FIN comes again and reaches the client in TIME_WAIT */
@@ -667,32 +667,6 @@ static void test_tun_rexmit_marks(void **state)
 	gt_trace_log_free(log);
 }
 
-/* A SYN as an IPv4 packet, with a window scale option when wscale >= 0
- * (RFC 7323 §2.2: kind 3, length 3, after a NOP). */
-static size_t syn_packet(uint8_t p[60], int wscale)
-{
-	memset(p, 0, 60);
-	p[0] = 0x45;
-	p[9] = 6;
-	size_t optlen = wscale >= 0 ? 8 : 4;
-	uint8_t *tcp = p + 20;
-	tcp[12] = (uint8_t)(((20 + optlen) / 4) << 4);
-	uint8_t *o = tcp + 20;
-	o[0] = 2; /* MSS 1460 */
-	o[1] = 4;
-	o[2] = 0x05;
-	o[3] = 0xb4;
-	if (wscale >= 0) {
-		o[4] = 1;
-		o[5] = 3;
-		o[6] = 3;
-		o[7] = (uint8_t)wscale;
-	}
-	size_t len = 40 + optlen;
-	p[3] = (uint8_t)len;
-	return len;
-}
-
 static void rec_syn(gt_trace_log *log, gt_event_kind kind, gt_time_us t, const char *host,
                     gt_conn_tuple conn, uint8_t flags, uint32_t seq, uint32_t ack,
                     const uint8_t *pkt, size_t pkt_len)
@@ -715,7 +689,7 @@ static void test_window_scale(void **state)
 {
 	(void)state;
 	gt_conn_tuple c = {CLIENT, SERVER, 50000, 80}, s = {SERVER, CLIENT, 80, 50000};
-	uint8_t pc[60], ps[60];
+	uint8_t pc[GT_TEST_SYN_MAX], ps[GT_TEST_SYN_MAX];
 	struct {
 		int client, server; /* option offered; -1 none, -2 no bytes at all */
 		int want_client, want_server;
@@ -726,8 +700,8 @@ static void test_window_scale(void **state)
 	    {-2, 3, GT_FLOW_WSCALE_UNKNOWN, 3},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-		size_t lc = cases[i].client < -1 ? 0 : syn_packet(pc, cases[i].client);
-		size_t ls = cases[i].server < -1 ? 0 : syn_packet(ps, cases[i].server);
+		size_t lc = cases[i].client < -1 ? 0 : gt_test_syn_packet(pc, cases[i].client);
+		size_t ls = cases[i].server < -1 ? 0 : gt_test_syn_packet(ps, cases[i].server);
 		gt_trace_log *log = gt_trace_log_new();
 		assert_non_null(log);
 		rec_syn(log, GT_EV_TX, 0, "client", c, GT_TCP_SYN, 100, 0, lc ? pc : NULL, lc);
@@ -745,7 +719,7 @@ static void test_window_scale(void **state)
 	/* sent by the server itself: its tx is read first */
 	gt_trace_log *log = gt_trace_log_new();
 	assert_non_null(log);
-	size_t lc = syn_packet(pc, 2), ls = syn_packet(ps, 5);
+	size_t lc = gt_test_syn_packet(pc, 2), ls = gt_test_syn_packet(ps, 5);
 	rec_syn(log, GT_EV_TX, 0, "client", c, GT_TCP_SYN, 100, 0, pc, lc);
 	rec_syn(log, GT_EV_TX, 400, "server", s, GT_TCP_SYN | GT_TCP_ACK, 900, 101, ps, ls);
 	gt_flow fl;

@@ -425,39 +425,13 @@ static void test_downsampled(void **state)
 	gt_trace_log_free(log);
 }
 
-/* A SYN as an IPv4 packet with a window scale option (RFC 7323 §2.2). */
-static size_t syn_packet(uint8_t *p, int wscale)
-{
-	memset(p, 0, 60);
-	p[0] = 0x45;
-	p[9] = 6;
-	size_t optlen = wscale >= 0 ? 8 : 4;
-	uint8_t *tcp = p + 20;
-	tcp[12] = (uint8_t)(((20 + optlen) / 4) << 4);
-	uint8_t *o = tcp + 20;
-	o[0] = 2; /* MSS 1460 */
-	o[1] = 4;
-	o[2] = 0x05;
-	o[3] = 0xb4;
-	if (wscale >= 0) {
-		o[4] = 1; /* NOP */
-		o[5] = 3;
-		o[6] = 3;
-		o[7] = (uint8_t)wscale;
-	}
-	size_t len = 40 + optlen;
-	p[2] = (uint8_t)(len >> 8);
-	p[3] = (uint8_t)len;
-	return len;
-}
-
 /* ws: the shift each SYN offers; -1 no option; -2 no packet bytes at all */
 static gt_trace_log *scaled_log(int ws_client, int ws_server)
 {
 	gt_trace_log *log = gt_trace_log_new();
-	uint8_t pc[60], ps[60];
-	size_t lc = ws_client < -1 ? 0 : syn_packet(pc, ws_client);
-	size_t ls = ws_server < -1 ? 0 : syn_packet(ps, ws_server);
+	uint8_t pc[GT_TEST_SYN_MAX], ps[GT_TEST_SYN_MAX];
+	size_t lc = ws_client < -1 ? 0 : gt_test_syn_packet(pc, ws_client);
+	size_t ls = ws_server < -1 ? 0 : gt_test_syn_packet(ps, ws_server);
 	add_seg(log, GT_EV_TX, 0, "client", client_view,
 	        (gt_seg_info){.seq = ISN_C, .flags = GT_TCP_SYN, .win = 65535}, lc ? pc : NULL, lc);
 	add_seg(log, GT_EV_TX, 1000, "server", server_view,
