@@ -11,18 +11,18 @@
 
 int gt_socket(gt_stack *st)
 {
-	gt_tcb *tcb = gt_tcb_new(st);
+	gt_tcb *tcb = gt_stack_new_tcb(st);
 	/* max_conns counts TIME-WAIT: as for a SYN (listen.c), the oldest
 	 * TIME-WAIT connection makes room for a new one (RFC 9293 §3.10.7.4
 	 * TIME-WAIT holds only sequence state; RFC 6191 lets a new incarnation
 	 * replace it). */
 	if (!tcb && gt_stack_tw_recycle(st, st->last_now))
-		tcb = gt_tcb_new(st);
+		tcb = gt_stack_new_tcb(st);
 	if (!tcb)
 		return -EMFILE;
 	int s = gt_stack_sock_alloc(st, tcb);
 	if (s < 0)
-		gt_tcb_free(tcb);
+		gt_stack_free_tcb(st, tcb);
 	return s;
 }
 
@@ -83,10 +83,9 @@ int gt_accept(gt_stack *st, int s, uint32_t *peer_addr, uint16_t *peer_port)
 		return -EBADF;
 	if (lst->state != GT_TCP_LISTEN)
 		return -EINVAL;
-	gt_tcb *child = lst->acq_head;
+	gt_tcb *child = gt_listen_accept(lst);
 	if (!child)
 		return -EAGAIN;
-	gt_listen_child_detach(child);
 	int h = gt_stack_sock_alloc(st, child);
 	if (h < 0)
 		return h; /* cannot happen: there are as many slots as TCBs */
@@ -95,7 +94,7 @@ int gt_accept(gt_stack *st, int s, uint32_t *peer_addr, uint16_t *peer_port)
 	if (peer_port)
 		*peer_port = child->tuple.remote_port;
 	child->last_ready = 0;
-	lst->last_ready = gt_tcb_poll(lst);
+	lst->last_ready = gt_stack_ready(lst);
 	return h;
 }
 
@@ -140,7 +139,7 @@ int gt_connect(gt_stack *st, int s, uint32_t addr, uint16_t port, gt_time_us now
 	/* RFC 9293 §3.10.1: OPEN (active) — send SYN, enter SYN-SENT */
 	gt_tcb_set_state(tcb, GT_TCP_SYN_SENT, "connect()", now);
 	gt_tcb_send_syn(tcb, false, now);
-	gt_tcb_notify(tcb, now);
+	gt_stack_notify(st, tcb, now);
 	return -EINPROGRESS;
 }
 
@@ -169,7 +168,7 @@ ssize_t gt_send(gt_stack *st, int s, const void *buf, size_t len, gt_time_us now
 	if (n == 0)
 		return -EAGAIN;
 	gt_tcb_output(tcb, now);
-	gt_tcb_notify(tcb, now);
+	gt_stack_notify(st, tcb, now);
 	return n;
 }
 
@@ -198,7 +197,7 @@ ssize_t gt_recv(gt_stack *st, int s, void *buf, size_t len, gt_time_us now)
 			tcb->ack_now = true;
 			gt_tcb_output(tcb, now);
 		}
-		gt_tcb_notify(tcb, now);
+		gt_stack_notify(st, tcb, now);
 		return n;
 	}
 	if (len == 0 && tcb->rcvbuf.len > 0)
@@ -208,7 +207,7 @@ ssize_t gt_recv(gt_stack *st, int s, void *buf, size_t len, gt_time_us now)
 	if (tcb->error) {
 		int e = tcb->error;
 		tcb->error = 0; /* reported once, then EOF (as BSD sockets do) */
-		gt_tcb_notify(tcb, now);
+		gt_stack_notify(st, tcb, now);
 		return e;
 	}
 	if (tcb->state == GT_TCP_LISTEN || (tcb->state == GT_TCP_CLOSED && !tcb->opened))
@@ -264,18 +263,18 @@ int gt_shutdown(gt_stack *st, int s, int how, gt_time_us now)
 	}
 	if (how != GT_SHUT_RD)
 		close_send_side(tcb, "shutdown()", now);
-	gt_tcb_notify(tcb, now);
+	gt_stack_notify(st, tcb, now);
 	return 0;
 }
 
 /* What CLOSE and ABORT share (RFC 9293 §3.10.4, §3.10.5): a socket with no
  * connection, a listener (its unaccepted connections are reset) or a connection
  * attempt in SYN_SENT ends at once. Returns true when it handled tcb. */
-static bool end_unsynchronized(gt_tcb *tcb, const char *cause, gt_time_us now)
+static bool end_unsynchronized(gt_stack *st, gt_tcb *tcb, const char *cause, gt_time_us now)
 {
 	switch (tcb->state) {
 	case GT_TCP_CLOSED:
-		gt_tcb_free(tcb);
+		gt_stack_free_tcb(st, tcb);
 		return true;
 	case GT_TCP_LISTEN:
 		gt_listen_close(tcb, now);
@@ -295,7 +294,7 @@ int gt_close(gt_stack *st, int s, gt_time_us now)
 	if (!tcb)
 		return -EBADF;
 	gt_stack_sock_release(st, s);
-	if (end_unsynchronized(tcb, "close()", now))
+	if (end_unsynchronized(st, tcb, "close()", now))
 		return 0;
 	if (tcb->rcvbuf.len > 0 && !tcb->rd_shut && gt_state_synchronized(tcb->state) &&
 	    tcb->state != GT_TCP_TIME_WAIT) {
@@ -318,7 +317,7 @@ int gt_abort(gt_stack *st, int s, gt_time_us now)
 	if (!tcb)
 		return -EBADF;
 	gt_stack_sock_release(st, s);
-	if (end_unsynchronized(tcb, "abort()", now))
+	if (end_unsynchronized(st, tcb, "abort()", now))
 		return 0;
 	switch (tcb->state) {
 	case GT_TCP_SYN_RECEIVED:
@@ -388,7 +387,7 @@ int gt_sock_set_keepalive(gt_stack *st, int s, const gt_keepalive *ka, gt_time_u
 int gt_poll(const gt_stack *st, int s)
 {
 	const gt_tcb *tcb = gt_stack_sock_tcb(st, s);
-	return tcb ? (int)gt_tcb_poll(tcb) : -EBADF;
+	return tcb ? (int)gt_stack_ready(tcb) : -EBADF;
 }
 
 int gt_sock_error(gt_stack *st, int s)

@@ -1,5 +1,6 @@
-/* The stack instance: creation, demultiplexing by 4-tuple, the timer heap,
- * packet input, and the one exit for events and packets. */
+/* The stack instance: creation, the TCBs it owns, demultiplexing by 4-tuple,
+ * the timer heap, packet input, readiness, and the one exit for packets; the
+ * gt_tcp_env through which the engine reaches all of these. */
 #include "stack/stack_impl.h"
 #include "tcp/seq.h"
 
@@ -36,6 +37,8 @@ void gt_stack_config_default(gt_stack_config *cfg)
 	cfg->keepalive_intvl_us = 75 * 1000000ull;
 	cfg->keepalive_probes = 9;
 }
+
+static const gt_tcp_env_ops env_ops;
 
 static uint64_t mix64(uint64_t x)
 {
@@ -118,7 +121,12 @@ int gt_stack_create(const gt_stack_config *cfg, gt_stack **out)
 	st->sock_free = 0;
 	uint32_t range = (uint32_t)cfg->ephemeral_hi - cfg->ephemeral_lo + 1;
 	st->next_ephemeral = (uint16_t)(cfg->ephemeral_lo + (st->hash_key % range));
-	st->ip_id = (uint16_t)(st->hash_key >> 32);
+	st->env = (gt_tcp_env){.ops = &env_ops,
+	                       .cfg = &st->cfg,
+	                       .counters = &st->counters,
+	                       .host = st->name,
+	                       .txbuf = st->txbuf,
+	                       .ip_id = (uint16_t)(st->hash_key >> 32)};
 	*out = st;
 	return 0;
 }
@@ -128,7 +136,7 @@ void gt_stack_destroy(gt_stack *st)
 	if (!st)
 		return;
 	while (st->all)
-		gt_tcb_free(st->all);
+		gt_stack_free_tcb(st, st->all);
 	free(st->buckets);
 	free(st->heap);
 	free(st->socks);
@@ -156,6 +164,48 @@ size_t gt_stack_conn_count(const gt_stack *st)
 	for (const gt_tcb *t = st->all; t; t = t->all_next)
 		n += t->state != GT_TCP_CLOSED;
 	return n;
+}
+
+/* ---- the TCBs ---- */
+
+gt_tcb *gt_stack_new_tcb(gt_stack *st)
+{
+	if (st->tcb_count >= st->cfg.max_conns)
+		return NULL;
+	gt_tcb *tcb = gt_tcb_new(&st->env);
+	if (!tcb)
+		return NULL;
+	tcb->heap_idx = SIZE_MAX;
+	tcb->all_next = st->all;
+	if (st->all)
+		st->all->all_prev = tcb;
+	st->all = tcb;
+	st->tcb_count++;
+	return tcb;
+}
+
+static void heap_remove(gt_stack *st, gt_tcb *tcb);
+static void tw_remove(gt_stack *st, gt_tcb *tcb);
+
+void gt_stack_free_tcb(gt_stack *st, gt_tcb *tcb)
+{
+	while (tcb->children)
+		gt_stack_free_tcb(st, tcb->children);
+	if (tcb->parent)
+		gt_listen_child_detach(tcb);
+	if (tcb->sock >= 0)
+		gt_stack_sock_release(st, tcb->sock);
+	gt_stack_hash_remove(st, tcb);
+	heap_remove(st, tcb);
+	tw_remove(st, tcb);
+	if (tcb->all_prev)
+		tcb->all_prev->all_next = tcb->all_next;
+	else
+		st->all = tcb->all_next;
+	if (tcb->all_next)
+		tcb->all_next->all_prev = tcb->all_prev;
+	st->tcb_count--;
+	gt_tcb_destroy(tcb);
 }
 
 /* ---- demux ---- */
@@ -251,7 +301,7 @@ static void heap_sift(gt_stack *st, size_t i)
 	}
 }
 
-void gt_stack_heap_remove(gt_stack *st, gt_tcb *tcb)
+static void heap_remove(gt_stack *st, gt_tcb *tcb)
 {
 	size_t i = tcb->heap_idx;
 	if (i == SIZE_MAX)
@@ -265,10 +315,10 @@ void gt_stack_heap_remove(gt_stack *st, gt_tcb *tcb)
 	}
 }
 
-void gt_stack_heap_update(gt_stack *st, gt_tcb *tcb)
+static void heap_update(gt_stack *st, gt_tcb *tcb)
 {
 	if (tcb->deadline == GT_TIME_NEVER) {
-		gt_stack_heap_remove(st, tcb);
+		heap_remove(st, tcb);
 		return;
 	}
 	if (tcb->heap_idx == SIZE_MAX) {
@@ -295,7 +345,7 @@ void gt_stack_on_deadline(gt_stack *st, gt_time_us now)
 
 /* ---- TIME_WAIT list ---- */
 
-void gt_stack_tw_add(gt_stack *st, gt_tcb *tcb)
+static void tw_add(gt_stack *st, gt_tcb *tcb)
 {
 	tcb->tw_next = NULL;
 	tcb->tw_prev = st->tw_tail;
@@ -307,7 +357,7 @@ void gt_stack_tw_add(gt_stack *st, gt_tcb *tcb)
 	st->tw_count++;
 }
 
-void gt_stack_tw_remove(gt_stack *st, gt_tcb *tcb)
+static void tw_remove(gt_stack *st, gt_tcb *tcb)
 {
 	if (tcb->tw_prev)
 		tcb->tw_prev->tw_next = tcb->tw_next;
@@ -337,10 +387,9 @@ bool gt_stack_tw_recycle(gt_stack *st, gt_time_us now)
 
 /* ---- events and output ---- */
 
-void gt_stack_emit(gt_stack *st, const gt_event *ev)
+static void emit(gt_stack *st, const gt_event *ev)
 {
-	if (st->cfg.on_event)
-		st->cfg.on_event(st->cfg.event_user, ev);
+	gt_env_emit(&st->env, ev);
 }
 
 /* RFC 7323 §2.3: the shift that applies to the window field of a segment
@@ -389,11 +438,14 @@ void gt_stack_drop(gt_stack *st, gt_drop_reason reason, const gt_tcb *tcb, const
 		ev.has_seg = true;
 		seg_info_of(seg, rcv_seg_shift(tcb), &ev.seg);
 	}
-	gt_stack_emit(st, &ev);
+	emit(st, &ev);
 }
 
-void gt_stack_transmit(gt_stack *st, const gt_conn_tuple *conn, size_t len, bool rexmit,
-                       uint8_t wnd_shift, gt_time_us now)
+/* Checksums, traces (tx event) and sends a packet built in st->txbuf.
+ * wnd_shift: the window scale the receiver applies to its window field
+ * (RFC 7323 §2.3; our Rcv.Wind.Shift once agreed, else 0), for the trace. */
+static void transmit(gt_stack *st, const gt_conn_tuple *conn, size_t len, bool rexmit,
+                     uint8_t wnd_shift, gt_time_us now)
 {
 	gt_wire_finalize(st->txbuf, len);
 	st->counters.tx_segments++;
@@ -416,33 +468,69 @@ void gt_stack_transmit(gt_stack *st, const gt_conn_tuple *conn, size_t len, bool
 			seg_info_of(&seg, wnd_shift, &ev.seg);
 			ev.seg.rexmit = rexmit;
 		}
-		gt_stack_emit(st, &ev);
+		emit(st, &ev);
 	}
 	st->cfg.output(st->cfg.output_user, st->txbuf, len);
 }
 
-void gt_stack_send_reset_for(gt_stack *st, const gt_segment *seg, gt_time_us now)
+/* ---- what the engine asks of the stack (tcp/env.h) ---- */
+
+static void env_transmit(gt_tcp_env *env, const gt_conn_tuple *conn, size_t len, bool rexmit,
+                         uint8_t wnd_shift, gt_time_us now)
 {
-	if (seg->flags & GT_TCP_RST)
-		return; /* RFC 9293 §3.10.7.1: an incoming RST is discarded, never answered */
-	gt_segment rst = {.src_addr = seg->dst_addr,
-	                  .dst_addr = seg->src_addr,
-	                  .src_port = seg->dst_port,
-	                  .dst_port = seg->src_port};
-	if (seg->flags & GT_TCP_ACK) {
-		/* <SEQ=SEG.ACK><CTL=RST> */
-		rst.seq = seg->ack;
-		rst.flags = GT_TCP_RST;
-	} else {
-		/* <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>, SEG.LEN counting SYN and FIN */
-		rst.ack = seg->seq + seg->payload_len + !!(seg->flags & GT_TCP_SYN) +
-		          !!(seg->flags & GT_TCP_FIN);
-		rst.flags = GT_TCP_RST | GT_TCP_ACK;
-	}
-	size_t hl = gt_wire_write_headers(st->txbuf, &rst, 0, st->ip_id++);
-	gt_conn_tuple c = gt_seg_tuple(seg);
-	gt_stack_transmit(st, &c, hl, false, 0, now);
+	transmit(gt_stack_of_env(env), conn, len, rexmit, wnd_shift, now);
 }
+
+static void env_drop(gt_tcp_env *env, gt_drop_reason reason, const gt_tcb *tcb,
+                     const gt_segment *seg, gt_time_us now)
+{
+	gt_stack_drop(gt_stack_of_env(env), reason, tcb, seg, NULL, 0, now);
+}
+
+static void env_deadline_changed(gt_tcp_env *env, gt_tcb *tcb)
+{
+	heap_update(gt_stack_of_env(env), tcb);
+}
+
+static void env_state_changed(gt_tcp_env *env, gt_tcb *tcb, gt_tcp_state from)
+{
+	/* TIME_WAIT connections, oldest first, for gt_stack_tw_recycle */
+	if (tcb->state == GT_TCP_TIME_WAIT)
+		tw_add(gt_stack_of_env(env), tcb);
+	else if (from == GT_TCP_TIME_WAIT)
+		tw_remove(gt_stack_of_env(env), tcb);
+}
+
+static bool env_established(gt_tcp_env *env, gt_tcb *tcb)
+{
+	return gt_listen_child_established(tcb);
+}
+
+static bool env_release(gt_tcp_env *env, gt_tcb *tcb)
+{
+	gt_stack *st = gt_stack_of_env(env);
+	/* a socket that holds it keeps the CLOSED shell until close(); a
+	 * connection never accepted, or orphaned by close(), goes now */
+	if (tcb->sock < 0 || tcb->parent) {
+		gt_stack_free_tcb(st, tcb);
+		return true;
+	}
+	gt_stack_hash_remove(st, tcb);
+	return false;
+}
+
+static void env_notify(gt_tcp_env *env, gt_tcb *tcb, gt_time_us now)
+{
+	gt_stack_notify(gt_stack_of_env(env), tcb, now);
+}
+
+static const gt_tcp_env_ops env_ops = {.transmit = env_transmit,
+                                       .drop = env_drop,
+                                       .deadline_changed = env_deadline_changed,
+                                       .state_changed = env_state_changed,
+                                       .established = env_established,
+                                       .release = env_release,
+                                       .notify = env_notify};
 
 /* ---- input ---- */
 
@@ -489,22 +577,66 @@ void gt_stack_input(gt_stack *st, const uint8_t *pkt, size_t len, gt_time_us now
 		               .pkt_len = len,
 		               .sock = -1};
 		seg_info_of(&seg, rcv_seg_shift(tcb), &ev.seg);
-		gt_stack_emit(st, &ev);
+		emit(st, &ev);
 	}
 
 	if (!tcb || tcb->state == GT_TCP_CLOSED) {
 		/* RFC 9293 §3.10.7.1: CLOSED — no TCB, answer with a reset */
 		gt_stack_drop(st, GT_DROP_NO_CONNECTION, NULL, &seg, NULL, 0, now);
-		gt_stack_send_reset_for(st, &seg, now);
+		gt_tcp_send_reset_for(&st->env, &seg, now);
 		return;
 	}
-	if (tcb->state == GT_TCP_LISTEN)
-		gt_listen_input(tcb, &seg, now);
-	else
-		gt_tcb_input(tcb, &seg, now);
+	if (tcb->state == GT_TCP_LISTEN) {
+		gt_listen_input(st, tcb, &seg, now);
+		return;
+	}
+	/* A new SYN for a connection in TIME_WAIT, above the old sequence space,
+	 * may reopen it (RFC 9293 §3.10.7.4 fourth, RFC 6191 §2 without
+	 * timestamps): the old connection goes, the listener takes the SYN. */
+	if (gt_tcb_syn_reopens(tcb, &seg)) {
+		gt_tcb *lst = gt_stack_lookup(st, seg.dst_addr, seg.dst_port, 0, 0);
+		if (lst && lst->state == GT_TCP_LISTEN) {
+			gt_tcb_close(tcb, 0, "rcv SYN (TIME_WAIT reuse)", now);
+			gt_listen_input(st, lst, &seg, now);
+			return;
+		}
+	}
+	gt_tcb_input(tcb, &seg, now);
 }
 
 /* ---- sockets ---- */
+
+uint32_t gt_stack_ready(const gt_tcb *tcb)
+{
+	if (tcb->state == GT_TCP_LISTEN)
+		return tcb->acq_len ? GT_POLLIN : 0;
+	return gt_tcb_poll(tcb);
+}
+
+void gt_stack_notify(gt_stack *st, gt_tcb *tcb, gt_time_us now)
+{
+	if (tcb->sock < 0) {
+		/* not accepted yet: what changes is its listener's accept queue */
+		if (tcb->parent && tcb->in_acq)
+			gt_stack_notify(st, tcb->parent, now);
+		return;
+	}
+	uint32_t m = gt_stack_ready(tcb);
+	if (m == tcb->last_ready)
+		return;
+	tcb->last_ready = m;
+	if (st->cfg.on_event) {
+		gt_event ev = {.kind = GT_EV_SOCKET,
+		               .t_us = now,
+		               .host = st->name,
+		               .has_conn = tcb->bound,
+		               .conn = tcb->tuple,
+		               .sock = tcb->sock,
+		               .ready = m,
+		               .error = tcb->error};
+		emit(st, &ev);
+	}
+}
 
 int gt_stack_sock_alloc(gt_stack *st, gt_tcb *tcb)
 {

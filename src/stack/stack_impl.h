@@ -1,5 +1,6 @@
 /* The stack instance: configuration, demultiplexing, timers heap, sockets,
- * and the single place where events are emitted and packets leave. */
+ * listeners, and the single place where packets leave. It owns every TCB and
+ * hands the engine (src/tcp) its surroundings as a gt_tcp_env. */
 #ifndef GT_STACK_IMPL_H
 #define GT_STACK_IMPL_H
 
@@ -8,7 +9,7 @@
 #include "tcp/tcb.h"
 #include "wire/wire.h"
 
-#define GT_TXBUF_LEN (GT_IPV4_HDR_LEN + GT_TCP_HDR_LEN + GT_TCP_MAX_OPT_LEN + 65535)
+#include <stddef.h>
 
 typedef struct gt_sock_slot {
 	gt_tcb *tcb;  /* NULL when free */
@@ -20,6 +21,7 @@ struct gt_stack {
 	gt_stack_config cfg;
 	char name[32];
 	gt_stack_counters counters;
+	gt_tcp_env env; /* what every TCB of this stack sees of it */
 
 	/* demux: every bound TCB, by (local, remote) — remote 0:0 for listeners
 	 * and bound sockets that are not connected */
@@ -40,10 +42,20 @@ struct gt_stack {
 	uint32_t sock_free; /* head of free list, or sock_cap */
 
 	uint16_t next_ephemeral;
-	uint16_t ip_id;
 	gt_time_us last_now; /* latest time given to input/on_deadline, for calls that take none */
 	uint8_t txbuf[GT_TXBUF_LEN];
 };
+
+static inline gt_stack *gt_stack_of_env(gt_tcp_env *env)
+{
+	return (gt_stack *)((char *)env - offsetof(gt_stack, env));
+}
+
+/* TCBs: a new one counts against max_conns and is linked in the list of all;
+ * gt_stack_free_tcb unlinks it from everything (a listener's connections not
+ * yet accepted go with it) and frees it. */
+gt_tcb *gt_stack_new_tcb(gt_stack *st);
+void gt_stack_free_tcb(gt_stack *st, gt_tcb *tcb);
 
 /* demux */
 gt_tcb *gt_stack_lookup(gt_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
@@ -54,40 +66,32 @@ void gt_stack_hash_remove(gt_stack *st, gt_tcb *tcb);
  * returns 0 when none is free. */
 uint16_t gt_stack_pick_port(gt_stack *st, uint32_t raddr, uint16_t rport);
 
-/* timers heap */
-void gt_stack_heap_update(gt_stack *st, gt_tcb *tcb);
-void gt_stack_heap_remove(gt_stack *st, gt_tcb *tcb);
-
 /* TIME_WAIT age list (RFC 9293 §3.10.7.4: connections in TIME_WAIT hold only
- * their TCB; the oldest is recycled when the stack is full). */
-void gt_stack_tw_add(gt_stack *st, gt_tcb *tcb);
-void gt_stack_tw_remove(gt_stack *st, gt_tcb *tcb);
-/* Frees the oldest TIME_WAIT connection; false when there is none. */
+ * their TCB; the oldest is recycled when the stack is full). Frees the oldest
+ * TIME_WAIT connection; false when there is none. */
 bool gt_stack_tw_recycle(gt_stack *st, gt_time_us now);
 
-/* events and output */
-void gt_stack_emit(gt_stack *st, const gt_event *ev);
+/* Counts and traces a dropped packet (seg and pkt may be NULL). */
 void gt_stack_drop(gt_stack *st, gt_drop_reason reason, const gt_tcb *tcb, const gt_segment *seg,
                    const uint8_t *pkt, size_t len, gt_time_us now);
-/* Checksums, traces (tx event) and sends a packet built in st->txbuf.
- * wnd_shift: the window scale the receiver applies to its window field
- * (RFC 7323 §2.3; our Rcv.Wind.Shift once agreed, else 0), for the trace. */
-void gt_stack_transmit(gt_stack *st, const gt_conn_tuple *conn, size_t len, bool rexmit,
-                       uint8_t wnd_shift, gt_time_us now);
-/* RFC 9293 §3.10.7.1: the reset for a segment that has no connection. */
-void gt_stack_send_reset_for(gt_stack *st, const gt_segment *seg, gt_time_us now);
+/* A socket's readiness (a listener's: its accept queue) and the GT_EV_SOCKET
+ * event when it changed; a connection not yet accepted tells its listener. */
+uint32_t gt_stack_ready(const gt_tcb *tcb);
+void gt_stack_notify(gt_stack *st, gt_tcb *tcb, gt_time_us now);
 
 /* sockets */
 int gt_stack_sock_alloc(gt_stack *st, gt_tcb *tcb);
 void gt_stack_sock_release(gt_stack *st, int s);
 gt_tcb *gt_stack_sock_tcb(const gt_stack *st, int s);
 
-/* listener: RFC 9293 §3.10.7.2 */
-void gt_listen_input(gt_tcb *lst, const gt_segment *seg, gt_time_us now);
+/* listener: RFC 9293 §3.10.7.2, the SYN queue and the accept queue */
+void gt_listen_input(gt_stack *st, gt_tcb *lst, const gt_segment *seg, gt_time_us now);
 /* A passive child reached ESTABLISHED: move it to the accept queue; false
  * when the queue is full (the ACK is then dropped and the SYN-ACK retried). */
 bool gt_listen_child_established(gt_tcb *child);
 void gt_listen_child_detach(gt_tcb *child);
+/* accept(): the first connection of the accept queue, detached; NULL if none. */
+gt_tcb *gt_listen_accept(gt_tcb *lst);
 /* close() of a listener: resets every child not yet accepted. */
 void gt_listen_close(gt_tcb *lst, gt_time_us now);
 

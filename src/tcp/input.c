@@ -1,9 +1,10 @@
 /* SEGMENT ARRIVES (RFC 9293 §3.10.7.3 and §3.10.7.4), one function per step so
- * the RFC can be read beside it. LISTEN and CLOSED are in stack/listen.c and
- * stack/stack.c. */
-#include "stack/stack_impl.h"
+ * the RFC can be read beside it; and the new connection a SYN in LISTEN makes
+ * (§3.10.7.2 third). The listener's queues are in stack/listen.c, CLOSED (no
+ * TCB at all) in stack/stack.c. */
 #include "tcp/cc.h"
 #include "tcp/seq.h"
+#include "tcp/tcb.h"
 
 #include <errno.h>
 
@@ -21,7 +22,7 @@ static uint32_t seg_len(const gt_segment *seg)
 
 static void drop(gt_tcb *tcb, gt_drop_reason why, const gt_segment *seg, gt_time_us now)
 {
-	gt_stack_drop(tcb->st, why, tcb, seg, NULL, 0, now);
+	tcb->env->ops->drop(tcb->env, why, tcb, seg, now);
 }
 
 /* RFC 7323 §2.3: SND.WND = SEG.WND << Snd.Wind.Shift, except on a SYN, whose
@@ -50,7 +51,7 @@ static void take_peer_mss(gt_tcb *tcb, const gt_segment *seg)
 	uint16_t peer = seg->opts.has_mss ? seg->opts.mss : 536;
 	if (peer < 64)
 		peer = 64; /* a hostile MSS of 0 must not stall the sender */
-	tcb->snd_mss = peer < tcb->st->cfg.mss ? peer : tcb->st->cfg.mss;
+	tcb->snd_mss = peer < tcb->env->cfg->mss ? peer : tcb->env->cfg->mss;
 }
 
 /* A connection just reached ESTABLISHED: a close() that was queued in
@@ -76,7 +77,7 @@ static void established(gt_tcb *tcb, const char *cause, gt_time_us now)
 
 static void process_fin(gt_tcb *tcb, gt_time_us now)
 {
-	gt_stack *st = tcb->st;
+	const gt_stack_config *cfg = tcb->env->cfg;
 	tcb->rcv_nxt += 1;
 	tcb->fin_rcvd = true;
 	switch (tcb->state) {
@@ -85,9 +86,9 @@ static void process_fin(gt_tcb *tcb, gt_time_us now)
 		gt_tcb_set_state(tcb, GT_TCP_CLOSE_WAIT, "rcv FIN", now);
 		/* The ACK may wait a little: if the application closes at once
 		 * the FIN rides on it (the three-way close). */
-		if (st->cfg.delack_us && !tcb->ack_now) {
+		if (cfg->delack_us && !tcb->ack_now) {
 			if (tcb->t_delack == GT_TIME_NEVER)
-				tcb->t_delack = now + st->cfg.delack_us;
+				tcb->t_delack = now + cfg->delack_us;
 		} else {
 			tcb->ack_now = true;
 		}
@@ -104,7 +105,7 @@ static void process_fin(gt_tcb *tcb, gt_time_us now)
 		break;
 	case GT_TCP_TIME_WAIT:
 		tcb->ack_now = true;
-		tcb->t_2msl = now + 2 * st->cfg.msl_us; /* restart the 2 MSL timeout */
+		tcb->t_2msl = now + 2 * cfg->msl_us; /* restart the 2 MSL timeout */
 		gt_tcb_timers_changed(tcb);
 		break;
 	default: /* CLOSE_WAIT, CLOSING, LAST_ACK: remain */
@@ -119,7 +120,7 @@ static void ack_policy_in_order(gt_tcb *tcb, gt_time_us now)
 {
 	/* RFC 9293 §3.8.6.3 and RFC 5681 §4.2: delay an ACK by at most delack_us,
 	 * and ACK at least every second full-sized segment */
-	const gt_stack_config *cfg = &tcb->st->cfg;
+	const gt_stack_config *cfg = tcb->env->cfg;
 	if (!cfg->delack_us || ++tcb->segs_unacked >= 2) {
 		tcb->ack_now = true;
 	} else if (tcb->t_delack == GT_TIME_NEVER) {
@@ -182,7 +183,7 @@ static step_result step_text_and_fin(gt_tcb *tcb, const gt_segment *seg, uint32_
 			drop(tcb, GT_DROP_DATA_AFTER_FIN, seg, now);
 			fin = false;
 			len = 0;
-		} else if (tcb->sock < 0 && !tcb->parent && tcb->wr_shut) {
+		} else if (tcb->sock < 0 && tcb->wr_shut) {
 			/* RFC 9293 §3.10.4 / RFC 1122 §4.2.2.13: the application has
 			 * closed and can never read this: reset the connection */
 			drop(tcb, GT_DROP_DATA_AFTER_CLOSE, seg, now);
@@ -218,7 +219,7 @@ static void syn_sent_input(gt_tcb *tcb, const gt_segment *seg, gt_time_us now)
 	/* first: the ACK bit */
 	if (has_ack && (seq_le(seg->ack, tcb->iss) || seq_gt(seg->ack, tcb->snd_nxt))) {
 		drop(tcb, GT_DROP_BAD_ACK, seg, now);
-		gt_stack_send_reset_for(tcb->st, seg, now); /* <SEQ=SEG.ACK><CTL=RST> unless RST */
+		gt_tcp_send_reset_for(tcb->env, seg, now); /* <SEQ=SEG.ACK><CTL=RST> unless RST */
 		return;
 	}
 	/* second: the RST bit (RFC 5961 §3.2: only with an acceptable ACK) */
@@ -296,7 +297,7 @@ static step_result step_rst(gt_tcb *tcb, const gt_segment *seg, gt_time_us now)
 		if (tcb->passive) {
 			/* return to LISTEN: the listener stays, this attempt goes */
 			gt_tcb_set_state(tcb, GT_TCP_LISTEN, "rcv RST", now);
-			gt_tcb_free(tcb);
+			tcb->env->ops->release(tcb->env, tcb);
 		} else {
 			gt_tcb_close(tcb, -ECONNREFUSED, "rcv RST", now);
 		}
@@ -327,7 +328,7 @@ static step_result step_syn(gt_tcb *tcb, const gt_segment *seg, gt_time_us now)
 	if (tcb->state == GT_TCP_SYN_RECEIVED && tcb->passive) {
 		/* RFC 9293 §3.10.7.4 fourth: a passive open returns to LISTEN */
 		gt_tcb_set_state(tcb, GT_TCP_LISTEN, "rcv SYN", now);
-		gt_tcb_free(tcb);
+		tcb->env->ops->release(tcb->env, tcb);
 		return STEP_DONE;
 	}
 	/* RFC 5961 §4.2: a SYN in a synchronized state draws a challenge ACK */
@@ -345,10 +346,10 @@ static step_result step_ack(gt_tcb *tcb, const gt_segment *seg, gt_time_us now)
 	if (tcb->state == GT_TCP_SYN_RECEIVED) {
 		if (!(seq_lt(tcb->snd_una, seg->ack) && seq_le(seg->ack, tcb->snd_nxt))) {
 			drop(tcb, GT_DROP_BAD_ACK, seg, now);
-			gt_stack_send_reset_for(tcb->st, seg, now); /* <SEQ=SEG.ACK><CTL=RST> */
+			gt_tcp_send_reset_for(tcb->env, seg, now); /* <SEQ=SEG.ACK><CTL=RST> */
 			return STEP_DONE;
 		}
-		if (tcb->passive && !gt_listen_child_established(tcb)) {
+		if (tcb->passive && !tcb->env->ops->established(tcb->env, tcb)) {
 			/* the accept queue is full: ignore the ACK, the SYN-ACK is
 			 * sent again and the peer's ACK with it */
 			drop(tcb, GT_DROP_ACCEPT_QUEUE_FULL, seg, now);
@@ -407,7 +408,7 @@ static step_result step_ack(gt_tcb *tcb, const gt_segment *seg, gt_time_us now)
 		if (fin_acked) {
 			gt_tcb_set_state(tcb, GT_TCP_FIN_WAIT_2, "rcv ACK of FIN", now);
 			if (tcb->sock < 0) {
-				tcb->t_fin_wait_2 = now + tcb->st->cfg.fin_wait_2_timeout_us;
+				tcb->t_fin_wait_2 = now + tcb->env->cfg->fin_wait_2_timeout_us;
 				gt_tcb_timers_changed(tcb);
 			}
 		}
@@ -428,52 +429,46 @@ static step_result step_ack(gt_tcb *tcb, const gt_segment *seg, gt_time_us now)
 	return STEP_CONTINUE;
 }
 
-void gt_tcb_input(gt_tcb *tcb, const gt_segment *seg, gt_time_us now)
+/* ---- before the first step ---- */
+
+/* A retransmitted SYN in SYN_RECEIVED means our SYN-ACK was lost: send it
+ * again, never a reset. */
+static step_result step_repeated_syn(gt_tcb *tcb, const gt_segment *seg, gt_time_us now)
 {
-	gt_stack *st = tcb->st;
-	if (tcb->state == GT_TCP_SYN_SENT) {
-		syn_sent_input(tcb, seg, now);
-		return;
-	}
-	/* A retransmitted SYN in SYN_RECEIVED means our SYN-ACK was lost: send it
-	 * again, never a reset. */
 	if (tcb->state == GT_TCP_SYN_RECEIVED && (seg->flags & GT_TCP_SYN) &&
 	    !(seg->flags & (GT_TCP_ACK | GT_TCP_RST)) && seg->seq == tcb->irs) {
 		gt_tcb_send_syn(tcb, true, now);
-		return;
+		return STEP_DONE;
 	}
-	/* A new SYN for a connection in TIME_WAIT, above the old sequence space,
-	 * may reopen it (RFC 9293 §3.10.7.4 fourth, RFC 6191 §2 without timestamps). */
-	if (tcb->state == GT_TCP_TIME_WAIT && (seg->flags & GT_TCP_SYN) &&
-	    !(seg->flags & (GT_TCP_ACK | GT_TCP_RST)) && seq_gt(seg->seq, tcb->rcv_nxt)) {
-		gt_tcb *lst =
-		    gt_stack_lookup(st, tcb->tuple.local_addr, tcb->tuple.local_port, 0, 0);
-		if (lst && lst->state == GT_TCP_LISTEN) {
-			gt_tcb_close(tcb, 0, "rcv SYN (TIME_WAIT reuse)", now);
-			gt_listen_input(lst, seg, now);
-			return;
-		}
-	}
+	return STEP_CONTINUE;
+}
 
-	/* Simultaneous open (RFC 9293 §3.5, figure 7): in SYN_RECEIVED the peer's
-	 * SYN,ACK repeats its SYN at IRS. The SYN is old news, its ACK is not:
-	 * take the segment as if the SYN had been trimmed. */
-	gt_segment synack_trimmed;
-	if (tcb->state == GT_TCP_SYN_RECEIVED && !tcb->passive &&
-	    (seg->flags & (GT_TCP_SYN | GT_TCP_ACK | GT_TCP_RST)) == (GT_TCP_SYN | GT_TCP_ACK) &&
-	    seg->seq == tcb->irs) {
-		synack_trimmed = *seg;
-		synack_trimmed.flags &= (uint8_t)~GT_TCP_SYN;
-		synack_trimmed.seq = tcb->irs + 1;
-		seg = &synack_trimmed;
-	}
+/* Simultaneous open (RFC 9293 §3.5, figure 7): in SYN_RECEIVED the peer's
+ * SYN,ACK repeats its SYN at IRS. The SYN is old news, its ACK is not: take the
+ * segment as if the SYN had been trimmed (into *trimmed). */
+static const gt_segment *trim_simultaneous_synack(const gt_tcb *tcb, const gt_segment *seg,
+                                                  gt_segment *trimmed)
+{
+	if (tcb->state != GT_TCP_SYN_RECEIVED || tcb->passive ||
+	    (seg->flags & (GT_TCP_SYN | GT_TCP_ACK | GT_TCP_RST)) != (GT_TCP_SYN | GT_TCP_ACK) ||
+	    seg->seq != tcb->irs)
+		return seg;
+	*trimmed = *seg;
+	trimmed->flags &= (uint8_t)~GT_TCP_SYN;
+	trimmed->seq = tcb->irs + 1;
+	return trimmed;
+}
 
+/* RFC 7323 §3.2 and §5.3: the timestamp checks that come before the sequence
+ * number check. */
+static step_result step_timestamps(gt_tcb *tcb, const gt_segment *seg, gt_time_us now)
+{
 	/* RFC 7323 §3.2: with timestamps agreed, a non-RST segment without
 	 * TSopt SHOULD be silently dropped */
 	tcb->rx_tsecr_valid = false;
 	if (tcb->ts_ok && !seg->opts.has_ts && !(seg->flags & GT_TCP_RST)) {
 		drop(tcb, GT_DROP_NO_TIMESTAMP, seg, now);
-		return;
+		return STEP_DONE;
 	}
 	if (tcb->ts_ok && seg->opts.has_ts && !(seg->flags & GT_TCP_RST) &&
 	    seq_lt(seg->opts.ts_val, tcb->ts_recent)) {
@@ -490,87 +485,139 @@ void gt_tcb_input(gt_tcb *tcb, const gt_segment *seg, gt_time_us now)
 				gt_tcb_send_ack(tcb, now);
 			else
 				gt_tcb_send_ratelimited_ack(tcb, now);
-			return;
+			return STEP_DONE;
 		}
 	}
+	return STEP_CONTINUE;
+}
 
-	/* first: check the sequence number */
-	uint32_t rcv_wnd = seq_gt(tcb->rcv_adv, tcb->rcv_nxt) ? tcb->rcv_adv - tcb->rcv_nxt : 0;
-	uint32_t seq = seg->seq;
-	const uint8_t *data = seg->payload;
-	uint32_t len = seg->payload_len;
-	bool syn = seg->flags & GT_TCP_SYN;
-	bool fin = seg->flags & GT_TCP_FIN;
-	if (!acceptable(tcb, seg, rcv_wnd)) {
-		if (rcv_wnd == 0 && seg->seq == tcb->rcv_nxt && !(seg->flags & GT_TCP_RST)) {
-			/* a zero window accepts no text, but the ACK, URG and RST in
-			 * it are still processed */
-			len = 0;
-			fin = false;
-			tcb->ack_now = true;
-		} else if (seg->flags & GT_TCP_RST) {
-			drop(tcb, GT_DROP_RST_INVALID, seg, now);
-			return;
-		} else if (tcb->state == GT_TCP_TIME_WAIT && fin &&
-		           seg->seq + seg->payload_len + 1 == tcb->rcv_nxt) {
-			/* RFC 9293 §3.10.7.4 eighth: the peer's FIN again — our last ACK
-			 * was lost. ACK it and restart the 2 MSL timeout. */
-			tcb->t_2msl = now + 2 * st->cfg.msl_us;
-			gt_tcb_send_ack(tcb, now);
-			gt_tcb_timers_changed(tcb);
-			return;
-		} else {
-			drop(tcb, GT_DROP_OUT_OF_WINDOW, seg, now);
-			/* <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>; a segment that carries
-			 * nothing is answered at most every 500 ms, so that two
-			 * confused ends cannot ACK each other forever. A keep-alive
-			 * probe (RFC 1122 §4.2.3.6: empty, at RCV.NXT-1) lands here
-			 * too; probes come at least 1 s apart (Linux's and our
-			 * minimum interval), so each is answered. */
-			if (seg_len(seg) > 0)
-				gt_tcb_send_ack(tcb, now);
-			else
-				gt_tcb_send_ratelimited_ack(tcb, now);
-			return;
-		}
-	} else {
-		/* trim to the window: what precedes RCV.NXT, and what passes its end */
-		if (seq_lt(seq, tcb->rcv_nxt)) {
-			uint32_t cut = tcb->rcv_nxt - seq;
-			if (syn) {
-				syn = false;
-				cut--;
-				seq++;
-			}
-			if (cut > len)
-				cut = len;
-			data += cut;
-			len -= cut;
-			seq += cut;
-		}
-		uint32_t right = tcb->rcv_nxt + rcv_wnd;
-		if (seq_gt(seq + len, right)) {
-			len = seq_gt(right, seq) ? right - seq : 0;
-			fin = false;
-		}
+/* ---- the first step: check the sequence number ---- */
+
+/* What of a segment lies in the receive window, after the first step's
+ * trimming: the steps that follow work on this. */
+typedef struct {
+	uint32_t seq;
+	const uint8_t *data;
+	uint32_t len;
+	bool syn;
+	bool fin;
+} in_window;
+
+/* An unacceptable segment (the first step's "If an incoming segment is not
+ * acceptable ..."): an ACK in reply, unless it is an RST. Two exceptions go
+ * on: a segment at RCV.NXT in a zero window still has its ACK, URG and RST
+ * processed. */
+static step_result unacceptable(gt_tcb *tcb, const gt_segment *seg, uint32_t rcv_wnd, in_window *w,
+                                gt_time_us now)
+{
+	if (rcv_wnd == 0 && seg->seq == tcb->rcv_nxt && !(seg->flags & GT_TCP_RST)) {
+		/* a zero window accepts no text, but the ACK, URG and RST in it
+		 * are still processed */
+		w->len = 0;
+		w->fin = false;
+		tcb->ack_now = true;
+		return STEP_CONTINUE;
 	}
+	if (seg->flags & GT_TCP_RST) {
+		drop(tcb, GT_DROP_RST_INVALID, seg, now);
+		return STEP_DONE;
+	}
+	if (tcb->state == GT_TCP_TIME_WAIT && (seg->flags & GT_TCP_FIN) &&
+	    seg->seq + seg->payload_len + 1 == tcb->rcv_nxt) {
+		/* RFC 9293 §3.10.7.4 eighth: the peer's FIN again — our last ACK
+		 * was lost. ACK it and restart the 2 MSL timeout. */
+		tcb->t_2msl = now + 2 * tcb->env->cfg->msl_us;
+		gt_tcb_send_ack(tcb, now);
+		gt_tcb_timers_changed(tcb);
+		return STEP_DONE;
+	}
+	drop(tcb, GT_DROP_OUT_OF_WINDOW, seg, now);
+	/* <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>; a segment that carries nothing is
+	 * answered at most every 500 ms, so that two confused ends cannot ACK
+	 * each other forever. A keep-alive probe (RFC 1122 §4.2.3.6: empty, at
+	 * RCV.NXT-1) lands here too; probes come at least 1 s apart (Linux's and
+	 * our minimum interval), so each is answered. */
+	if (seg_len(seg) > 0)
+		gt_tcb_send_ack(tcb, now);
+	else
+		gt_tcb_send_ratelimited_ack(tcb, now);
+	return STEP_DONE;
+}
+
+/* Trims an acceptable segment to the window: what precedes RCV.NXT (a SYN
+ * there included), and what passes the window's right edge (a FIN there
+ * included). */
+static void trim_to_window(const gt_tcb *tcb, uint32_t rcv_wnd, in_window *w)
+{
+	if (seq_lt(w->seq, tcb->rcv_nxt)) {
+		uint32_t cut = tcb->rcv_nxt - w->seq;
+		if (w->syn) {
+			w->syn = false;
+			cut--;
+			w->seq++;
+		}
+		if (cut > w->len)
+			cut = w->len;
+		w->data += cut;
+		w->len -= cut;
+		w->seq += cut;
+	}
+	uint32_t right = tcb->rcv_nxt + rcv_wnd;
+	if (seq_gt(w->seq + w->len, right)) {
+		w->len = seq_gt(right, w->seq) ? right - w->seq : 0;
+		w->fin = false;
+	}
+}
+
+static step_result step_sequence(gt_tcb *tcb, const gt_segment *seg, in_window *w, gt_time_us now)
+{
+	uint32_t rcv_wnd = seq_gt(tcb->rcv_adv, tcb->rcv_nxt) ? tcb->rcv_adv - tcb->rcv_nxt : 0;
+	*w = (in_window){.seq = seg->seq,
+	                 .data = seg->payload,
+	                 .len = seg->payload_len,
+	                 .syn = seg->flags & GT_TCP_SYN,
+	                 .fin = seg->flags & GT_TCP_FIN};
+	if (!acceptable(tcb, seg, rcv_wnd))
+		return unacceptable(tcb, seg, rcv_wnd, w, now);
+	trim_to_window(tcb, rcv_wnd, w);
+	return STEP_CONTINUE;
+}
+
+/* RFC 7323 §4.3 (2): an acceptable segment updates TS.Recent if its TSval is
+ * not older and it starts at or before Last.ACK.sent; §4.2: the TSecr of an
+ * ACK gives the RTT measurement. */
+static void take_timestamps(gt_tcb *tcb, const gt_segment *seg, gt_time_us now)
+{
+	if (!tcb->ts_ok || !seg->opts.has_ts)
+		return;
+	if (seq_ge(seg->opts.ts_val, tcb->ts_recent) && seq_le(seg->seq, tcb->last_ack_sent)) {
+		tcb->ts_recent = seg->opts.ts_val;
+		tcb->ts_recent_age = now;
+	}
+	tcb->rx_tsecr_valid = (seg->flags & GT_TCP_ACK) != 0;
+	tcb->rx_tsecr = seg->opts.ts_ecr;
+}
+
+void gt_tcb_input(gt_tcb *tcb, const gt_segment *seg, gt_time_us now)
+{
+	if (tcb->state == GT_TCP_SYN_SENT) {
+		syn_sent_input(tcb, seg, now);
+		return;
+	}
+	if (step_repeated_syn(tcb, seg, now) == STEP_DONE)
+		return;
+	gt_segment synack_trimmed;
+	seg = trim_simultaneous_synack(tcb, seg, &synack_trimmed);
+	if (step_timestamps(tcb, seg, now) == STEP_DONE)
+		return;
+	/* first: check the sequence number */
+	in_window w;
+	if (step_sequence(tcb, seg, &w, now) == STEP_DONE)
+		return;
 	/* RFC 1122 §4.2.3.6: the peer is heard from; the keep-alive idle time
 	 * starts again (any segment that passed the sequence check) */
 	gt_tcb_keepalive_restart(tcb, now);
-
-	/* RFC 7323 §4.3 (2): an acceptable segment updates TS.Recent if its
-	 * TSval is not older and it starts at or before Last.ACK.sent */
-	if (tcb->ts_ok && seg->opts.has_ts) {
-		if (seq_ge(seg->opts.ts_val, tcb->ts_recent) &&
-		    seq_le(seg->seq, tcb->last_ack_sent)) {
-			tcb->ts_recent = seg->opts.ts_val;
-			tcb->ts_recent_age = now;
-		}
-		/* RFC 7323 §4.2: TSecr of an ACK gives the RTT measurement */
-		tcb->rx_tsecr_valid = (seg->flags & GT_TCP_ACK) != 0;
-		tcb->rx_tsecr = seg->opts.ts_ecr;
-	}
-
+	take_timestamps(tcb, seg, now);
 	/* second: the RST bit */
 	if (seg->flags & GT_TCP_RST) {
 		step_rst(tcb, seg, now);
@@ -578,7 +625,7 @@ void gt_tcb_input(gt_tcb *tcb, const gt_segment *seg, gt_time_us now)
 	}
 	/* third: security and precedence — no IPsec or compartments here */
 	/* fourth: the SYN bit */
-	if (syn) {
+	if (w.syn) {
 		step_syn(tcb, seg, now);
 		return;
 	}
@@ -586,8 +633,36 @@ void gt_tcb_input(gt_tcb *tcb, const gt_segment *seg, gt_time_us now)
 	if (step_ack(tcb, seg, now) == STEP_DONE)
 		return;
 	/* sixth to eighth: URG, text, FIN */
-	if (step_text_and_fin(tcb, seg, seq, data, len, fin, now) == STEP_DONE)
+	if (step_text_and_fin(tcb, seg, w.seq, w.data, w.len, w.fin, now) == STEP_DONE)
 		return;
 	gt_tcb_output(tcb, now);
 	gt_tcb_notify(tcb, now);
+}
+
+bool gt_tcb_syn_reopens(const gt_tcb *tcb, const gt_segment *seg)
+{
+	return tcb->state == GT_TCP_TIME_WAIT && (seg->flags & GT_TCP_SYN) &&
+	       !(seg->flags & (GT_TCP_ACK | GT_TCP_RST)) && seq_gt(seg->seq, tcb->rcv_nxt);
+}
+
+/* ---- §3.10.7.2: LISTEN, third: the SYN ---- */
+
+void gt_tcb_passive_open(gt_tcb *tcb, const gt_segment *syn, gt_time_us now)
+{
+	tcb->passive = true;
+	tcb->state = GT_TCP_LISTEN; /* the new connection starts as the listener's copy */
+	tcb->irs = syn->seq;
+	tcb->rcv_nxt = syn->seq + 1;
+	tcb->rcv_adv = tcb->rcv_nxt;
+	gt_tcb_init_sequence(tcb, now);
+	take_peer_mss(tcb, syn);
+	gt_tcb_negotiate(tcb, syn, now); /* RFC 7323, RFC 2018: the SYN's options */
+	tcb->snd_wnd = syn->wnd;         /* RFC 7323 §2.2: a SYN's window is never scaled */
+	tcb->max_snd_wnd = syn->wnd;
+	tcb->snd_wl1 = syn->seq;
+	gt_cc_init(tcb);
+	gt_tcb_set_state(tcb, GT_TCP_SYN_RECEIVED, "rcv SYN", now);
+	/* <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>. Text on the SYN is not
+	 * acknowledged, so the peer sends it again after the handshake. */
+	gt_tcb_send_syn(tcb, false, now);
 }

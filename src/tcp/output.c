@@ -1,8 +1,8 @@
 /* Output: building segments from the TCB, the send policy (windows, Nagle,
  * sender SWS avoidance), retransmission and the persist timer. */
-#include "stack/stack_impl.h"
 #include "tcp/cc.h"
 #include "tcp/seq.h"
+#include "tcp/tcb.h"
 
 #include <errno.h>
 
@@ -13,7 +13,8 @@
 static void send_segment(gt_tcb *tcb, uint32_t seq, uint8_t flags, uint32_t len, bool rexmit,
                          gt_time_us now)
 {
-	gt_stack *st = tcb->st;
+	gt_tcp_env *env = tcb->env;
+	const gt_stack_config *cfg = env->cfg;
 	gt_segment h = {.src_addr = tcb->tuple.local_addr,
 	                .dst_addr = tcb->tuple.remote_addr,
 	                .src_port = tcb->tuple.local_port,
@@ -23,13 +24,13 @@ static void send_segment(gt_tcb *tcb, uint32_t seq, uint8_t flags, uint32_t len,
 	if (flags & GT_TCP_SYN) {
 		/* RFC 9293 §3.7.1: announce our MSS on SYN and SYN-ACK */
 		h.opts.has_mss = true;
-		h.opts.mss = st->cfg.mss;
+		h.opts.mss = cfg->mss;
 		/* a SYN offers what the configuration allows; a SYN,ACK only what
 		 * the peer's SYN offered (RFC 7323 §2.2, §3.2; RFC 2018 §2) */
 		bool offer = !(flags & GT_TCP_ACK);
-		h.opts.has_ts = offer ? st->cfg.timestamps : tcb->ts_ok;
-		h.opts.sack_permitted = offer ? st->cfg.sack : tcb->sack_ok;
-		h.opts.has_wscale = offer ? st->cfg.window_scaling : tcb->ws_ok;
+		h.opts.has_ts = offer ? cfg->timestamps : tcb->ts_ok;
+		h.opts.sack_permitted = offer ? cfg->sack : tcb->sack_ok;
+		h.opts.has_wscale = offer ? cfg->window_scaling : tcb->ws_ok;
 		h.opts.wscale = tcb->rcv_wscale;
 	} else {
 		/* RFC 7323 §3.2: once agreed, TSopt goes in every segment (and
@@ -82,17 +83,18 @@ static void send_segment(gt_tcb *tcb, uint32_t seq, uint8_t flags, uint32_t len,
 			/* This ACK is the delayed one (RFC 9293 §3.8.6.3): disarm it and
 			 * refresh the deadline now, since callers such as the reply to
 			 * an unacceptable segment do not; a stale deadline with no
-			 * timer due would make gt_stack_on_deadline spin forever. */
+			 * timer due would make the stack's timer loop spin forever. */
 			tcb->t_delack = GT_TIME_NEVER;
 			gt_tcb_timers_changed(tcb);
 		}
 	} else if (!(flags & GT_TCP_RST)) {
-		h.wnd = (uint16_t)(st->cfg.rcvbuf > 65535 ? 65535 : st->cfg.rcvbuf);
+		h.wnd = (uint16_t)(cfg->rcvbuf > 65535 ? 65535 : cfg->rcvbuf);
 	}
-	size_t hl = gt_wire_write_headers(st->txbuf, &h, len, st->ip_id++);
+	size_t hl = gt_wire_write_headers(env->txbuf, &h, len, env->ip_id++);
 	if (len)
-		gt_ringbuf_peek(&tcb->sndbuf, seq - tcb->snd_buf_seq, st->txbuf + hl, len);
-	gt_stack_transmit(st, &tcb->tuple, hl + len, rexmit, tcb->ws_ok ? tcb->rcv_wscale : 0, now);
+		gt_ringbuf_peek(&tcb->sndbuf, seq - tcb->snd_buf_seq, env->txbuf + hl, len);
+	env->ops->transmit(env, &tcb->tuple, hl + len, rexmit, tcb->ws_ok ? tcb->rcv_wscale : 0,
+	                   now);
 }
 
 void gt_tcb_send_ctl(gt_tcb *tcb, uint8_t flags, uint32_t seq, gt_time_us now)
@@ -116,7 +118,7 @@ void gt_tcb_send_ratelimited_ack(gt_tcb *tcb, gt_time_us now)
 	if (tcb->last_ratelimited_ack && now - tcb->last_ratelimited_ack < GT_RATELIMIT_US)
 		return;
 	tcb->last_ratelimited_ack = now ? now : 1;
-	tcb->st->counters.tx_challenge_acks++;
+	tcb->env->counters->tx_challenge_acks++;
 	gt_tcb_send_ack(tcb, now);
 }
 
@@ -127,7 +129,7 @@ void gt_tcb_send_keepalive_probe(gt_tcb *tcb, gt_time_us now)
 	 * sends it: an octet the peer has already acknowledged, so the segment
 	 * is unacceptable to it and draws <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
 	 * (RFC 9293 §3.10.7.4 first step). Not a retransmission. */
-	tcb->st->counters.tx_keepalive_probes++;
+	tcb->env->counters->tx_keepalive_probes++;
 	send_segment(tcb, tcb->snd_una - 1, GT_TCP_ACK, 0, false, now);
 }
 
@@ -140,6 +142,32 @@ void gt_tcb_send_rst(gt_tcb *tcb, gt_time_us now)
 	send_segment(tcb, tcb->snd_max, GT_TCP_RST, 0, false, now);
 }
 
+void gt_tcp_send_reset_for(gt_tcp_env *env, const gt_segment *seg, gt_time_us now)
+{
+	if (seg->flags & GT_TCP_RST)
+		return; /* RFC 9293 §3.10.7.1: an incoming RST is discarded, never answered */
+	gt_segment rst = {.src_addr = seg->dst_addr,
+	                  .dst_addr = seg->src_addr,
+	                  .src_port = seg->dst_port,
+	                  .dst_port = seg->src_port};
+	if (seg->flags & GT_TCP_ACK) {
+		/* <SEQ=SEG.ACK><CTL=RST> */
+		rst.seq = seg->ack;
+		rst.flags = GT_TCP_RST;
+	} else {
+		/* <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>, SEG.LEN counting SYN and FIN */
+		rst.ack = seg->seq + seg->payload_len + !!(seg->flags & GT_TCP_SYN) +
+		          !!(seg->flags & GT_TCP_FIN);
+		rst.flags = GT_TCP_RST | GT_TCP_ACK;
+	}
+	size_t hl = gt_wire_write_headers(env->txbuf, &rst, 0, env->ip_id++);
+	gt_conn_tuple c = {.local_addr = seg->dst_addr,
+	                   .remote_addr = seg->src_addr,
+	                   .local_port = seg->dst_port,
+	                   .remote_port = seg->src_port};
+	env->ops->transmit(env, &c, hl, false, 0, now);
+}
+
 static uint32_t sack_retransmit(gt_tcb *tcb, uint32_t seq, uint32_t len, gt_time_us now);
 
 static void arm_rexmit(gt_tcb *tcb, gt_time_us now)
@@ -147,8 +175,8 @@ static void arm_rexmit(gt_tcb *tcb, gt_time_us now)
 	if (tcb->t_rexmit == GT_TIME_NEVER)
 		tcb->t_rexmit = now + gt_rto_current(&tcb->rto);
 	/* RFC 9293 §3.10.8 USER TIMEOUT: counts from when data goes unacknowledged */
-	if (tcb->st->cfg.user_timeout_us && tcb->t_user == GT_TIME_NEVER)
-		tcb->t_user = now + tcb->st->cfg.user_timeout_us;
+	if (tcb->env->cfg->user_timeout_us && tcb->t_user == GT_TIME_NEVER)
+		tcb->t_user = now + tcb->env->cfg->user_timeout_us;
 }
 
 void gt_tcb_send_syn(gt_tcb *tcb, bool rexmit, gt_time_us now)
@@ -296,7 +324,7 @@ void gt_tcb_output(gt_tcb *tcb, gt_time_us now)
 				 * response behind full-sized segments goes at once
 				 * instead of waiting for the peer's delayed ACK. */
 				if (n == avail && seq_gt(tcb->snd_sml, tcb->snd_una) &&
-				    seq_le(tcb->snd_sml, tcb->snd_max) && !tcb->st->cfg.nodelay)
+				    seq_le(tcb->snd_sml, tcb->snd_max) && !tcb->env->cfg->nodelay)
 					break;
 			}
 			uint32_t used = send_data(tcb, tcb->snd_nxt, n, now);
@@ -406,8 +434,8 @@ void gt_tcb_on_ack_advance(gt_tcb *tcb, uint32_t acked, gt_time_us now)
 	gt_sack_prune(tcb);
 	tcb->rexmit_count = 0;
 	tcb->window_probed = false;
-	if (tcb->st->cfg.user_timeout_us && tcb->t_user != GT_TIME_NEVER)
-		tcb->t_user = now + tcb->st->cfg.user_timeout_us;
+	if (tcb->env->cfg->user_timeout_us && tcb->t_user != GT_TIME_NEVER)
+		tcb->t_user = now + tcb->env->cfg->user_timeout_us;
 	/* RFC 6298 §5.2, §5.3 */
 	if (tcb->snd_una == tcb->snd_max) {
 		tcb->t_rexmit = GT_TIME_NEVER;
@@ -471,7 +499,7 @@ static void send_window_probe(gt_tcb *tcb, gt_time_us now)
 
 void gt_tcb_rexmit_timeout(gt_tcb *tcb, gt_time_us now)
 {
-	const gt_stack_config *cfg = &tcb->st->cfg;
+	const gt_stack_config *cfg = tcb->env->cfg;
 	tcb->rtt_timing = false; /* Karn's rule */
 	if (tcb->state == GT_TCP_SYN_SENT || tcb->state == GT_TCP_SYN_RECEIVED) {
 		if (tcb->rexmit_count >= cfg->max_syn_retries) {

@@ -2,8 +2,8 @@
  * recent first (§4). Sender: a bounded scoreboard of SACKed ranges (held in
  * the TCB, no allocation per segment) and the RFC 6675 §4 routines IsLost,
  * SetPipe and NextSeg that loss recovery in output.c is built on. */
-#include "stack/stack_impl.h"
 #include "tcp/seq.h"
+#include "tcp/tcb.h"
 
 /* ---- receiver ---- */
 

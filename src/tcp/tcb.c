@@ -1,49 +1,45 @@
 /* TCB lifecycle: creation, state changes, closing, timers, readiness. */
-#include "stack/stack_impl.h"
+#include "tcp/tcb.h"
+
+#include "glasstcp/socket.h" /* the GT_POLL* bits */
+#include "tcp/isn.h"
 #include "tcp/seq.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-gt_tcb *gt_tcb_new(gt_stack *st)
+gt_tcb *gt_tcb_new(gt_tcp_env *env)
 {
-	if (st->tcb_count >= st->cfg.max_conns)
-		return NULL;
+	const gt_stack_config *cfg = env->cfg;
 	gt_tcb *tcb = calloc(1, sizeof(*tcb));
 	if (!tcb)
 		return NULL;
-	tcb->st = st;
+	tcb->env = env;
 	tcb->state = GT_TCP_CLOSED;
 	tcb->sock = -1;
-	tcb->heap_idx = SIZE_MAX;
 	tcb->deadline = GT_TIME_NEVER;
 	tcb->t_rexmit = tcb->t_persist = tcb->t_delack = GT_TIME_NEVER;
 	tcb->t_2msl = tcb->t_fin_wait_2 = tcb->t_user = GT_TIME_NEVER;
 	tcb->t_keepalive = GT_TIME_NEVER;
-	tcb->ka_idle_us = st->cfg.keepalive_idle_us;
-	tcb->ka_intvl_us = st->cfg.keepalive_intvl_us;
-	tcb->ka_probes = st->cfg.keepalive_probes;
-	tcb->tuple.local_addr = st->cfg.local_addr;
+	tcb->ka_idle_us = cfg->keepalive_idle_us;
+	tcb->ka_intvl_us = cfg->keepalive_intvl_us;
+	tcb->ka_probes = cfg->keepalive_probes;
+	tcb->tuple.local_addr = cfg->local_addr;
 	tcb->cwnd = UINT32_MAX;
 	tcb->ssthresh = UINT32_MAX;
-	gt_rto_init(&tcb->rto, st->cfg.rto_initial_us, st->cfg.rto_min_us, st->cfg.rto_max_us);
+	gt_rto_init(&tcb->rto, cfg->rto_initial_us, cfg->rto_min_us, cfg->rto_max_us);
 	/* RFC 7323 §2.2: the shift we would offer; negotiation may clear it */
-	tcb->rcv_wscale = st->cfg.window_scaling ? gt_wscale_for(st->cfg.rcvbuf) : 0;
+	tcb->rcv_wscale = cfg->window_scaling ? gt_wscale_for(cfg->rcvbuf) : 0;
 	/* the scoreboard lives in the TCB: no allocation per segment */
 	tcb->scoreboard.ranges = tcb->sb_ranges;
 	tcb->scoreboard.max = GT_SACK_SCOREBOARD;
-	tcb->all_next = st->all;
-	if (st->all)
-		st->all->all_prev = tcb;
-	st->all = tcb;
-	st->tcb_count++;
 	return tcb;
 }
 
 int gt_tcb_alloc_buffers(gt_tcb *tcb)
 {
-	const gt_stack_config *cfg = &tcb->st->cfg;
+	const gt_stack_config *cfg = tcb->env->cfg;
 	if (tcb->sndbuf.data)
 		return 0;
 	if (gt_ringbuf_init(&tcb->sndbuf, cfg->sndbuf) < 0)
@@ -66,25 +62,26 @@ static void free_buffers(gt_tcb *tcb)
 
 void gt_tcb_set_state(gt_tcb *tcb, gt_tcp_state to, const char *cause, gt_time_us now)
 {
-	gt_stack *st = tcb->st;
+	gt_tcp_env *env = tcb->env;
 	gt_tcp_state from = tcb->state;
 	if (from == to)
 		return;
 	tcb->state = to;
 	if (to == GT_TCP_ESTABLISHED)
-		st->counters.conns_opened++;
-	if (st->cfg.on_event) {
+		env->counters->conns_opened++;
+	if (env->cfg->on_event) {
 		gt_event ev = {.kind = GT_EV_STATE,
 		               .t_us = now,
-		               .host = st->name,
+		               .host = env->host,
 		               .has_conn = true,
 		               .conn = tcb->tuple,
 		               .from = from,
 		               .to = to,
 		               .cause = cause,
 		               .sock = tcb->sock};
-		gt_stack_emit(st, &ev);
+		gt_env_emit(env, &ev);
 	}
+	env->ops->state_changed(env, tcb, from);
 }
 
 static void stop_timers(gt_tcb *tcb)
@@ -95,50 +92,27 @@ static void stop_timers(gt_tcb *tcb)
 	gt_tcb_timers_changed(tcb);
 }
 
-void gt_tcb_free(gt_tcb *tcb)
+void gt_tcb_destroy(gt_tcb *tcb)
 {
-	gt_stack *st = tcb->st;
-	if (tcb->state == GT_TCP_LISTEN || tcb->children) {
-		while (tcb->children)
-			gt_tcb_free(tcb->children);
-	}
-	if (tcb->parent)
-		gt_listen_child_detach(tcb);
-	if (tcb->sock >= 0)
-		gt_stack_sock_release(st, tcb->sock);
-	gt_stack_hash_remove(st, tcb);
-	gt_stack_heap_remove(st, tcb);
-	gt_stack_tw_remove(st, tcb);
-	if (tcb->all_prev)
-		tcb->all_prev->all_next = tcb->all_next;
-	else
-		st->all = tcb->all_next;
-	if (tcb->all_next)
-		tcb->all_next->all_prev = tcb->all_prev;
-	st->tcb_count--;
 	free_buffers(tcb);
 	free(tcb);
 }
 
 bool gt_tcb_close(gt_tcb *tcb, int err, const char *cause, gt_time_us now)
 {
-	gt_stack *st = tcb->st;
+	gt_tcp_env *env = tcb->env;
 	if (err && !tcb->error)
 		tcb->error = err;
 	if (err == -ECONNRESET)
-		st->counters.conns_reset++;
+		env->counters->conns_reset++;
 	if (err == -ETIMEDOUT)
-		st->counters.conns_timedout++;
+		env->counters->conns_timedout++;
 	gt_tcb_set_state(tcb, GT_TCP_CLOSED, cause, now);
 	stop_timers(tcb);
-	gt_stack_tw_remove(st, tcb);
 	/* RFC 9293 §3.10.7.4: "delete the TCB". A socket that still holds it keeps
 	 * a CLOSED shell so that recv() can report EOF or the error. */
-	if (tcb->sock < 0 || tcb->parent) {
-		gt_tcb_free(tcb);
+	if (env->ops->release(env, tcb))
 		return true;
-	}
-	gt_stack_hash_remove(st, tcb);
 	tcb->fin_queued = false;
 	gt_tcb_notify(tcb, now);
 	return false;
@@ -153,14 +127,12 @@ bool gt_tcb_reset(gt_tcb *tcb, const char *cause, gt_time_us now)
 
 void gt_tcb_enter_time_wait(gt_tcb *tcb, const char *cause, gt_time_us now)
 {
-	gt_stack *st = tcb->st;
 	gt_tcb_set_state(tcb, GT_TCP_TIME_WAIT, cause, now);
 	/* RFC 9293 §3.10.7.4 eighth: turn off the other timers, start 2 MSL */
 	tcb->t_rexmit = tcb->t_persist = tcb->t_delack = GT_TIME_NEVER;
 	tcb->t_fin_wait_2 = tcb->t_user = tcb->t_keepalive = GT_TIME_NEVER;
-	tcb->t_2msl = now + 2 * st->cfg.msl_us;
+	tcb->t_2msl = now + 2 * tcb->env->cfg->msl_us;
 	gt_tcb_timers_changed(tcb);
-	gt_stack_tw_add(st, tcb);
 	/* Only the sequence numbers matter now: an unread tail stays readable
 	 * for a socket, an orphan gives its buffers back at once. */
 	if (tcb->sock < 0) {
@@ -187,7 +159,7 @@ void gt_tcb_timers_changed(gt_tcb *tcb)
 	if (tcb->t_keepalive < d)
 		d = tcb->t_keepalive;
 	tcb->deadline = d;
-	gt_stack_heap_update(tcb->st, tcb);
+	tcb->env->ops->deadline_changed(tcb->env, tcb);
 }
 
 void gt_tcb_keepalive_restart(gt_tcb *tcb, gt_time_us now)
@@ -312,8 +284,6 @@ uint32_t gt_tcb_rcv_window(gt_tcb *tcb)
 uint32_t gt_tcb_poll(const gt_tcb *tcb)
 {
 	uint32_t m = 0;
-	if (tcb->state == GT_TCP_LISTEN)
-		return tcb->acq_len ? GT_POLLIN : 0;
 	if (tcb->rcvbuf.len || tcb->fin_rcvd || tcb->rd_shut)
 		m |= GT_POLLIN;
 	if (tcb->fin_rcvd)
@@ -332,31 +302,6 @@ uint32_t gt_tcb_poll(const gt_tcb *tcb)
 	if (tcb->fin_rcvd && tcb->wr_shut)
 		m |= GT_POLLHUP;
 	return m;
-}
-
-void gt_tcb_notify(gt_tcb *tcb, gt_time_us now)
-{
-	if (tcb->sock < 0) {
-		if (tcb->parent && tcb->in_acq)
-			gt_tcb_notify(tcb->parent, now);
-		return;
-	}
-	uint32_t m = gt_tcb_poll(tcb);
-	if (m == tcb->last_ready)
-		return;
-	tcb->last_ready = m;
-	gt_stack *st = tcb->st;
-	if (st->cfg.on_event) {
-		gt_event ev = {.kind = GT_EV_SOCKET,
-		               .t_us = now,
-		               .host = st->name,
-		               .has_conn = tcb->bound,
-		               .conn = tcb->tuple,
-		               .sock = tcb->sock,
-		               .ready = m,
-		               .error = tcb->error};
-		gt_stack_emit(st, &ev);
-	}
 }
 
 uint8_t gt_wscale_for(uint32_t rcvbuf)
@@ -379,7 +324,7 @@ uint32_t gt_tcb_ts_now(gt_time_us now)
 
 void gt_tcb_negotiate(gt_tcb *tcb, const gt_segment *syn, gt_time_us now)
 {
-	const gt_stack_config *cfg = &tcb->st->cfg;
+	const gt_stack_config *cfg = tcb->env->cfg;
 	/* RFC 7323 §3.2: timestamps are used only if both SYNs carried TSopt */
 	tcb->ts_ok = cfg->timestamps && syn->opts.has_ts;
 	if (tcb->ts_ok) {
@@ -404,4 +349,18 @@ void gt_tcb_negotiate(gt_tcb *tcb, const gt_segment *syn, gt_time_us now)
 		tcb->snd_wscale = 0;
 		tcb->rcv_wscale = 0;
 	}
+}
+
+void gt_tcb_init_sequence(gt_tcb *tcb, gt_time_us now)
+{
+	const gt_stack_config *cfg = tcb->env->cfg;
+	tcb->iss = cfg->isn_fn ? cfg->isn_fn(cfg->isn_user, &tcb->tuple, now)
+	                       : gt_isn_generate(cfg->isn_key, &tcb->tuple, now);
+	tcb->snd_una = tcb->iss;
+	tcb->snd_nxt = tcb->iss;
+	tcb->snd_max = tcb->iss;
+	tcb->snd_buf_seq = tcb->iss + 1;
+	tcb->recover = tcb->iss;
+	tcb->high_rxt = tcb->iss;
+	tcb->opened = true;
 }

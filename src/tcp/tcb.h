@@ -1,9 +1,12 @@
-/* The Transmission Control Block (RFC 9293 §3.3.1) and the engine's internal
- * calls between input, output, timers and the API. */
+/* The Transmission Control Block (RFC 9293 §3.3.1) of one connection and the
+ * engine's calls: what the stack (src/stack) asks of a connection, and the
+ * engine's internal calls between input, output and timers. What the engine
+ * needs from outside the connection comes through tcb->env (tcp/env.h). */
 #ifndef GT_TCP_TCB_H
 #define GT_TCP_TCB_H
 
 #include "glasstcp/stack.h"
+#include "tcp/env.h"
 #include "tcp/reasm.h"
 #include "tcp/ringbuf.h"
 #include "tcp/rto.h"
@@ -12,26 +15,25 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct gt_stack;
-
 #define GT_SACK_RECENT     4  /* RFC 2018 §3: at most 4 blocks fit */
 #define GT_SACK_SCOREBOARD 16 /* SACKed ranges the sender keeps */
 
 typedef struct gt_tcb {
-	struct gt_stack *st;
+	gt_tcp_env *env; /* the surroundings: settings, output, events (tcp/env.h) */
 	gt_tcp_state state;
 	gt_conn_tuple tuple;
-	int sock;     /* the socket handle owning it, or -1 (orphaned or not accepted) */
-	bool bound;   /* local port chosen: in the demux table */
+	int sock;     /* the socket handle owning it, or -1 (orphaned or not accepted);
+	                 set by the stack, read by the engine */
 	bool passive; /* created from a LISTEN (RFC 9293 §3.10.7.4: back to LISTEN on RST) */
 	bool opened;  /* a connection was attempted: connect() or listen() cannot follow */
+	gt_time_us deadline; /* earliest of the timers below; the stack orders TCBs by it */
 
-	/* stack bookkeeping */
+	/* ---- kept by the stack (src/stack): the engine never touches these ---- */
+	bool bound; /* local port chosen: in the demux table */
 	struct gt_tcb *hash_next;
 	struct gt_tcb *all_prev, *all_next;
 	struct gt_tcb *tw_prev, *tw_next; /* TIME_WAIT age list */
 	size_t heap_idx;                  /* in the timer heap, or SIZE_MAX */
-	gt_time_us deadline;              /* earliest of the timers below */
 
 	/* listener side: parent links a passive child until accept() */
 	struct gt_tcb *parent;
@@ -43,6 +45,8 @@ typedef struct gt_tcb {
 	uint32_t syn_len; /* children still in SYN_RECEIVED */
 	uint32_t backlog;
 	bool in_acq;
+	uint32_t last_ready; /* last GT_POLL* mask announced */
+	/* ---- end of the stack's part ---- */
 
 	/* RFC 9293 §3.3.1 send sequence variables */
 	uint32_t iss;
@@ -133,8 +137,7 @@ typedef struct gt_tcb {
 	uint32_t ka_probes_out; /* probes sent since something was received */
 	gt_time_us ka_since;    /* start of the idle time: last segment received */
 
-	int error;           /* pending error (negative errno) */
-	uint32_t last_ready; /* last GT_POLL* mask announced */
+	int error; /* pending error (negative errno) */
 } gt_tcb;
 
 /* ---- states ---- */
@@ -161,7 +164,12 @@ static inline bool gt_state_can_send(gt_tcp_state s)
 }
 
 /* ---- tcb.c: lifecycle ---- */
-gt_tcb *gt_tcb_new(struct gt_stack *st);
+/* A TCB in CLOSED with the settings of env; NULL when out of memory. The
+ * stack links it into its tables and frees it with gt_tcb_destroy. */
+gt_tcb *gt_tcb_new(gt_tcp_env *env);
+/* Frees the TCB and everything it holds (no event, nothing sent). The stack
+ * has unlinked it. */
+void gt_tcb_destroy(gt_tcb *tcb);
 /* Allocates the send/receive buffers (connection start). */
 int gt_tcb_alloc_buffers(gt_tcb *tcb);
 void gt_tcb_set_state(gt_tcb *tcb, gt_tcp_state to, const char *cause, gt_time_us now);
@@ -172,18 +180,21 @@ bool gt_tcb_close(gt_tcb *tcb, int err, const char *cause, gt_time_us now);
  * data, data after close()). The state change comes first, so a trace shows it
  * on the RST's own row. Returns true if the TCB was freed. */
 bool gt_tcb_reset(gt_tcb *tcb, const char *cause, gt_time_us now);
-/* Frees the TCB and everything it holds (no event, nothing sent). */
-void gt_tcb_free(gt_tcb *tcb);
-/* Recomputes the earliest timer and repositions it in the stack's heap. */
+/* Recomputes the earliest timer and tells the stack (env deadline_changed). */
 void gt_tcb_timers_changed(gt_tcb *tcb);
+/* Runs the timers due at now; the TCB may be freed (the stack looks again). */
 void gt_tcb_on_timers(gt_tcb *tcb, gt_time_us now);
 void gt_tcb_enter_time_wait(gt_tcb *tcb, const char *cause, gt_time_us now);
 /* RFC 1122 §4.2.3.6: the idle time starts again at now (a segment arrived, the
  * connection was established, or the setting changed); arms the keep-alive
  * timer if it is on and not armed. */
 void gt_tcb_keepalive_restart(gt_tcb *tcb, gt_time_us now);
-/* Announces a readiness change as a GT_EV_SOCKET event. */
-void gt_tcb_notify(gt_tcb *tcb, gt_time_us now);
+/* The connection's readiness may have changed: the stack tells its socket. */
+static inline void gt_tcb_notify(gt_tcb *tcb, gt_time_us now)
+{
+	tcb->env->ops->notify(tcb->env, tcb, now);
+}
+/* The GT_POLL* mask of a connection (a listener's is the stack's business). */
 uint32_t gt_tcb_poll(const gt_tcb *tcb);
 /* The receive window we would offer now, without shrinking the last one. */
 uint32_t gt_tcb_rcv_window(gt_tcb *tcb);
@@ -211,6 +222,11 @@ void gt_tcb_send_ratelimited_ack(gt_tcb *tcb, gt_time_us now);
 /* SYN (SYN_SENT) or SYN,ACK (SYN_RECEIVED) at ISS; rexmit marks a resend. */
 void gt_tcb_send_syn(gt_tcb *tcb, bool rexmit, gt_time_us now);
 void gt_tcb_send_rst(gt_tcb *tcb, gt_time_us now);
+/* RFC 9293 §3.10.7.1: the reset for a segment that has no connection
+ * (<SEQ=SEG.ACK><CTL=RST>, or <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>);
+ * nothing for an RST. */
+void gt_tcp_send_reset_for(gt_tcp_env *env, const gt_segment *seg, gt_time_us now);
+
 /* RFC 6298 §5: the retransmission timer. */
 void gt_tcb_rexmit_timeout(gt_tcb *tcb, gt_time_us now);
 void gt_tcb_persist_timeout(gt_tcb *tcb, gt_time_us now);
@@ -245,5 +261,13 @@ bool gt_sack_is_sacked(const gt_tcb *tcb, uint32_t seq);
 /* ---- input.c ---- */
 /* SEGMENT ARRIVES for a tcb in any state but LISTEN/CLOSED (RFC 9293 §3.10.7.3-4). */
 void gt_tcb_input(gt_tcb *tcb, const gt_segment *seg, gt_time_us now);
+/* RFC 9293 §3.10.7.2 third, for the new connection a listener made for a SYN
+ * (tuple set, buffers allocated): take the SYN's sequence number and options,
+ * choose the ISN, enter SYN_RECEIVED and send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>. */
+void gt_tcb_passive_open(gt_tcb *tcb, const gt_segment *syn, gt_time_us now);
+/* RFC 9293 §3.10.7.4 fourth with RFC 6191 §2: a new SYN, above the old
+ * sequence space, that may reopen a connection in TIME_WAIT (when a listener
+ * is there to take it; the stack decides). */
+bool gt_tcb_syn_reopens(const gt_tcb *tcb, const gt_segment *seg);
 
 #endif
