@@ -490,116 +490,176 @@ static int add_row(tbuild *b, gt_table_row *row, size_t pos)
 	return 0;
 }
 
-static int segment_row(tbuild *b, size_t ci, tconn *c, size_t p, const bool isn_known[2],
-                       const uint32_t isn[2], bool absolute)
+/* The first item at the instant of item p. */
+static size_t instant_start(const tconn *c, size_t p)
 {
-	titem *tx = &c->items[p];
-	const gt_event *ev = tx->ev;
-	const gt_time_us t = ev->t_us;
-	const int s = tx->side, r = 1 - s;
-	sbuf sender = {0}, receiver = {0}, seg = {0};
-
-	/* Sender: its transitions at this instant not drawn yet, i.e. those
-	 * that led to this segment. */
+	const gt_time_us t = c->items[p].ev->t_us;
 	size_t a = p;
 	while (a > 0 && c->items[a - 1].ev->t_us == t)
 		a--;
+	return a;
+}
+
+/* Sender: its transitions at this instant not drawn yet, i.e. those that led
+ * to this segment (items a..p-1), else its state when it sent it. */
+static void sender_cell(sbuf *out, tconn *c, size_t a, size_t p)
+{
+	const titem *tx = &c->items[p];
 	bool any = false;
 	gt_tcp_state last = GT_TCP_CLOSED;
 	for (size_t i = a; i < p; i++) {
 		titem *it = &c->items[i];
-		if (it->side == s && it->ev->kind == GT_EV_STATE && !it->used) {
-			chain_add(&sender, it->ev, &any, &last);
+		if (it->side == tx->side && it->ev->kind == GT_EV_STATE && !it->used) {
+			chain_add(out, it->ev, &any, &last);
 			it->used = true;
 		}
 	}
 	if (!any)
-		sb_printf(&sender, "%s", gt_tcp_state_name(tx->before));
+		sb_printf(out, "%s", gt_tcp_state_name(tx->before));
+}
 
-	/* The network reports a loss at the send instant, before or after the
-	 * sender's tx event depending on the engine's order. */
-	bool lost = false;
-	for (size_t i = a; i < c->n && c->items[i].ev->t_us == t; i++) {
+/* The network reports a loss at the send instant, before or after the
+ * sender's tx event depending on the engine's order. */
+static bool take_network_loss(tconn *c, size_t a, size_t p)
+{
+	const gt_event *ev = c->items[p].ev;
+	const int r = 1 - c->items[p].side;
+	for (size_t i = a; i < c->n && c->items[i].ev->t_us == ev->t_us; i++) {
 		titem *it = &c->items[i];
 		if (i != p && it->side == r && !it->used && it->ev->kind == GT_EV_DROP &&
 		    it->ev->has_seg && is_sim_drop(it->ev->reason) &&
 		    same_seg(&it->ev->seg, &ev->seg)) {
 			it->used = true;
-			lost = true;
-			break;
+			return true;
 		}
 	}
+	return false;
+}
 
+/* The receiver's rx of the segment sent at p; c->n if none. */
+static size_t find_arrival(const tconn *c, size_t p)
+{
+	const gt_event *ev = c->items[p].ev;
+	const int r = 1 - c->items[p].side;
+	for (size_t i = p + 1; i < c->n; i++) {
+		const titem *it = &c->items[i];
+		if (it->side == r && !it->used && it->ev->kind == GT_EV_RX && it->ev->has_seg &&
+		    same_seg(&it->ev->seg, &ev->seg))
+			return i;
+	}
+	return c->n;
+}
+
+/* Draws the receiver's transitions from item first on, up to its next rx at
+ * the same instant; false if there were none to draw. */
+static bool receiver_chain(sbuf *out, tconn *c, size_t first, int r)
+{
+	const gt_time_us tr = c->items[first].ev->t_us;
+	bool drew = false;
+	gt_tcp_state last = GT_TCP_CLOSED;
+	for (size_t j = first; j < c->n && c->items[j].ev->t_us == tr; j++) {
+		titem *it = &c->items[j];
+		if (it->side != r)
+			continue;
+		if (it->ev->kind == GT_EV_RX)
+			break;
+		if (it->ev->kind == GT_EV_STATE && !it->used) {
+			chain_add(out, it->ev, &drew, &last);
+			it->used = true;
+		}
+	}
+	return drew;
+}
+
+/* Receiver of the segment sent at p, which arrived at q. */
+static void arrival_cell(sbuf *out, tconn *c, size_t p, size_t q, gt_drop_reason *note)
+{
+	const gt_event *ev = c->items[p].ev;
+	const int r = 1 - c->items[p].side;
+	titem *rx = &c->items[q];
+	rx->used = true;
+	const gt_time_us tr = rx->ev->t_us;
+	/* The transitions this arrival caused, unless the receiver answered at
+	 * once: then they belong with the answer. */
+	bool answered = false;
+	size_t first = 0, nstates = 0;
+	for (size_t j = q + 1; j < c->n && c->items[j].ev->t_us == tr; j++) {
+		titem *it = &c->items[j];
+		if (it->side != r)
+			continue;
+		if (it->ev->kind == GT_EV_STATE) {
+			if (!it->used && nstates++ == 0)
+				first = j;
+		} else if (it->ev->kind == GT_EV_TX) {
+			answered = true;
+			break;
+		} else if (it->ev->kind == GT_EV_RX) {
+			break;
+		} else if (it->ev->kind == GT_EV_DROP && *note == GT_DROP_NONE && !it->used &&
+		           it->ev->has_seg && !is_sim_drop(it->ev->reason) &&
+		           same_seg(&it->ev->seg, &ev->seg)) {
+			*note = it->ev->reason;
+			it->used = true;
+		}
+	}
+	bool drew = !answered && nstates && receiver_chain(out, c, first, r);
+	if (!drew)
+		sb_printf(out, "%s", gt_tcp_state_name(rx->before));
+}
+
+/* No rx: the receiver's engine may have refused the segment sent at p
+ * before accepting it for processing (e.g. a wire check). */
+static void refusal_cell(sbuf *out, tconn *c, size_t p, gt_drop_reason *note)
+{
+	const gt_event *ev = c->items[p].ev;
+	const int r = 1 - c->items[p].side;
+	for (size_t i = p + 1; i < c->n; i++) {
+		titem *it = &c->items[i];
+		if (it->side == r && !it->used && it->ev->kind == GT_EV_DROP && it->ev->has_seg &&
+		    !is_sim_drop(it->ev->reason) && same_seg(&it->ev->seg, &ev->seg)) {
+			it->used = true;
+			*note = it->ev->reason;
+			sb_printf(out, "%s", gt_tcp_state_name(it->before));
+			return;
+		}
+	}
+}
+
+/* The segment column's label; seq and ack as they are to be shown. */
+static void segment_label(sbuf *out, const gt_seg_info *sg, const char *flags, uint32_t seq,
+                          uint32_t ack, gt_drop_reason note)
+{
+	sb_printf(out, "%s seq=%" PRIu32, flags, seq);
+	if (sg->flags & GT_TCP_ACK)
+		sb_printf(out, " ack=%" PRIu32, ack);
+	/* the window in bytes: the field shifted by the agreed scale (RFC 7323 §2.3) */
+	sb_printf(out, " win=%" PRIu32, gt_seg_wnd(sg));
+	if (sg->len)
+		sb_printf(out, " len=%" PRIu32, sg->len);
+	if (sg->rexmit)
+		sb_printf(out, " (rexmit)");
+	if (note != GT_DROP_NONE)
+		sb_printf(out, " [dropped: %s]", gt_drop_reason_name(note));
+}
+
+static int segment_row(tbuild *b, size_t ci, tconn *c, size_t p, const bool isn_known[2],
+                       const uint32_t isn[2], bool absolute)
+{
+	const titem *tx = &c->items[p];
+	const gt_event *ev = tx->ev;
+	const int s = tx->side, r = 1 - s;
+	sbuf sender = {0}, receiver = {0}, seg = {0};
+
+	size_t a = instant_start(c, p);
+	sender_cell(&sender, c, a, p);
+	bool lost = take_network_loss(c, a, p);
 	gt_drop_reason note = GT_DROP_NONE;
 	if (!lost) {
-		size_t q = c->n;
-		for (size_t i = p + 1; i < c->n; i++) {
-			const titem *it = &c->items[i];
-			if (it->side == r && !it->used && it->ev->kind == GT_EV_RX &&
-			    it->ev->has_seg && same_seg(&it->ev->seg, &ev->seg)) {
-				q = i;
-				break;
-			}
-		}
+		size_t q = find_arrival(c, p);
 		if (q < c->n) {
-			titem *rx = &c->items[q];
-			rx->used = true;
-			const gt_time_us tr = rx->ev->t_us;
-			/* The transitions this arrival caused, unless the receiver
-			 * answered at once: then they belong with the answer. */
-			bool answered = false;
-			size_t first = 0, nstates = 0;
-			for (size_t j = q + 1; j < c->n && c->items[j].ev->t_us == tr; j++) {
-				titem *it = &c->items[j];
-				if (it->side != r)
-					continue;
-				if (it->ev->kind == GT_EV_STATE) {
-					if (!it->used && nstates++ == 0)
-						first = j;
-				} else if (it->ev->kind == GT_EV_TX) {
-					answered = true;
-					break;
-				} else if (it->ev->kind == GT_EV_RX) {
-					break;
-				} else if (it->ev->kind == GT_EV_DROP && note == GT_DROP_NONE &&
-				           !it->used && it->ev->has_seg &&
-				           !is_sim_drop(it->ev->reason) &&
-				           same_seg(&it->ev->seg, &ev->seg)) {
-					note = it->ev->reason;
-					it->used = true;
-				}
-			}
-			bool drew = false;
-			if (!answered && nstates) {
-				for (size_t j = first; j < c->n && c->items[j].ev->t_us == tr;
-				     j++) {
-					titem *it = &c->items[j];
-					if (it->side != r)
-						continue;
-					if (it->ev->kind == GT_EV_RX)
-						break;
-					if (it->ev->kind == GT_EV_STATE && !it->used) {
-						chain_add(&receiver, it->ev, &drew, &last);
-						it->used = true;
-					}
-				}
-			}
-			if (!drew)
-				sb_printf(&receiver, "%s", gt_tcp_state_name(rx->before));
+			arrival_cell(&receiver, c, p, q, &note);
 		} else {
-			/* No rx: the receiver's engine may have refused it before
-			 * accepting it for processing (e.g. a wire check). */
-			for (size_t i = p + 1; i < c->n; i++) {
-				titem *it = &c->items[i];
-				if (it->side == r && !it->used && it->ev->kind == GT_EV_DROP &&
-				    it->ev->has_seg && !is_sim_drop(it->ev->reason) &&
-				    same_seg(&it->ev->seg, &ev->seg)) {
-					it->used = true;
-					note = it->ev->reason;
-					sb_printf(&receiver, "%s", gt_tcp_state_name(it->before));
-					break;
-				}
-			}
+			refusal_cell(&receiver, c, p, &note);
 			lost = note == GT_DROP_NONE;
 		}
 	}
@@ -611,20 +671,10 @@ static int segment_row(tbuild *b, size_t ci, tconn *c, size_t p, const bool isn_
 		seq -= isn[s];
 	if (!absolute && isn_known[r])
 		ack -= isn[r];
-	sb_printf(&seg, "%s seq=%" PRIu32, flags, seq);
-	if (ev->seg.flags & GT_TCP_ACK)
-		sb_printf(&seg, " ack=%" PRIu32, ack);
-	/* the window in bytes: the field shifted by the agreed scale (RFC 7323 §2.3) */
-	sb_printf(&seg, " win=%" PRIu32, gt_seg_wnd(&ev->seg));
-	if (ev->seg.len)
-		sb_printf(&seg, " len=%" PRIu32, ev->seg.len);
-	if (ev->seg.rexmit)
-		sb_printf(&seg, " (rexmit)");
-	if (note != GT_DROP_NONE)
-		sb_printf(&seg, " [dropped: %s]", gt_drop_reason_name(note));
+	segment_label(&seg, &ev->seg, flags, seq, ack, note);
 
 	gt_table_row row = {
-	    .t_us = t,
+	    .t_us = ev->t_us,
 	    .conn = ci,
 	    .dir = s == SIDE_LEFT ? GT_TABLE_DIR_RIGHT : GT_TABLE_DIR_LEFT,
 	    .lost = lost,

@@ -699,12 +699,11 @@ static void place_timer_label(ladder *L, size_t i)
 	add_label(L, &first);
 }
 
-static int layout(ladder *L)
+/* The y of each arrow's send and arrival and of each state change, from the
+ * placed rows; the timers' array is filled by assign_timer_lanes. */
+static int row_positions(ladder *L)
 {
 	const gt_flow *f = L->flow;
-	int rc;
-	if ((rc = make_rows(L)) || (rc = place_rows(L)))
-		return rc;
 	size_t na = f->n_arrows ? f->n_arrows : 1, ns = f->n_states ? f->n_states : 1;
 	L->y_tx = calloc(na, sizeof *L->y_tx);
 	L->y_rx = calloc(na, sizeof *L->y_rx);
@@ -721,14 +720,21 @@ static int layout(ladder *L)
 		else if (r->kind == ROW_STATE)
 			L->y_state[r->idx] = r->y;
 	}
-	assign_timer_lanes(L);
-	layout_columns(L);
+	return 0;
+}
+
+static void timer_columns(ladder *L)
+{
+	const gt_flow *f = L->flow;
 	for (size_t i = 0; i < f->n_timers; i++) {
 		const gt_flow_timer *t = &f->timers[i];
 		L->timers[i].x =
 		    side_x(L, t->side) + outward(t->side) * (8 + LANE_W * L->timers[i].lane);
 	}
+}
 
+static int alloc_buckets(ladder *L)
+{
 	L->height = L->y_bottom + 58;
 	L->n_buckets = (size_t)(L->height / BUCKET_H) + 2;
 	L->bucket = calloc(L->n_buckets, sizeof *L->bucket);
@@ -736,8 +742,13 @@ static int layout(ladder *L)
 	L->bucket_cap = calloc(L->n_buckets, sizeof *L->bucket_cap);
 	if (!L->bucket || !L->bucket_n || !L->bucket_cap)
 		return -ENOMEM;
+	return 0;
+}
 
-	/* Fixed texts first: caption, hosts, time axis, states, breaks. */
+/* The caption is label 0: fit_width centres it again on the final width. */
+static void place_caption(ladder *L)
+{
+	const gt_flow *f = L->flow;
 	char conn[48];
 	label l = {.font = FONT_TITLE, .anchor = ANCHOR_MIDDLE, .bold = true, .fill = "#1f2328"};
 	if (L->opts && L->opts->title)
@@ -750,6 +761,11 @@ static int layout(ladder *L)
 	l.x = L->width / 2;
 	l.y = 26;
 	add_label(L, &l);
+}
+
+static void place_hosts(ladder *L)
+{
+	const gt_flow *f = L->flow;
 	for (int s = 0; s < 2; s++) {
 		label h = {.font = FONT_HOST,
 		           .anchor = ANCHOR_MIDDLE,
@@ -774,6 +790,10 @@ static int layout(ladder *L)
 		if (strcmp(a.text, h.text) != 0)
 			add_label(L, &a);
 	}
+}
+
+static void place_time_axis(ladder *L)
+{
 	for (size_t i = 0; i < L->n_rows; i++) {
 		if (i > 0 && L->rows[i].t == L->rows[i - 1].t)
 			continue;
@@ -782,9 +802,14 @@ static int layout(ladder *L)
 		           .fill = COLOR_MUTED,
 		           .x = L->x_axis,
 		           .y = L->rows[i].y + FONT_SMALL * 0.35};
-		fmt_ms(L->rows[i].t - f->t_first, t.text, sizeof t.text);
+		fmt_ms(L->rows[i].t - L->flow->t_first, t.text, sizeof t.text);
 		add_label(L, &t);
 	}
+}
+
+static void place_states(ladder *L)
+{
+	const gt_flow *f = L->flow;
 	for (size_t i = 0; i < f->n_states; i++) {
 		const gt_flow_state *s = &f->states[i];
 		double x = side_x(L, s->side) + outward(s->side) * (bracket_room(L, s->side) + 4);
@@ -800,6 +825,10 @@ static int layout(ladder *L)
 			         s->inferred ? " (inferred from the packets)" : "");
 		add_label(L, &t);
 	}
+}
+
+static void place_breaks(ladder *L)
+{
 	for (size_t i = 0; i < L->n_breaks; i++) {
 		const gap_break *b = &L->breaks[i];
 		label t = {.font = FONT_SMALL,
@@ -813,30 +842,39 @@ static int layout(ladder *L)
 		snprintf(t.tip, sizeof t.tip, "%s of nothing happening, not drawn to scale", d);
 		add_label(L, &t);
 	}
-	/* Footer: how to read the numbers. */
+}
+
+/* The footer's first line: what the seq and ack numbers are relative to. */
+static void seq_note_text(const ladder *L, char *buf, size_t len)
+{
+	const gt_flow *f = L->flow;
+	if (L->opts && L->opts->absolute_seq) {
+		snprintf(buf, len, "seq/ack absolute");
+		return;
+	}
+	int n = snprintf(buf, len, "seq/ack relative to each side's ISN:");
+	for (int s = 0; s < 2; s++) {
+		if (f->isn_known[s])
+			n += snprintf(buf + n, len - (size_t)n, " %s %" PRIu32 "%s", f->host[s],
+			              f->isn[s], s == 0 ? ";" : "");
+		else
+			n += snprintf(buf + n, len - (size_t)n, " %s unknown (absolute)%s",
+			              f->host[s], s == 0 ? ";" : "");
+		if (n >= (int)len)
+			break;
+	}
+}
+
+/* Footer: how to read the numbers. */
+static void place_footer(ladder *L)
+{
+	const gt_flow *f = L->flow;
 	label foot = {.font = FONT_SMALL,
 	              .anchor = ANCHOR_START,
 	              .fill = COLOR_MUTED,
 	              .x = MARGIN,
 	              .y = L->y_bottom + 22};
-	if (L->opts && L->opts->absolute_seq) {
-		snprintf(foot.text, sizeof foot.text, "seq/ack absolute");
-	} else {
-		int n =
-		    snprintf(foot.text, sizeof foot.text, "seq/ack relative to each side's ISN:");
-		for (int s = 0; s < 2; s++) {
-			if (f->isn_known[s])
-				n += snprintf(foot.text + n, sizeof foot.text - (size_t)n,
-				              " %s %" PRIu32 "%s", f->host[s], f->isn[s],
-				              s == 0 ? ";" : "");
-			else
-				n += snprintf(foot.text + n, sizeof foot.text - (size_t)n,
-				              " %s unknown (absolute)%s", f->host[s],
-				              s == 0 ? ";" : "");
-			if (n >= (int)sizeof foot.text)
-				break;
-		}
-	}
+	seq_note_text(L, foot.text, sizeof foot.text);
 	add_label(L, &foot);
 	label legend = foot;
 	legend.y += 16;
@@ -859,13 +897,23 @@ static int layout(ladder *L)
 		add_label(L, &note);
 		L->height += 16;
 	}
+}
+
+/* Widens the diagram to its widest fixed text. */
+static void fit_width(ladder *L)
+{
 	for (size_t i = 0; i < L->n_labels; i++) {
 		gt_ladder_box b = label_box(&L->labels[i]);
 		if (b.x + b.w + MARGIN > L->width)
 			L->width = b.x + b.w + MARGIN;
 	}
 	L->labels[0].x = L->width / 2; /* the caption, centred on the final width */
+}
 
+/* Arrow and timer labels go last, each to a place the others left free. */
+static void place_sliding_labels(ladder *L)
+{
+	const gt_flow *f = L->flow;
 	for (size_t i = 0; i < f->n_arrows; i++) {
 		double x1, y1, x2, y2;
 		arrow_geometry(L, i, &x1, &y1, &x2, &y2);
@@ -873,6 +921,29 @@ static int layout(ladder *L)
 	}
 	for (size_t i = 0; i < f->n_timers; i++)
 		place_timer_label(L, i);
+}
+
+static int layout(ladder *L)
+{
+	int rc;
+	if ((rc = make_rows(L)) || (rc = place_rows(L)) || (rc = row_positions(L)))
+		return rc;
+	assign_timer_lanes(L);
+	layout_columns(L);
+	timer_columns(L);
+	if ((rc = alloc_buckets(L)))
+		return rc;
+
+	/* Fixed texts first, so that the sliding labels find their free places. */
+	place_caption(L);
+	place_hosts(L);
+	place_time_axis(L);
+	place_states(L);
+	place_breaks(L);
+	place_footer(L);
+	fit_width(L);
+
+	place_sliding_labels(L);
 	return L->oom ? -ENOMEM : 0;
 }
 

@@ -583,6 +583,150 @@ static void impair_params_of(const gt_tun_impair *imp, gt_impair_params *p)
 	p->reorder_min_us = REORDER_MIN_US;
 }
 
+/* Everything that cannot fail; the fds at -1 so that gt_tun_free can unwind
+ * from any later step. */
+static void init_fields(gt_tun *t, const gt_tun_config *cfg)
+{
+	t->fd = t->epfd = t->timerfd = t->sigfd = -1;
+	t->timer_armed = GT_TIME_NEVER;
+	for (int i = 0; i < MAX_WATCHED; i++)
+		t->w[i].fd = -1;
+	gt_pktq_init(&t->q, cfg->impair_limit ? cfg->impair_limit : DEFAULT_IMPAIR_LIMIT);
+	t->pcap = cfg->pcap;
+	t->on_event = cfg->on_event;
+	t->event_user = cfg->event_user;
+}
+
+static int alloc_buffers(gt_tun *t, const gt_tun_config *cfg, char *err, size_t errlen)
+{
+	t->name = dup_str(cfg->stack.name ? cfg->stack.name : "glasstcp");
+	t->peer_name = dup_str(cfg->peer_name ? cfg->peer_name : "linux");
+	t->rxbuf = malloc(RXBUF_SIZE);
+	if (!t->name || !t->peer_name || !t->rxbuf) {
+		gt_tun_errf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int setup_impairment(gt_tun *t, const gt_tun_config *cfg, char *err, size_t errlen)
+{
+	if (!cfg->impair)
+		return 0;
+	t->impaired = true;
+	impair_params_of(cfg->impair, &t->ip);
+	/* one stream per direction, so each direction's decisions depend
+	 * only on its own packets */
+	gt_rng_seed(&t->rng[DIR_IN], cfg->impair->seed);
+	gt_rng_seed(&t->rng[DIR_OUT], cfg->impair->seed ^ 0x6a09e667f3bcc908u);
+	if (gt_pktq_reserve(&t->q, POOL_PREWARM, 2048) < 0) {
+		gt_tun_errf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int open_device(gt_tun *t, const gt_tun_config *cfg, char *err, size_t errlen)
+{
+	int rc = gt_tun_open_device(cfg->ifname, t->ifname, err, errlen);
+	if (rc < 0)
+		return rc;
+	t->fd = rc;
+	return 0;
+}
+
+static int configure_device(gt_tun *t, const gt_tun_config *cfg, char *err, size_t errlen)
+{
+	if (!cfg->configure)
+		return 0;
+	char cerr[256];
+	int rc = gt_tun_configure_device(t->ifname, cfg->peer, cfg->prefix_len, cfg->mtu, cerr,
+	                                 sizeof cerr);
+	int flags = 0;
+	if (rc == -EPERM && gt_tun_device_flags(t->ifname, &flags) == 0 && (flags & IFF_UP)) {
+		rc = 0; /* configured by someone who could */
+	}
+	if (rc < 0)
+		gt_tun_errf(err, errlen, "%s", cerr);
+	return rc;
+}
+
+static int create_stack(gt_tun *t, const gt_tun_config *cfg, char *err, size_t errlen)
+{
+	gt_stack_config sc = cfg->stack;
+	sc.name = t->name;
+	sc.local_addr = cfg->addr;
+	sc.output = on_output;
+	sc.output_user = t;
+	sc.on_event = on_stack_event;
+	sc.event_user = t;
+	if (sc.mss > cfg->mtu - 40)
+		sc.mss = (uint16_t)(cfg->mtu - 40);
+	/* RFC 6528: the ISN key must be secret: from the kernel's CSPRNG */
+	if (getrandom(sc.isn_key, sizeof sc.isn_key, 0) != (ssize_t)sizeof sc.isn_key) {
+		int rc = -errno;
+		gt_tun_errf(err, errlen, "getrandom: %s", strerror(errno));
+		return rc;
+	}
+	int rc = gt_stack_create(&sc, &t->st);
+	if (rc < 0)
+		gt_tun_errf(err, errlen, "cannot create the stack: %s", strerror(-rc));
+	return rc;
+}
+
+static int open_epoll_timer(gt_tun *t, char *err, size_t errlen)
+{
+	t->epfd = epoll_create1(EPOLL_CLOEXEC);
+	t->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (t->epfd < 0 || t->timerfd < 0) {
+		int rc = -errno;
+		gt_tun_errf(err, errlen, "epoll/timerfd: %s", strerror(errno));
+		return rc;
+	}
+	return 0;
+}
+
+/* SIGINT and SIGTERM blocked and read from a signalfd, so that the loop hands
+ * them to the application (on_signal) instead of dying; gt_tun_free restores
+ * the mask. */
+static int open_signalfd(gt_tun *t, char *err, size_t errlen)
+{
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	if (sigprocmask(SIG_BLOCK, &mask, &t->old_mask) < 0) {
+		int rc = -errno;
+		gt_tun_errf(err, errlen, "sigprocmask: %s", strerror(errno));
+		return rc;
+	}
+	t->mask_set = true;
+	t->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (t->sigfd < 0) {
+		int rc = -errno;
+		gt_tun_errf(err, errlen, "signalfd: %s", strerror(errno));
+		return rc;
+	}
+	return 0;
+}
+
+static int epoll_add(int epfd, int fd, uint64_t id)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = id};
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static int watch_loop_fds(gt_tun *t, char *err, size_t errlen)
+{
+	if (epoll_add(t->epfd, t->fd, ID_TUN) < 0 || epoll_add(t->epfd, t->timerfd, ID_TIMER) < 0 ||
+	    epoll_add(t->epfd, t->sigfd, ID_SIGNAL) < 0) {
+		int rc = -errno;
+		gt_tun_errf(err, errlen, "epoll_ctl: %s", strerror(errno));
+		return rc;
+	}
+	return 0;
+}
+
 int gt_tun_new(const gt_tun_config *cfg, gt_tun **out, char *err, size_t errlen)
 {
 	if (err && errlen)
@@ -599,121 +743,20 @@ int gt_tun_new(const gt_tun_config *cfg, gt_tun **out, char *err, size_t errlen)
 		gt_tun_errf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	t->fd = t->epfd = t->timerfd = t->sigfd = -1;
-	t->timer_armed = GT_TIME_NEVER;
-	for (int i = 0; i < MAX_WATCHED; i++)
-		t->w[i].fd = -1;
-	gt_pktq_init(&t->q, cfg->impair_limit ? cfg->impair_limit : DEFAULT_IMPAIR_LIMIT);
-	t->pcap = cfg->pcap;
-	t->on_event = cfg->on_event;
-	t->event_user = cfg->event_user;
-	t->name = dup_str(cfg->stack.name ? cfg->stack.name : "glasstcp");
-	t->peer_name = dup_str(cfg->peer_name ? cfg->peer_name : "linux");
-	t->rxbuf = malloc(RXBUF_SIZE);
-	if (!t->name || !t->peer_name || !t->rxbuf) {
-		gt_tun_errf(err, errlen, "out of memory");
-		rc = -ENOMEM;
-		goto fail;
+	init_fields(t, cfg);
+	if ((rc = alloc_buffers(t, cfg, err, errlen)) < 0 ||
+	    (rc = setup_impairment(t, cfg, err, errlen)) < 0 ||
+	    (rc = open_device(t, cfg, err, errlen)) < 0 ||
+	    (rc = configure_device(t, cfg, err, errlen)) < 0 ||
+	    (rc = create_stack(t, cfg, err, errlen)) < 0 ||
+	    (rc = open_epoll_timer(t, err, errlen)) < 0 ||
+	    (rc = open_signalfd(t, err, errlen)) < 0 || (rc = watch_loop_fds(t, err, errlen)) < 0) {
+		gt_tun_free(t); /* each step leaves what it made for gt_tun_free */
+		return rc;
 	}
-
-	if (cfg->impair) {
-		t->impaired = true;
-		impair_params_of(cfg->impair, &t->ip);
-		/* one stream per direction, so each direction's decisions depend
-		 * only on its own packets */
-		gt_rng_seed(&t->rng[DIR_IN], cfg->impair->seed);
-		gt_rng_seed(&t->rng[DIR_OUT], cfg->impair->seed ^ 0x6a09e667f3bcc908u);
-		if (gt_pktq_reserve(&t->q, POOL_PREWARM, 2048) < 0) {
-			gt_tun_errf(err, errlen, "out of memory");
-			rc = -ENOMEM;
-			goto fail;
-		}
-	}
-
-	rc = gt_tun_open_device(cfg->ifname, t->ifname, err, errlen);
-	if (rc < 0)
-		goto fail;
-	t->fd = rc;
-
-	if (cfg->configure) {
-		char cerr[256];
-		rc = gt_tun_configure_device(t->ifname, cfg->peer, cfg->prefix_len, cfg->mtu, cerr,
-		                             sizeof cerr);
-		int flags = 0;
-		if (rc == -EPERM && gt_tun_device_flags(t->ifname, &flags) == 0 &&
-		    (flags & IFF_UP)) {
-			rc = 0; /* configured by someone who could */
-		}
-		if (rc < 0) {
-			gt_tun_errf(err, errlen, "%s", cerr);
-			goto fail;
-		}
-	}
-
-	gt_stack_config sc = cfg->stack;
-	sc.name = t->name;
-	sc.local_addr = cfg->addr;
-	sc.output = on_output;
-	sc.output_user = t;
-	sc.on_event = on_stack_event;
-	sc.event_user = t;
-	if (sc.mss > cfg->mtu - 40)
-		sc.mss = (uint16_t)(cfg->mtu - 40);
-	/* RFC 6528: the ISN key must be secret: from the kernel's CSPRNG */
-	if (getrandom(sc.isn_key, sizeof sc.isn_key, 0) != (ssize_t)sizeof sc.isn_key) {
-		rc = -errno;
-		gt_tun_errf(err, errlen, "getrandom: %s", strerror(errno));
-		goto fail;
-	}
-	rc = gt_stack_create(&sc, &t->st);
-	if (rc < 0) {
-		gt_tun_errf(err, errlen, "cannot create the stack: %s", strerror(-rc));
-		goto fail;
-	}
-
-	t->epfd = epoll_create1(EPOLL_CLOEXEC);
-	t->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (t->epfd < 0 || t->timerfd < 0) {
-		rc = -errno;
-		gt_tun_errf(err, errlen, "epoll/timerfd: %s", strerror(errno));
-		goto fail;
-	}
-	sigset_t mask;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	if (sigprocmask(SIG_BLOCK, &mask, &t->old_mask) < 0) {
-		rc = -errno;
-		gt_tun_errf(err, errlen, "sigprocmask: %s", strerror(errno));
-		goto fail;
-	}
-	t->mask_set = true;
-	t->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (t->sigfd < 0) {
-		rc = -errno;
-		gt_tun_errf(err, errlen, "signalfd: %s", strerror(errno));
-		goto fail;
-	}
-	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = ID_TUN};
-	if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, t->fd, &ev) < 0)
-		goto fail_epoll;
-	ev = (struct epoll_event){.events = EPOLLIN, .data.u64 = ID_TIMER};
-	if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, t->timerfd, &ev) < 0)
-		goto fail_epoll;
-	ev = (struct epoll_event){.events = EPOLLIN, .data.u64 = ID_SIGNAL};
-	if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, t->sigfd, &ev) < 0)
-		goto fail_epoll;
-
 	t->now = mono_us();
 	*out = t;
 	return 0;
-
-fail_epoll:
-	rc = -errno;
-	gt_tun_errf(err, errlen, "epoll_ctl: %s", strerror(errno));
-fail:
-	gt_tun_free(t);
-	return rc;
 }
 
 void gt_tun_free(gt_tun *t)
