@@ -1,4 +1,4 @@
-/* The demo scenarios (tools/scenarios.c) as regression tests: for every
+/* The demo scenarios (tools/scenarios/scenarios.c) as regression tests: for every
  * scenario the exact state transitions of each host, and for the small ones
  * the exact segments, in order, with sequence numbers relative to each side's
  * ISN. Plus the timing rules the scenarios exist to show (TIME_WAIT lasts
@@ -6,7 +6,7 @@
  * the initial RTO), the errors the applications see, and determinism.
  *
  * GT_SCENARIO_DUMP=1 prints what each run recorded. */
-#include "scenarios.h"
+#include "scenarios/scenarios.h"
 #include "support.h"
 #include "trace/table.h"
 

@@ -3,7 +3,7 @@
  * sequence explain infers from the capture alone must be the one glasstcp
  * reported, for both ends. Plus anomalies, link types, hand-made captures for
  * the cases the demos do not reach, and unusable files. */
-#include "scenarios.h"
+#include "scenarios/scenarios.h"
 #include "support.h"
 #include "view/explain.h"
 #include "wire/wire.h"

@@ -4,7 +4,7 @@
  * another label, a state box or an edge. */
 #include "support.h"
 
-#include "scenarios.h"
+#include "scenarios/scenarios.h"
 #include "view/fsm.h"
 #include "view/svg.h"
 

@@ -1,10 +1,10 @@
 /* The HTTP server (gt_service "http:PORT:DIR") and client (gt_http_get) of
- * tools/service.h on the simulated network: a client host (192.0.2.1) and a
+ * tools/apps/service.h on the simulated network: a client host (192.0.2.1) and a
  * server host (192.0.2.2), 1 ms apart. The server serves a temporary
  * directory; raw-socket clients and servers written here check what goes on
  * the wire. */
-#include "http.h"
-#include "service.h"
+#include "apps/http.h"
+#include "apps/service.h"
 #include "support.h"
 
 #include <dirent.h>

@@ -1,4 +1,4 @@
-/* tools/kstates.c: the Linux kernel's TCP states from sock:inet_sock_set_state
+/* tools/kernel/kstates.c: the Linux kernel's TCP states from sock:inet_sock_set_state
  * and sock_diag.
  *
  * The parser and the event logic are tested on captured trace lines (always).
@@ -9,7 +9,7 @@
  *
  * The test includes kstates.c to reach its private parser. */
 #define _GNU_SOURCE
-#include "kstates.c"
+#include "kernel/kstates.c"
 #include "support.h"
 
 #include <inttypes.h>

@@ -2,7 +2,7 @@
  * drawn as SVG (ladder.c). The demo scenarios give real traces; hand-made logs
  * give the shapes other producers write (`glasstcp explain`: tx and inferred
  * states only; the TUN backend: a kernel peer that logs only its states). */
-#include "scenarios.h"
+#include "scenarios/scenarios.h"
 #include "support.h"
 #include "view/flow.h"
 #include "view/ladder.h"

@@ -5,7 +5,7 @@
  * GT_REPORT_DUMP=DIR writes each page to DIR to look at. */
 #include "support.h"
 
-#include "scenarios.h"
+#include "scenarios/scenarios.h"
 #include "view/explain.h"
 #include "view/flow.h"
 #include "view/report.h"

@@ -1,10 +1,10 @@
-/* The services of tools/service.h (echo, discard, and http's shutdown) on the
+/* The services of tools/apps/service.h (echo, discard, and http's shutdown) on the
  * simulated network: a client host (192.0.2.1) running test applications
  * through the socket API and a server host (192.0.2.2) running the services,
  * both driven the way a shell drives them — services polled after every step
  * of the network and at their deadlines. */
-#include "http.h"
-#include "service.h"
+#include "apps/http.h"
+#include "apps/service.h"
 #include "support.h"
 
 #include <dirent.h>

@@ -3,7 +3,7 @@
  * write byte for byte, and bad lines are refused with their line number. */
 #include "support.h"
 
-#include "scenarios.h"
+#include "scenarios/scenarios.h"
 #include "view/trace_read.h"
 
 #include <errno.h>

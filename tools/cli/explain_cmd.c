@@ -2,8 +2,8 @@
  * with the state sequences of both ends inferred from the packets
  * (view/explain.h), shown as the seed's table, as JSON Lines, as ladder
  * diagrams or as an HTML report, with the anomalies explained. */
-#include "cli.h"
-#include "cli_args.h"
+#include "cli/cli.h"
+#include "cli/cli_args.h"
 #include "view/explain.h"
 #include "view/flow.h"
 #include "view/ladder.h"

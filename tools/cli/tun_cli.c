@@ -1,7 +1,7 @@
 /* The TUN commands' shared options and run (tun_cli.h). */
-#include "tun_cli.h"
+#include "cli/tun_cli.h"
 
-#include "cli_args.h"
+#include "cli/cli_args.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -1,10 +1,10 @@
 /* `glasstcp up`: runs the stack on a TUN device and hosts services on it
  * (echo, discard, http) until SIGINT/SIGTERM, then closes every connection
  * gracefully (FINs), waits for them within a bound, and exits 0. */
-#include "cli.h"
-#include "cli_args.h"
-#include "service.h"
-#include "tun_cli.h"
+#include "apps/service.h"
+#include "cli/cli.h"
+#include "cli/cli_args.h"
+#include "cli/tun_cli.h"
 
 #include <errno.h>
 #include <stdio.h>

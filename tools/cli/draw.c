@@ -1,8 +1,8 @@
 /* `glasstcp draw`: the ladder diagram of one connection of a JSON Lines trace
  * (what `glasstcp demo --json`, the TUN tools and `glasstcp explain --json`
  * write) as SVG, and optionally the HTML report of the whole trace. */
-#include "cli.h"
-#include "cli_args.h"
+#include "cli/cli.h"
+#include "cli/cli_args.h"
 #include "view/flow.h"
 #include "view/ladder.h"
 #include "view/report.h"

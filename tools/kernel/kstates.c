@@ -10,7 +10,7 @@
  *    and the FIN_WAIT2 of an orphaned socket), and the local port of a
  *    connecting socket (CLOSE -> SYN_SENT is reported before the port is
  *    chosen). */
-#include "kstates.h"
+#include "kernel/kstates.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>

@@ -4,15 +4,15 @@
 #define GT_CLI_H
 
 int gt_cli_demo(int argc, char **argv);
-/* On a TUN device (tools/up.c, connect.c, get.c; shared parts in tun_cli.c). */
+/* On a TUN device (tools/cli/up.c, connect.c, get.c; shared parts in tun_cli.c). */
 int gt_cli_up(int argc, char **argv);
 int gt_cli_connect(int argc, char **argv);
 int gt_cli_get(int argc, char **argv);
-/* Views (tools/draw.c, fsm_cmd.c, explain_cmd.c; the renderers in tools/view). */
+/* Views (tools/cli/draw.c, fsm_cmd.c, explain_cmd.c; the renderers in tools/view). */
 int gt_cli_draw(int argc, char **argv);
 int gt_cli_fsm(int argc, char **argv);
 int gt_cli_explain(int argc, char **argv);
-/* The Linux kernel's TCP state changes, live (tools/watch.c). */
+/* The Linux kernel's TCP state changes, live (tools/cli/watch.c). */
 int gt_cli_watch(int argc, char **argv);
 
 #endif

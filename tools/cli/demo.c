@@ -1,9 +1,9 @@
 /* `glasstcp demo`: runs a scenario (scenarios.h) on the simulated network and
  * shows it as the seed's table, as JSON Lines, as a pcap capture, as the
  * ladder diagram of its first connection (SVG) and/or as the HTML report. */
-#include "cli.h"
-#include "cli_args.h"
-#include "scenarios.h"
+#include "cli/cli.h"
+#include "cli/cli_args.h"
+#include "scenarios/scenarios.h"
 #include "view/flow.h"
 #include "view/ladder.h"
 #include "view/report.h"

@@ -25,7 +25,7 @@
  *
  * No Date header: the service reads no clock, and "an origin server without a
  * clock MUST NOT generate a Date header field" (RFC 9110 §6.6.1). */
-#include "http.h"
+#include "apps/http.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,11 +1,11 @@
 /* `glasstcp watch --addr A`: the Linux kernel's TCP state changes for the
  * sockets whose local or remote address is A, recorded live from the
  * tracepoint sock:inet_sock_set_state (with TIME_WAIT told apart through
- * sock_diag: tools/kstates.h, docs/kernel-states.md) until Ctrl-C, SIGTERM or
+ * sock_diag: tools/kernel/kstates.h, docs/kernel-states.md) until Ctrl-C, SIGTERM or
  * --duration, then printed in time order as a table or as JSON Lines. */
-#include "cli.h"
-#include "cli_args.h"
-#include "kstates.h"
+#include "cli/cli.h"
+#include "cli/cli_args.h"
+#include "kernel/kstates.h"
 
 #include <errno.h>
 #include <math.h>

@@ -23,8 +23,8 @@
  * SYN_RECEIVED are dropped without RST), then the listener is closed. Every
  * connection finishes what it has in flight — echo its pending bytes, http the
  * response being sent — and then ends by lingering close: FIN, never RST. */
-#include "http.h"
-#include "service.h"
+#include "apps/http.h"
+#include "apps/service.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,9 +1,9 @@
 /* `glasstcp get`: one HTTP/1.1 GET over glasstcp on a TUN device, the body
  * to a file (or stdout). Exit 0 on a complete 2xx body. */
-#include "cli.h"
-#include "cli_args.h"
-#include "service.h"
-#include "tun_cli.h"
+#include "apps/service.h"
+#include "cli/cli.h"
+#include "cli/cli_args.h"
+#include "cli/tun_cli.h"
 
 #include <errno.h>
 #include <signal.h>

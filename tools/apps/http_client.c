@@ -14,7 +14,7 @@
  * -ECONNRESET, -ETIMEDOUT), -EPROTO for a malformed or truncated response
  * (closed before the end of the body), or the errno of a failed write to
  * `out` (-EIO when fwrite gives none). */
-#include "service.h"
+#include "apps/service.h"
 
 #include <errno.h>
 #include <stddef.h>

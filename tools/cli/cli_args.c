@@ -1,5 +1,5 @@
 /* The subcommands' shared argument parsing (cli_args.h). */
-#include "cli_args.h"
+#include "cli/cli_args.h"
 
 #include <errno.h>
 #include <math.h>

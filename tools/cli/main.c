@@ -1,5 +1,5 @@
 /* glasstcp — the command-line tool: one file per subcommand. */
-#include "cli.h"
+#include "cli/cli.h"
 
 #include <stdio.h>
 #include <string.h>

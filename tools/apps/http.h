@@ -7,7 +7,7 @@
 #ifndef GT_TOOLS_HTTP_H
 #define GT_TOOLS_HTTP_H
 
-#include "service.h"
+#include "apps/service.h"
 
 #include <stdbool.h>
 #include <stdint.h>

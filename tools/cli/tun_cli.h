@@ -3,7 +3,7 @@
 #ifndef GT_TOOLS_TUN_CLI_H
 #define GT_TOOLS_TUN_CLI_H
 
-#include "kstates.h"
+#include "kernel/kstates.h"
 
 #include <glasstcp/glasstcp.h>
 #include <glasstcp/tun.h>

@@ -2,9 +2,9 @@
  * the connection, the connection to stdout; stdin's EOF half-closes (FIN),
  * and the command goes on reading until the peer's FIN. Exit 0 on a clean
  * close, 1 with the reason otherwise (refused, reset, timed out). */
-#include "cli.h"
-#include "cli_args.h"
-#include "tun_cli.h"
+#include "cli/cli.h"
+#include "cli/cli_args.h"
+#include "cli/tun_cli.h"
 
 #include <errno.h>
 #include <signal.h>

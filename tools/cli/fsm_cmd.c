@@ -1,8 +1,8 @@
 /* `glasstcp fsm`: the RFC 9293 state diagram as SVG or DOT, with the
  * transitions that the given traces took counted on it, and a text coverage
  * report (tools/view/fsm.h). */
-#include "cli.h"
-#include "cli_args.h"
+#include "cli/cli.h"
+#include "cli/cli_args.h"
 #include "view/fsm.h"
 #include "view/trace_read.h"
 

@@ -18,7 +18,7 @@ typedef struct gt_service gt_service;
  * is not a directory, or when the port cannot be bound ("port 80 is already in
  * use"). echo is RFC 862 (a peer's half-close is answered once everything is
  * echoed), discard RFC 863; http serves GET and HEAD of the files under DIR
- * (tools/http_server.c says what it answers). */
+ * (tools/apps/http_server.c says what it answers). */
 gt_service *gt_service_new(gt_stack *st, const char *spec, gt_time_us now, char *err,
                            size_t errlen);
 /* Accepts, reads, writes, closes: everything that can be done now. Visits

@@ -11,7 +11,7 @@
  *           until the connection fails.
  * The data are pseudo-random bytes derived from the seed, so each receiver
  * checks every byte without keeping a copy of what was sent. */
-#include "scenarios.h"
+#include "scenarios/scenarios.h"
 
 #include <errno.h>
 #include <stdarg.h>
