@@ -23,9 +23,9 @@ declare -A ALLOWED=(
 	[src/backend]="include src/wire src/base"
 	[tools/view]="include"
 	[tools/apps]="include"
-	[tools/linux]="include"
+	[tools/kernel]="include"
 	[tools/scenarios]="include tools/apps"
-	[tools/cli]="include tools/view tools/apps tools/linux tools/scenarios"
+	[tools/cli]="include tools/view tools/apps tools/kernel tools/scenarios"
 )
 # Calls only: a part may also call the public API (what include/glasstcp
 # declares) of these parts, the way an application does: the backends drive
