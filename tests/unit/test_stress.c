@@ -305,12 +305,9 @@ static void check_counters(const stress_run *r, const gt_stack_counters *c, cons
 	      "%s: %" PRIu64 " rate-limited ACKs", who, c->tx_challenge_acks);
 }
 
-static void run_seed(uint64_t seed, stress_totals *tot, bool verbose)
+/* The run's state and both streams' bytes, from the seed. */
+static stress_run *new_run(uint64_t seed, bool verbose)
 {
-	gt_stack_config cfg;
-	gt_stack_config_default(&cfg);
-	cfg.msl_us = MSL_US;
-
 	stress_run *r = calloc(1, sizeof *r);
 	assert_non_null(r);
 	r->seed = seed;
@@ -326,8 +323,17 @@ static void run_seed(uint64_t seed, stress_totals *tot, bool verbose)
 	assert_true(r->c2s_src && r->c2s_dst && r->s2c_src && r->s2c_dst);
 	fill_random(r->c2s_src, r->c2s_len, seed * 2);
 	fill_random(r->s2c_src, r->s2c_len, seed * 2 + 1);
+	return r;
+}
 
-	r->sim = gt_sim_new(seed);
+/* Client and server on a link that loses, duplicates and reorders. */
+static void setup_network(stress_run *r)
+{
+	gt_stack_config cfg;
+	gt_stack_config_default(&cfg);
+	cfg.msl_us = MSL_US;
+
+	r->sim = gt_sim_new(r->seed);
 	assert_non_null(r->sim);
 	gt_sim_set_event_fn(r->sim, on_event, r);
 	int ch = gt_sim_add_host(r->sim, "client", CLIENT_ADDR, &cfg);
@@ -341,7 +347,10 @@ static void run_seed(uint64_t seed, stress_totals *tot, bool verbose)
 	gt_sim_set_link(r->sim, -1, -1, &lp);
 	r->cst = gt_sim_stack(r->sim, ch);
 	r->sst = gt_sim_stack(r->sim, sh);
+}
 
+static void listen_and_connect(stress_run *r)
+{
 	r->lsock = gt_socket(r->sst);
 	assert_true(r->lsock >= 0);
 	assert_int_equal(gt_bind(r->sst, r->lsock, 0, PORT), 0);
@@ -349,16 +358,26 @@ static void run_seed(uint64_t seed, stress_totals *tot, bool verbose)
 	r->csock = gt_socket(r->cst);
 	assert_true(r->csock >= 0);
 	assert_int_equal(gt_connect(r->cst, r->csock, SERVER_ADDR, PORT, 0), -EINPROGRESS);
+}
 
+/* Steps the simulation until nothing is left to do; returns the virtual time
+ * it ended at. */
+static gt_time_us transfer(stress_run *r)
+{
 	while (gt_sim_step(r->sim)) {
 		run_apps(r);
 		if (gt_sim_now(r->sim) > MAX_VIRTUAL)
 			break;
 	}
 	gt_time_us end = gt_sim_now(r->sim);
-	CHECK(seed, gt_sim_next_time(r->sim) == GT_TIME_NEVER,
+	CHECK(r->seed, gt_sim_next_time(r->sim) == GT_TIME_NEVER,
 	      "still busy after %" PRIu64 " us of virtual time", end);
+	return end;
+}
 
+static void check_streams(const stress_run *r)
+{
+	uint64_t seed = r->seed;
 	/* every byte exactly once, in order; EOF after exactly the stream */
 	CHECK(seed, r->s_eof && r->c2s_got == r->c2s_len, "server got %zu bytes, eof %d",
 	      r->c2s_got, r->s_eof);
@@ -372,7 +391,11 @@ static void run_seed(uint64_t seed, stress_totals *tot, bool verbose)
 	      gt_stack_conn_count(r->sst));
 	CHECK(seed, gt_stack_conn_count(r->cst) == 0, "client holds %zu connections",
 	      gt_stack_conn_count(r->cst));
+}
 
+static void check_time_wait(const stress_run *r)
+{
+	uint64_t seed = r->seed;
 	/* TIME_WAIT: entered once (the client closed first), left by the 2 MSL
 	 * timer exactly 2*MSL after the last receipt of the server's FIN. Every
 	 * such FIN drew an ACK at once; no ACK sent in TIME_WAIT acknowledges
@@ -395,12 +418,13 @@ static void run_seed(uint64_t seed, stress_totals *tot, bool verbose)
 	      r->tw_bad_acks);
 	CHECK(seed, r->tw_restarts == 0 || r->last_tw_ack_tx >= r->last_fin_rx,
 	      "the last FIN in TIME_WAIT was not ACKed");
+}
 
-	/* counters */
-	const gt_stack_counters *cc = gt_stack_get_counters(r->cst);
-	const gt_stack_counters *sc = gt_stack_get_counters(r->sst);
-	check_counters(r, cc, "client");
-	check_counters(r, sc, "server");
+/* The simulator's packet counts against the two stacks' counters. */
+static void check_sim_stats(const stress_run *r, const gt_stack_counters *cc,
+                            const gt_stack_counters *sc)
+{
+	uint64_t seed = r->seed;
 	const gt_sim_stats *ss = gt_sim_get_stats(r->sim);
 	CHECK(seed, ss->packets_sent == cc->tx_segments + sc->tx_segments,
 	      "sim saw %" PRIu64 " packets, stacks sent %" PRIu64, ss->packets_sent,
@@ -413,6 +437,12 @@ static void run_seed(uint64_t seed, stress_totals *tot, bool verbose)
 	CHECK(seed, ss->packets_delivered == cc->rx_packets + sc->rx_packets,
 	      "delivered %" PRIu64 " != rx %" PRIu64, ss->packets_delivered,
 	      cc->rx_packets + sc->rx_packets);
+}
+
+static void check_resets(const stress_run *r, const gt_stack_counters *cc,
+                         const gt_stack_counters *sc)
+{
+	uint64_t seed = r->seed;
 	/* RSTs answer only segments that find no connection (RFC 9293 §3.10.7.1):
 	 * at the server, a late duplicate after its TCB is gone; at the client, a
 	 * FIN the server retransmits after the client's TIME_WAIT ran out (every
@@ -438,20 +468,26 @@ static void run_seed(uint64_t seed, stress_totals *tot, bool verbose)
 	      sc->tx_rsts + (r->server_rsts_rx - rst_ended) ==
 	          sc->drop[GT_DROP_NO_CONNECTION] + sc->drop[GT_DROP_LISTEN_BAD],
 	      "server sent %" PRIu64 " RSTs, received %u", sc->tx_rsts, r->server_rsts_rx);
+}
 
-	if (verbose) {
-		printf("seed %" PRIu64 ": %" PRIu64 " us virtual, tw restarts %u, segs c=%" PRIu64
-		       " s=%" PRIu64 ", rexmits c=%" PRIu64 " s=%" PRIu64 "\n",
-		       seed, end, r->tw_restarts, cc->tx_segments, sc->tx_segments, cc->tx_rexmits,
-		       sc->tx_rexmits);
-		for (int i = 0; i < GT_DROP_REASON_COUNT; i++) {
-			if (cc->drop[i] || sc->drop[i])
-				printf("  %-20s client %" PRIu64 " server %" PRIu64 "\n",
-				       gt_drop_reason_name((gt_drop_reason)i), cc->drop[i],
-				       sc->drop[i]);
-		}
+/* A replayed seed's summary and drop counters. */
+static void print_seed(const stress_run *r, gt_time_us end, const gt_stack_counters *cc,
+                       const gt_stack_counters *sc)
+{
+	printf("seed %" PRIu64 ": %" PRIu64 " us virtual, tw restarts %u, segs c=%" PRIu64
+	       " s=%" PRIu64 ", rexmits c=%" PRIu64 " s=%" PRIu64 "\n",
+	       r->seed, end, r->tw_restarts, cc->tx_segments, sc->tx_segments, cc->tx_rexmits,
+	       sc->tx_rexmits);
+	for (int i = 0; i < GT_DROP_REASON_COUNT; i++) {
+		if (cc->drop[i] || sc->drop[i])
+			printf("  %-20s client %" PRIu64 " server %" PRIu64 "\n",
+			       gt_drop_reason_name((gt_drop_reason)i), cc->drop[i], sc->drop[i]);
 	}
+}
 
+static void add_totals(stress_totals *tot, const stress_run *r, gt_time_us end,
+                       const gt_stack_counters *cc, const gt_stack_counters *sc)
+{
 	tot->seeds++;
 	tot->segments += cc->tx_segments + sc->tx_segments;
 	tot->rexmits += cc->tx_rexmits + sc->tx_rexmits;
@@ -462,13 +498,38 @@ static void run_seed(uint64_t seed, stress_totals *tot, bool verbose)
 	tot->fin_after_tw += r->late_rx_not_rst > 0;
 	for (int i = 0; i < GT_DROP_REASON_COUNT; i++)
 		tot->drop[i] += cc->drop[i] + sc->drop[i];
+}
 
+static void free_run(stress_run *r)
+{
 	gt_sim_free(r->sim);
 	free(r->c2s_src);
 	free(r->c2s_dst);
 	free(r->s2c_src);
 	free(r->s2c_dst);
 	free(r);
+}
+
+static void run_seed(uint64_t seed, stress_totals *tot, bool verbose)
+{
+	stress_run *r = new_run(seed, verbose);
+	setup_network(r);
+	listen_and_connect(r);
+	gt_time_us end = transfer(r);
+
+	check_streams(r);
+	check_time_wait(r);
+	const gt_stack_counters *cc = gt_stack_get_counters(r->cst);
+	const gt_stack_counters *sc = gt_stack_get_counters(r->sst);
+	check_counters(r, cc, "client");
+	check_counters(r, sc, "server");
+	check_sim_stats(r, cc, sc);
+	check_resets(r, cc, sc);
+
+	if (verbose)
+		print_seed(r, end, cc, sc);
+	add_totals(tot, r, end, cc, sc);
+	free_run(r);
 }
 
 static double wall_seconds(void)
