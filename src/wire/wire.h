@@ -4,30 +4,12 @@
 #define GT_WIRE_H
 
 #include "glasstcp/types.h"
+/* The public part: the header lengths, gt_tcp_opts, gt_wire_parse_options. */
+#include "glasstcp/wire.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#define GT_IPV4_HDR_LEN    20
-#define GT_TCP_HDR_LEN     20
-#define GT_TCP_MAX_OPT_LEN 40
-#define GT_IP_PROTO_TCP    6
-
-typedef struct gt_tcp_opts {
-	bool has_mss;
-	bool has_wscale;
-	bool sack_permitted;
-	bool has_ts;
-	uint16_t mss;
-	uint8_t wscale;
-	uint8_t sack_count;
-	uint32_t ts_val;
-	uint32_t ts_ecr;
-	struct {
-		uint32_t left, right;
-	} sack[4];
-} gt_tcp_opts;
 
 /* A parsed segment. payload points into the packet given to gt_wire_parse. */
 typedef struct gt_segment {
@@ -51,11 +33,6 @@ typedef struct gt_segment {
  * address. Returns GT_DROP_NONE and fills *seg, or the reason to drop. Never
  * reads outside pkt[0..len). */
 gt_drop_reason gt_wire_parse(const uint8_t *pkt, size_t len, gt_segment *seg);
-
-/* Parses TCP options (bytes between the fixed header and the data). Unknown
- * kinds are skipped by their length. Returns false when an option's length is
- * malformed (0, 1 for a non-single-byte kind, or overrunning). */
-bool gt_wire_parse_options(const uint8_t *opt, size_t len, gt_tcp_opts *out);
 
 /* Writes the IPv4 and TCP headers for seg (addresses, ports, seq, ack, flags,
  * wnd, urp, and the options present in seg->opts: MSS, window scale,

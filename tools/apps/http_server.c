@@ -458,6 +458,145 @@ static bool token_list_has(const char *v, size_t len, const char *tok)
 
 typedef enum parse_result { P_INCOMPLETE, P_STARTED } parse_result;
 
+/* The end of the header section, the empty line after the line feed lf; NULL
+ * when it has not arrived yet. */
+static const char *header_section_end(const char *lf, const char *end)
+{
+	for (const char *q = lf; q < end; q++) {
+		q = memchr(q, '\n', (size_t)(end - q));
+		if (!q)
+			break;
+		if (q + 1 < end && q[1] == '\n')
+			return q + 2;
+		if (q + 2 < end && q[1] == '\r' && q[2] == '\n')
+			return q + 3;
+	}
+	return NULL;
+}
+
+/* The request line's three parts (pointers into the request buffer). */
+typedef struct request_line {
+	const char *method, *target, *version;
+	size_t mlen, tlen;
+} request_line;
+
+/* RFC 9112 §3: method SP request-target SP HTTP-version. False when the line
+ * is malformed; *next is the line after it. */
+static bool parse_request_line(const char *buf, const char *end, request_line *rl,
+                               const char **next)
+{
+	size_t llen = line_at(buf, end, next);
+	const char *sp1 = memchr(buf, ' ', llen);
+	const char *sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(buf + llen - sp1 - 1)) : NULL;
+	bool bad = !sp1 || !sp2 || sp1 == buf || sp2 == sp1 + 1;
+	rl->method = buf;
+	rl->target = sp1 ? sp1 + 1 : buf;
+	rl->version = sp2 ? sp2 + 1 : buf;
+	rl->mlen = sp1 ? (size_t)(sp1 - buf) : 0;
+	rl->tlen = sp2 ? (size_t)(sp2 - rl->target) : 0;
+	size_t vlen = sp2 ? (size_t)(buf + llen - rl->version) : 0;
+	for (size_t i = 0; !bad && i < rl->mlen; i++)
+		bad = !is_tchar((unsigned char)rl->method[i]);
+	for (size_t i = 0; !bad && i < rl->tlen; i++)
+		bad = (unsigned char)rl->target[i] <= 0x20 || (unsigned char)rl->target[i] >= 0x7f;
+	const char *v = rl->version;
+	return !(bad || vlen != 8 || strncmp(v, "HTTP/", 5) || v[5] < '0' || v[5] > '9' ||
+	         v[6] != '.' || v[7] < '0' || v[7] > '9');
+}
+
+/* What the server needs of the header fields. */
+typedef struct header_info {
+	int hosts;
+	bool conn_close, conn_keep, has_te, has_cl;
+	uint64_t cl;
+} header_info;
+
+/* One field's value as Content-Length (RFC 9112 §6.3 item 5: repeated
+ * values must agree); false when it is not a valid one. */
+static bool take_content_length(header_info *h, const char *v, size_t vl)
+{
+	uint64_t val = 0;
+	bool bad = vl == 0 || vl > 18;
+	for (size_t i = 0; !bad && i < vl; i++) {
+		bad = v[i] < '0' || v[i] > '9';
+		val = val * 10 + (uint64_t)(v[i] - '0');
+	}
+	bad = bad || (h->has_cl && val != h->cl);
+	h->has_cl = true;
+	h->cl = val;
+	return !bad;
+}
+
+/* The header fields from line to the empty line; false when one is
+ * malformed. */
+static bool parse_header_fields(const char *line, const char *end, header_info *h)
+{
+	const char *next;
+	for (;;) {
+		size_t llen = line_at(line, end, &next);
+		if (llen == 0)
+			return true;
+		const char *colon = memchr(line, ':', llen);
+		/* RFC 9112 §5.1: no whitespace before the colon; §5.2: obs-fold is
+		 * rejected with 400 */
+		bool bad = !colon || colon == line;
+		for (const char *q = line; !bad && q < colon; q++)
+			bad = !is_tchar((unsigned char)*q);
+		if (bad)
+			return false;
+		const char *v = colon + 1, *vend = line + llen;
+		while (v < vend && (*v == ' ' || *v == '\t'))
+			v++;
+		while (vend > v && (vend[-1] == ' ' || vend[-1] == '\t'))
+			vend--;
+		for (const char *q = v; !bad && q < vend; q++) {
+			unsigned char ch = (unsigned char)*q; /* obs-text (0x80-0xff) is fine */
+			bad = (ch < 0x20 && ch != '\t') || ch == 0x7f;
+		}
+		size_t nlen = (size_t)(colon - line), vl = (size_t)(vend - v);
+		if (nlen == 4 && !strncasecmp(line, "host", 4)) {
+			h->hosts++;
+		} else if (nlen == 10 && !strncasecmp(line, "connection", 10)) {
+			h->conn_close = h->conn_close || token_list_has(v, vl, "close");
+			h->conn_keep = h->conn_keep || token_list_has(v, vl, "keep-alive");
+		} else if (nlen == 17 && !strncasecmp(line, "transfer-encoding", 17)) {
+			h->has_te = true;
+		} else if (nlen == 14 && !strncasecmp(line, "content-length", 14)) {
+			bad = !take_content_length(h, v, vl) || bad;
+		}
+		if (bad)
+			return false;
+		line = next;
+	}
+}
+
+/* A method other than GET and HEAD: its body is not read, so the answer
+ * closes the connection: 405 for a method HTTP knows, 501 for another. */
+static void answer_other_method(gt_http_conn *c, gt_service_stats *stats, request *rq,
+                                const request_line *rl)
+{
+	static const char *const known[] = {"POST",    "PUT",   "DELETE", "CONNECT",
+	                                    "OPTIONS", "TRACE", "PATCH"};
+	bool is_known = false;
+	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+		is_known = is_known || (strlen(known[i]) == rl->mlen &&
+		                        !memcmp(rl->method, known[i], rl->mlen));
+	c->req_len = 0;
+	if (is_known)
+		start_error(c, stats, 405, rq, "Allow: GET, HEAD\r\n", true);
+	else
+		start_error(c, stats, 501, rq, NULL, true);
+}
+
+/* An error answer after which nothing in the buffer can be trusted (the
+ * framing is lost): the buffer is dropped and the connection closes. */
+static parse_result reject(gt_http_conn *c, gt_service_stats *stats, int status, request *rq)
+{
+	c->req_len = 0;
+	start_error(c, stats, status, rq, NULL, true);
+	return P_STARTED;
+}
+
 /* Parses the request at the start of c->req (one ending in an empty line) and
  * starts its response; consumes it from the buffer. */
 static parse_result parse_request(gt_http_server *srv, gt_http_conn *c, gt_service_stats *stats)
@@ -473,148 +612,46 @@ static parse_result parse_request(gt_http_server *srv, gt_http_conn *c, gt_servi
 	}
 	const char *buf = c->req, *end = c->req + c->req_len;
 	const char *lf = memchr(buf, '\n', c->req_len);
-	if (!lf) {
-		if (c->req_len == sizeof c->req) {
-			start_error(c, stats, 414, &rq, NULL, true);
-			return P_STARTED;
-		}
-		return P_INCOMPLETE;
-	}
-	/* the end of the header section: an empty line */
-	const char *hend = NULL;
-	for (const char *q = lf; q < end; q++) {
-		q = memchr(q, '\n', (size_t)(end - q));
-		if (!q)
-			break;
-		if (q + 1 < end && q[1] == '\n') {
-			hend = q + 2;
-			break;
-		}
-		if (q + 2 < end && q[1] == '\r' && q[2] == '\n') {
-			hend = q + 3;
-			break;
-		}
-	}
+	const char *hend = lf ? header_section_end(lf, end) : NULL;
 	if (!hend) {
 		if (c->req_len == sizeof c->req) {
-			start_error(c, stats, 431, &rq, NULL, true);
+			/* the request line, or the header section, does not fit */
+			start_error(c, stats, lf ? 431 : 414, &rq, NULL, true);
 			return P_STARTED;
 		}
 		return P_INCOMPLETE;
 	}
 	size_t consumed = (size_t)(hend - buf);
 
-	/* the request line: method SP request-target SP HTTP-version */
+	request_line rl;
 	const char *next;
-	size_t llen = line_at(buf, end, &next);
-	const char *sp1 = memchr(buf, ' ', llen);
-	const char *sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(buf + llen - sp1 - 1)) : NULL;
-	bool bad = !sp1 || !sp2 || sp1 == buf || sp2 == sp1 + 1;
-	const char *method = buf, *target = sp1 ? sp1 + 1 : buf, *version = sp2 ? sp2 + 1 : buf;
-	size_t mlen = sp1 ? (size_t)(sp1 - buf) : 0, tlen = sp2 ? (size_t)(sp2 - target) : 0;
-	size_t vlen = sp2 ? (size_t)(buf + llen - version) : 0;
-	for (size_t i = 0; !bad && i < mlen; i++)
-		bad = !is_tchar((unsigned char)method[i]);
-	for (size_t i = 0; !bad && i < tlen; i++)
-		bad = (unsigned char)target[i] <= 0x20 || (unsigned char)target[i] >= 0x7f;
-	bad = bad || vlen != 8 || strncmp(version, "HTTP/", 5) || version[5] < '0' ||
-	      version[5] > '9' || version[6] != '.' || version[7] < '0' || version[7] > '9';
-	if (bad) {
-		c->req_len = 0; /* the framing is lost: nothing after it can be trusted */
-		start_error(c, stats, 400, &rq, NULL, true);
-		return P_STARTED;
-	}
-	if (version[5] != '1') {
-		c->req_len = 0;
-		start_error(c, stats, 505, &rq, NULL, true);
-		return P_STARTED;
-	}
-	rq.http10 = version[7] == '0';
-	rq.head = mlen == 4 && !memcmp(method, "HEAD", 4);
+	if (!parse_request_line(buf, end, &rl, &next))
+		return reject(c, stats, 400, &rq);
+	if (rl.version[5] != '1')
+		return reject(c, stats, 505, &rq);
+	rq.http10 = rl.version[7] == '0';
+	rq.head = rl.mlen == 4 && !memcmp(rl.method, "HEAD", 4);
 
-	/* the header fields */
-	int hosts = 0;
-	bool conn_close = false, conn_keep = false, has_te = false, has_cl = false;
-	uint64_t cl = 0;
-	const char *line = next;
-	while (!bad) {
-		llen = line_at(line, end, &next);
-		if (llen == 0)
-			break;
-		const char *colon = memchr(line, ':', llen);
-		/* RFC 9112 §5.1: no whitespace before the colon; §5.2: obs-fold is
-		 * rejected with 400 */
-		bad = !colon || colon == line;
-		for (const char *q = line; !bad && q < colon; q++)
-			bad = !is_tchar((unsigned char)*q);
-		if (bad)
-			break;
-		const char *v = colon + 1, *vend = line + llen;
-		while (v < vend && (*v == ' ' || *v == '\t'))
-			v++;
-		while (vend > v && (vend[-1] == ' ' || vend[-1] == '\t'))
-			vend--;
-		for (const char *q = v; !bad && q < vend; q++) {
-			unsigned char ch = (unsigned char)*q; /* obs-text (0x80-0xff) is fine */
-			bad = (ch < 0x20 && ch != '\t') || ch == 0x7f;
-		}
-		size_t nlen = (size_t)(colon - line), vl = (size_t)(vend - v);
-		if (nlen == 4 && !strncasecmp(line, "host", 4)) {
-			hosts++;
-		} else if (nlen == 10 && !strncasecmp(line, "connection", 10)) {
-			conn_close = conn_close || token_list_has(v, vl, "close");
-			conn_keep = conn_keep || token_list_has(v, vl, "keep-alive");
-		} else if (nlen == 17 && !strncasecmp(line, "transfer-encoding", 17)) {
-			has_te = true;
-		} else if (nlen == 14 && !strncasecmp(line, "content-length", 14)) {
-			uint64_t val = 0;
-			bad = vl == 0 || vl > 18;
-			for (size_t i = 0; !bad && i < vl; i++) {
-				bad = v[i] < '0' || v[i] > '9';
-				val = val * 10 + (uint64_t)(v[i] - '0');
-			}
-			bad = bad || (has_cl && val != cl); /* RFC 9112 §6.3 item 5 */
-			has_cl = true;
-			cl = val;
-		}
-		line = next;
-	}
+	header_info h = {0};
 	/* RFC 9112 §3.2: exactly one Host in HTTP/1.1, at most one in 1.0 */
-	if (bad || hosts > 1 || (!rq.http10 && hosts == 0)) {
-		c->req_len = 0;
-		start_error(c, stats, 400, &rq, NULL, true);
-		return P_STARTED;
-	}
-	rq.keep_alive = rq.http10 ? conn_keep && !conn_close : !conn_close;
+	if (!parse_header_fields(next, end, &h) || h.hosts > 1 || (!rq.http10 && h.hosts == 0))
+		return reject(c, stats, 400, &rq);
+	rq.keep_alive = rq.http10 ? h.conn_keep && !h.conn_close : !h.conn_close;
 
-	bool get = mlen == 3 && !memcmp(method, "GET", 3);
-	if (has_te) {
-		/* RFC 9112 §6.1: a transfer coding we do not take: 501; the body's
-		 * framing is then unknown, so close */
-		c->req_len = 0;
-		start_error(c, stats, 501, &rq, NULL, true);
-		return P_STARTED;
-	}
+	/* RFC 9112 §6.1: a transfer coding we do not take: 501; the body's
+	 * framing is then unknown, so close */
+	if (h.has_te)
+		return reject(c, stats, 501, &rq);
+	bool get = rl.mlen == 3 && !memcmp(rl.method, "GET", 3);
 	if (!get && !rq.head) {
-		static const char *const known[] = {"POST",    "PUT",   "DELETE", "CONNECT",
-		                                    "OPTIONS", "TRACE", "PATCH"};
-		bool is_known = false;
-		for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
-			is_known = is_known ||
-			           (strlen(known[i]) == mlen && !memcmp(method, known[i], mlen));
-		/* the method's body is not read: close after answering */
-		c->req_len = 0;
-		if (is_known)
-			start_error(c, stats, 405, &rq, "Allow: GET, HEAD\r\n", true);
-		else
-			start_error(c, stats, 501, &rq, NULL, true);
+		answer_other_method(c, stats, &rq, &rl);
 		return P_STARTED;
 	}
 	/* target points into c->req: answer before moving the rest up */
-	serve(srv, c, stats, &rq, target, tlen);
+	serve(srv, c, stats, &rq, rl.target, rl.tlen);
 	memmove(c->req, c->req + consumed, c->req_len - consumed);
 	c->req_len -= (uint32_t)consumed;
-	c->skip = cl; /* a GET or HEAD with a body: it is read and dropped */
+	c->skip = h.cl; /* a GET or HEAD with a body: it is read and dropped */
 	return P_STARTED;
 }
 

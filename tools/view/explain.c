@@ -14,8 +14,8 @@
  * capture ends is taken as received (inferred) when it is an ACK or an RST, and
  * as never received when it is a SYN or FIN nobody acknowledged. */
 #include "view/explain.h"
+#include "glasstcp/wire.h"
 #include "view/svg.h"
-#include "wire/wire.h"
 
 #include <errno.h>
 #include <inttypes.h>
