@@ -59,61 +59,52 @@ typedef struct demo_args {
 	gt_scenario_opts opts;
 } demo_args;
 
+static bool take_seed(const char *value, void *out)
+{
+	return gt_cli_parse_u64(value, UINT64_MAX, out);
+}
+
+/* --loss P, 0 <= P < 1 */
+static bool take_loss(const char *value, void *out)
+{
+	double p;
+	if (!gt_cli_parse_decimal(value, 1, &p) || p >= 1)
+		return false;
+	*(double *)out = p;
+	return true;
+}
+
+/* --delay MS into a uint32_t */
+static bool take_delay(const char *value, void *out)
+{
+	uint64_t d;
+	if (!gt_cli_parse_u64(value, MAX_DELAY_MS, &d))
+		return false;
+	*(uint32_t *)out = (uint32_t)d;
+	return true;
+}
+
 static int parse_args(int argc, char **argv, demo_args *a)
 {
 	gt_scenario_opts_default(&a->opts);
-	for (int i = 1; i < argc; i++) {
-		const char *arg = argv[i];
-		bool m;
-		const char *v;
-		if (!strcmp(arg, "--list")) {
-			a->list = true;
-		} else if (!strcmp(arg, "--json")) {
-			a->json = true;
-		} else if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
-			a->help = true;
-		} else if ((v = gt_cli_option_value(arg, "--pcap", argc, argv, &i, &m)), m) {
-			if (!v || !*v)
-				return gt_cli_bad_usage("demo", "%s needs a file name", "--pcap");
-			a->pcap = v;
-		} else if ((v = gt_cli_option_value(arg, "--svg", argc, argv, &i, &m)), m) {
-			if (!v || !*v)
-				return gt_cli_bad_usage("demo", "%s needs a file name", "--svg");
-			a->svg = v;
-		} else if ((v = gt_cli_option_value(arg, "--html", argc, argv, &i, &m)), m) {
-			if (!v || !*v)
-				return gt_cli_bad_usage("demo", "%s needs a file name", "--html");
-			a->html = v;
-		} else if ((v = gt_cli_option_value(arg, "--seed", argc, argv, &i, &m)), m) {
-			if (!gt_cli_parse_u64(v, UINT64_MAX, &a->opts.seed))
-				return gt_cli_bad_usage(
-				    "demo", "--seed needs a non-negative integer, got '%s'",
-				    v ? v : "");
-		} else if ((v = gt_cli_option_value(arg, "--loss", argc, argv, &i, &m)), m) {
-			double p;
-			if (!gt_cli_parse_decimal(v, 1, &p) || p >= 1)
-				return gt_cli_bad_usage(
-				    "demo", "--loss needs a probability 0 <= P < 1, got '%s'",
-				    v ? v : "");
-			a->opts.loss = p;
-		} else if ((v = gt_cli_option_value(arg, "--delay", argc, argv, &i, &m)), m) {
-			uint64_t d;
-			if (!gt_cli_parse_u64(v, MAX_DELAY_MS, &d))
-				return gt_cli_bad_usage(
-				    "demo", "--delay needs milliseconds 0..10000, got '%s'",
-				    v ? v : "");
-			a->opts.delay_ms = (uint32_t)d;
-		} else if (arg[0] == '-' && arg[1] != '\0') {
-			return gt_cli_bad_usage("demo",
-			                        "unknown option '%s' (glasstcp demo --help)", arg);
-		} else if (a->name) {
-			return gt_cli_bad_usage(
-			    "demo", "one scenario at a time ('%s' is one too many)", arg);
-		} else {
-			a->name = arg;
-		}
-	}
-	return 0;
+	gt_cli_opt opts[] = {
+	    gt_cli_flag("--list", &a->list),
+	    gt_cli_flag("--json", &a->json),
+	    gt_cli_file("--pcap", &a->pcap),
+	    gt_cli_file("--svg", &a->svg),
+	    gt_cli_file("--html", &a->html),
+	    gt_cli_number("--seed", "a non-negative integer", take_seed, &a->opts.seed),
+	    gt_cli_number("--loss", "a probability 0 <= P < 1", take_loss, &a->opts.loss),
+	    gt_cli_number("--delay", "milliseconds 0.." GT_CLI_STR(MAX_DELAY_MS), take_delay,
+	                  &a->opts.delay_ms),
+	};
+	gt_cli_args spec = {.cmd = "demo",
+	                    .operand = "scenario",
+	                    .operand_out = &a->name,
+	                    .help = &a->help,
+	                    .opts = opts,
+	                    .n_opts = sizeof opts / sizeof opts[0]};
+	return gt_cli_parse_args(&spec, argc, argv);
 }
 
 /* In table mode the events are kept for the table; in JSON mode they are

@@ -52,58 +52,23 @@ typedef struct draw_args {
 
 static int parse_args(int argc, char **argv, draw_args *a)
 {
-	for (int i = 1; i < argc; i++) {
-		const char *arg = argv[i];
-		bool m;
-		const char *v;
-		if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
-			a->help = true;
-		} else if (!strcmp(arg, "--list")) {
-			a->list = true;
-		} else if (!strcmp(arg, "--absolute")) {
-			a->absolute = true;
-		} else if (!strcmp(arg, "-o")) {
-			if (i + 1 >= argc || !*argv[i + 1])
-				return gt_cli_bad_usage("draw", "-o needs a file name");
-			a->output = argv[++i];
-		} else if ((v = gt_cli_option_value(arg, "--output", argc, argv, &i, &m)), m) {
-			if (!v || !*v)
-				return gt_cli_bad_usage("draw", "--output needs a file name");
-			a->output = v;
-		} else if ((v = gt_cli_option_value(arg, "--html", argc, argv, &i, &m)), m) {
-			if (!v || !*v)
-				return gt_cli_bad_usage("draw", "--html needs a file name");
-			a->html = v;
-		} else if ((v = gt_cli_option_value(arg, "--html-max", argc, argv, &i, &m)), m) {
-			uint64_t max;
-			if (!gt_cli_parse_u64(v, SIZE_MAX / 2, &max) || max == 0)
-				return gt_cli_bad_usage("draw",
-				                        "--html-max needs a number of connections "
-				                        "(1, 2, ...), got '%s'",
-				                        v ? v : "");
-			a->html_max = (size_t)max;
-		} else if ((v = gt_cli_option_value(arg, "--title", argc, argv, &i, &m)), m) {
-			if (!v)
-				return gt_cli_bad_usage("draw", "--title needs a text");
-			a->title = v;
-		} else if ((v = gt_cli_option_value(arg, "--conn", argc, argv, &i, &m)), m) {
-			uint64_t conn;
-			if (!gt_cli_parse_u64(v, SIZE_MAX / 2, &conn))
-				return gt_cli_bad_usage(
-				    "draw", "--conn needs a connection index (0, 1, ...), got '%s'",
-				    v ? v : "");
-			a->conn = (size_t)conn;
-		} else if (arg[0] == '-' && arg[1] != '\0') {
-			return gt_cli_bad_usage("draw",
-			                        "unknown option '%s' (glasstcp draw --help)", arg);
-		} else if (a->trace) {
-			return gt_cli_bad_usage("draw",
-			                        "one trace at a time ('%s' is one too many)", arg);
-		} else {
-			a->trace = arg;
-		}
-	}
-	return 0;
+	gt_cli_opt opts[] = {
+	    gt_cli_flag("--list", &a->list),
+	    gt_cli_flag("--absolute", &a->absolute),
+	    gt_cli_file("-o", &a->output),
+	    gt_cli_file("--output", &a->output),
+	    gt_cli_file("--html", &a->html),
+	    gt_cli_html_max(&a->html_max),
+	    gt_cli_text("--title", "a text", &a->title),
+	    gt_cli_number("--conn", "a connection index (0, 1, ...)", gt_cli_take_index, &a->conn),
+	};
+	gt_cli_args spec = {.cmd = "draw",
+	                    .operand = "trace",
+	                    .operand_out = &a->trace,
+	                    .help = &a->help,
+	                    .opts = opts,
+	                    .n_opts = sizeof opts / sizeof opts[0]};
+	return gt_cli_parse_args(&spec, argc, argv);
 }
 
 /* Reads the whole trace; 0, or the exit status with the reason printed. */

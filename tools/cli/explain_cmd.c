@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#define MAX_TIME_WAIT_S 86400.0
+#define MAX_TIME_WAIT_S 86400 /* seconds */
 
 static void usage(FILE *f)
 {
@@ -62,53 +62,35 @@ typedef struct explain_args {
 	gt_explain_opts opts;
 } explain_args;
 
+/* --time-wait SECONDS into gt_time_us */
+static bool take_time_wait(const char *value, void *out)
+{
+	double seconds;
+	if (!gt_cli_parse_decimal(value, MAX_TIME_WAIT_S, &seconds))
+		return false;
+	*(gt_time_us *)out = (gt_time_us)llround(seconds * 1e6);
+	return true;
+}
+
 static int parse_args(int argc, char **argv, explain_args *a)
 {
 	gt_explain_opts_default(&a->opts);
-	for (int i = 1; i < argc; i++) {
-		const char *arg = argv[i];
-		bool m;
-		const char *v;
-		if (!strcmp(arg, "--json")) {
-			a->json = true;
-		} else if (!strcmp(arg, "--absolute")) {
-			a->absolute = true;
-		} else if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
-			a->help = true;
-		} else if ((v = gt_cli_option_value(arg, "--svg", argc, argv, &i, &m)), m) {
-			if (!v || !*v)
-				return gt_cli_bad_usage("explain", "--svg needs a directory");
-			a->svg_dir = v;
-		} else if ((v = gt_cli_option_value(arg, "--html-max", argc, argv, &i, &m)), m) {
-			uint64_t max;
-			if (!gt_cli_parse_u64(v, SIZE_MAX / 2, &max) || max == 0)
-				return gt_cli_bad_usage("explain",
-				                        "--html-max needs a number of connections "
-				                        "(1, 2, ...), got '%s'",
-				                        v ? v : "");
-			a->html_max = (size_t)max;
-		} else if ((v = gt_cli_option_value(arg, "--html", argc, argv, &i, &m)), m) {
-			if (!v || !*v)
-				return gt_cli_bad_usage("explain", "--html needs a file name");
-			a->html = v;
-		} else if ((v = gt_cli_option_value(arg, "--time-wait", argc, argv, &i, &m)), m) {
-			double seconds;
-			if (!gt_cli_parse_decimal(v, MAX_TIME_WAIT_S, &seconds))
-				return gt_cli_bad_usage("explain",
-				                        "--time-wait needs seconds 0..%g, got '%s'",
-				                        MAX_TIME_WAIT_S, v ? v : "");
-			a->opts.time_wait_us = (gt_time_us)llround(seconds * 1e6);
-		} else if (arg[0] == '-' && arg[1] != '\0') {
-			return gt_cli_bad_usage(
-			    "explain", "unknown option '%s' (glasstcp explain --help)", arg);
-		} else if (a->capture) {
-			return gt_cli_bad_usage(
-			    "explain", "one capture at a time ('%s' is one too many)", arg);
-		} else {
-			a->capture = arg;
-		}
-	}
-	return 0;
+	gt_cli_opt opts[] = {
+	    gt_cli_flag("--json", &a->json),
+	    gt_cli_flag("--absolute", &a->absolute),
+	    gt_cli_string("--svg", "a directory", &a->svg_dir),
+	    gt_cli_html_max(&a->html_max),
+	    gt_cli_file("--html", &a->html),
+	    gt_cli_number("--time-wait", "seconds 0.." GT_CLI_STR(MAX_TIME_WAIT_S), take_time_wait,
+	                  &a->opts.time_wait_us),
+	};
+	gt_cli_args spec = {.cmd = "explain",
+	                    .operand = "capture",
+	                    .operand_out = &a->capture,
+	                    .help = &a->help,
+	                    .opts = opts,
+	                    .n_opts = sizeof opts / sizeof opts[0]};
+	return gt_cli_parse_args(&spec, argc, argv);
 }
 
 /* ---- connections of the log ---- */
