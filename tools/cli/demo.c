@@ -1,6 +1,7 @@
-/* `glasstcp demo`: runs a scenario (scenarios.h) on the simulated network and
- * shows it as the seed's table, as JSON Lines, as a pcap capture, as the
- * ladder diagram of its first connection (SVG) and/or as the HTML report. */
+/* `glasstcp demo`: runs a scenario (scenarios/scenarios.h) on the simulated
+ * network and shows it as the seed's table, as JSON Lines, as a pcap capture,
+ * as the ladder diagram of its first connection (SVG) and/or as the HTML
+ * report. */
 #include "cli/cli.h"
 #include "cli/cli_args.h"
 #include "scenarios/scenarios.h"
