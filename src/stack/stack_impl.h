@@ -95,13 +95,4 @@ gt_tcb *gt_listen_accept(gt_tcb *lst);
 /* close() of a listener: resets every child not yet accepted. */
 void gt_listen_close(gt_tcb *lst, gt_time_us now);
 
-static inline gt_conn_tuple gt_seg_tuple(const gt_segment *seg)
-{
-	gt_conn_tuple c = {.local_addr = seg->dst_addr,
-	                   .remote_addr = seg->src_addr,
-	                   .local_port = seg->dst_port,
-	                   .remote_port = seg->src_port};
-	return c;
-}
-
 #endif

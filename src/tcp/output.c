@@ -161,10 +161,7 @@ void gt_tcp_send_reset_for(gt_tcp_env *env, const gt_segment *seg, gt_time_us no
 		rst.flags = GT_TCP_RST | GT_TCP_ACK;
 	}
 	size_t hl = gt_wire_write_headers(env->txbuf, &rst, 0, env->ip_id++);
-	gt_conn_tuple c = {.local_addr = seg->dst_addr,
-	                   .remote_addr = seg->src_addr,
-	                   .local_port = seg->dst_port,
-	                   .remote_port = seg->src_port};
+	gt_conn_tuple c = gt_seg_tuple(seg);
 	env->ops->transmit(env, &c, hl, false, 0, now);
 }
 

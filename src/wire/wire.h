@@ -34,6 +34,16 @@ typedef struct gt_segment {
  * reads outside pkt[0..len). */
 gt_drop_reason gt_wire_parse(const uint8_t *pkt, size_t len, gt_segment *seg);
 
+/* The connection a received segment belongs to, seen from the receiver. */
+static inline gt_conn_tuple gt_seg_tuple(const gt_segment *seg)
+{
+	gt_conn_tuple c = {.local_addr = seg->dst_addr,
+	                   .remote_addr = seg->src_addr,
+	                   .local_port = seg->dst_port,
+	                   .remote_port = seg->src_port};
+	return c;
+}
+
 /* Writes the IPv4 and TCP headers for seg (addresses, ports, seq, ack, flags,
  * wnd, urp, and the options present in seg->opts: MSS, window scale,
  * SACK-permitted, timestamps, SACK blocks; padded with NOP/EOL to 4 bytes) at
