@@ -25,7 +25,9 @@ declare -A ALLOWED=(
 	[tools/apps]="include"
 	[tools/kernel]="include"
 	[tools/scenarios]="include tools/apps"
-	[tools/cli]="include tools/view tools/apps tools/kernel tools/scenarios"
+	[tools/packetdrill]="include"
+	[tools/script]="include tools/packetdrill"
+	[tools/cli]="include tools/view tools/apps tools/kernel tools/scenarios tools/packetdrill tools/script"
 )
 # Calls only: a part may also call the public API (what include/glasstcp
 # declares) of these parts, the way an application does: the backends drive
