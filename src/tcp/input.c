@@ -141,21 +141,19 @@ static void receive_text(gt_tcb *tcb, uint32_t seq, const uint8_t *data, uint32_
 		}
 		len = rb->cap - rb->len - off;
 	}
+	/* RFC 2883 §4: data that out-of-order data already holds is a duplicate */
+	gt_sack_note_duplicate_held(tcb, seq, seq + len);
 	if (off == 0) {
 		gt_ringbuf_write_at(rb, rb->len, data, len);
 		rb->len += len;
 		tcb->rcv_nxt += len;
-		bool filled_hole = false;
-		while (!gt_reasm_empty(&tcb->reasm)) {
-			uint32_t nxt = gt_reasm_pull(&tcb->reasm, tcb->rcv_nxt);
-			if (nxt == tcb->rcv_nxt)
-				break;
-			rb->len += nxt - tcb->rcv_nxt;
-			tcb->rcv_nxt = nxt;
-			filled_hole = true;
-		}
-		/* RFC 5681 §4.2: ACK a segment that fills a gap at once */
-		if (filled_hole)
+		bool had_gap = !gt_reasm_empty(&tcb->reasm);
+		uint32_t nxt = gt_reasm_pull(&tcb->reasm, tcb->rcv_nxt);
+		rb->len += nxt - tcb->rcv_nxt;
+		tcb->rcv_nxt = nxt;
+		/* RFC 5681 §4.2: ACK at once a segment that fills all or part of a
+		 * gap (held data lay above it) */
+		if (had_gap)
 			tcb->ack_now = true;
 		else
 			ack_policy_in_order(tcb, now);
@@ -200,9 +198,12 @@ static step_result step_text_and_fin(gt_tcb *tcb, const gt_segment *seg, uint32_
 		if (fin_seq == tcb->rcv_nxt) {
 			process_fin(tcb, now);
 		} else if (seq_gt(fin_seq, tcb->rcv_nxt) && tcb->state != GT_TCP_TIME_WAIT) {
-			/* beyond a hole: remember it until the hole fills */
+			/* beyond a hole: remember it until the hole fills, and
+			 * send the duplicate ACK out-of-order data draws (RFC 5681
+			 * §4.2), a FIN alone included */
 			tcb->reasm.has_fin = true;
 			tcb->reasm.fin_seq = fin_seq;
+			tcb->ack_now = true;
 		}
 	}
 	if (!tcb->fin_rcvd && tcb->reasm.has_fin && tcb->reasm.fin_seq == tcb->rcv_nxt &&
@@ -522,6 +523,9 @@ static step_result unacceptable(gt_tcb *tcb, const gt_segment *seg, uint32_t rcv
 		drop(tcb, GT_DROP_RST_INVALID, seg, now);
 		return STEP_DONE;
 	}
+	/* RFC 2883 §4.1.1: text wholly below RCV.NXT came twice */
+	if (seg->payload_len > 0 && seq_le(seg->seq + seg->payload_len, tcb->rcv_nxt))
+		gt_sack_note_duplicate(tcb, seg->seq, seg->seq + seg->payload_len);
 	if (tcb->state == GT_TCP_TIME_WAIT && (seg->flags & GT_TCP_FIN) &&
 	    seg->seq + seg->payload_len + 1 == tcb->rcv_nxt) {
 		/* RFC 9293 §3.10.7.4 eighth: the peer's FIN again — our last ACK
@@ -579,14 +583,30 @@ static step_result step_sequence(gt_tcb *tcb, const gt_segment *seg, in_window *
 	                 .fin = seg->flags & GT_TCP_FIN};
 	if (!acceptable(tcb, seg, rcv_wnd))
 		return unacceptable(tcb, seg, rcv_wnd, w, now);
+	uint32_t data_seq = seg->seq + (w->syn ? 1 : 0);
 	trim_to_window(tcb, rcv_wnd, w);
+	/* RFC 2883 §4.1.2: the part of the text before RCV.NXT came twice */
+	if (seg->payload_len > 0 && seq_gt(w->seq, data_seq))
+		gt_sack_note_duplicate(tcb, data_seq, w->seq);
 	return STEP_CONTINUE;
 }
 
-/* RFC 7323 §4.3 (2): an acceptable segment updates TS.Recent if its TSval is
- * not older and it starts at or before Last.ACK.sent; §4.2: the TSecr of an
- * ACK gives the RTT measurement. */
-static void take_timestamps(gt_tcb *tcb, const gt_segment *seg, gt_time_us now)
+/* RFC 7323 §4.2: the TSecr of an acceptable ACK gives the RTT measurement
+ * (the fifth step uses it). */
+static void take_tsecr(gt_tcb *tcb, const gt_segment *seg)
+{
+	if (!tcb->ts_ok || !seg->opts.has_ts)
+		return;
+	tcb->rx_tsecr_valid = (seg->flags & GT_TCP_ACK) != 0;
+	tcb->rx_tsecr = seg->opts.ts_ecr;
+}
+
+/* RFC 7323 §4.3 (2): a segment updates TS.Recent if its TSval is not older
+ * and it starts at or before Last.ACK.sent. Only one that passed the
+ * sequence, RST, SYN and ACK checks does: a challenged SYN or an ACK of
+ * unsent data (RFC 5961 §4, §5) is dropped, and its TSval, if taken, would
+ * make the peer's next real segment fail PAWS. */
+static void take_ts_recent(gt_tcb *tcb, const gt_segment *seg, gt_time_us now)
 {
 	if (!tcb->ts_ok || !seg->opts.has_ts)
 		return;
@@ -594,8 +614,6 @@ static void take_timestamps(gt_tcb *tcb, const gt_segment *seg, gt_time_us now)
 		tcb->ts_recent = seg->opts.ts_val;
 		tcb->ts_recent_age = now;
 	}
-	tcb->rx_tsecr_valid = (seg->flags & GT_TCP_ACK) != 0;
-	tcb->rx_tsecr = seg->opts.ts_ecr;
 }
 
 void gt_tcb_input(gt_tcb *tcb, const gt_segment *seg, gt_time_us now)
@@ -617,7 +635,7 @@ void gt_tcb_input(gt_tcb *tcb, const gt_segment *seg, gt_time_us now)
 	/* RFC 1122 §4.2.3.6: the peer is heard from; the keep-alive idle time
 	 * starts again (any segment that passed the sequence check) */
 	gt_tcb_keepalive_restart(tcb, now);
-	take_timestamps(tcb, seg, now);
+	take_tsecr(tcb, seg);
 	/* second: the RST bit */
 	if (seg->flags & GT_TCP_RST) {
 		step_rst(tcb, seg, now);
@@ -632,6 +650,7 @@ void gt_tcb_input(gt_tcb *tcb, const gt_segment *seg, gt_time_us now)
 	/* fifth: the ACK field */
 	if (step_ack(tcb, seg, now) == STEP_DONE)
 		return;
+	take_ts_recent(tcb, seg, now);
 	/* sixth to eighth: URG, text, FIN */
 	if (step_text_and_fin(tcb, seg, w.seq, w.data, w.len, w.fin, now) == STEP_DONE)
 		return;

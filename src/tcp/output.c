@@ -76,6 +76,8 @@ static void send_segment(gt_tcb *tcb, uint32_t seq, uint8_t flags, uint32_t len,
 				h.opts.sack_count = (uint8_t)fit;
 				sack_left_out = true;
 			}
+			if (h.opts.sack_count > 0)
+				tcb->dsack_pending = false; /* it went, first (RFC 2883 §4) */
 		}
 		tcb->ack_now = sack_left_out;
 		tcb->segs_unacked = 0;

@@ -51,10 +51,17 @@ bool gt_reasm_add(gt_reasm *r, uint32_t start, uint32_t end)
 
 uint32_t gt_reasm_pull(gt_reasm *r, uint32_t rcv_nxt)
 {
-	if (r->count == 0 || seq_gt(r->ranges[0].start, rcv_nxt))
-		return rcv_nxt;
-	uint32_t end = seq_max(r->ranges[0].end, rcv_nxt);
-	memmove(&r->ranges[0], &r->ranges[1], (r->count - 1) * sizeof(*r->ranges));
-	r->count--;
-	return end;
+	/* Each range that begins at or before RCV.NXT joins the stream, and its
+	 * end may reach the next one: a segment that covers a held range wholly
+	 * and reaches into the next pulls both. */
+	uint32_t n = 0;
+	while (n < r->count && seq_le(r->ranges[n].start, rcv_nxt)) {
+		rcv_nxt = seq_max(r->ranges[n].end, rcv_nxt);
+		n++;
+	}
+	if (n > 0) {
+		memmove(&r->ranges[0], &r->ranges[n], (r->count - n) * sizeof(*r->ranges));
+		r->count -= n;
+	}
+	return rcv_nxt;
 }

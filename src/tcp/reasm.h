@@ -25,8 +25,9 @@ int gt_reasm_init(gt_reasm *r, uint32_t max_ranges);
 void gt_reasm_free(gt_reasm *r);
 /* Records [start, end); false when it would need more than max ranges. */
 bool gt_reasm_add(gt_reasm *r, uint32_t start, uint32_t end);
-/* When the first range begins at or before rcv_nxt, removes it and returns its
- * end (the new RCV.NXT); otherwise returns rcv_nxt. */
+/* Removes every range that now joins the stream (it begins at or before
+ * rcv_nxt, or before the end of one that does) and returns the new RCV.NXT:
+ * rcv_nxt itself when none does. */
 uint32_t gt_reasm_pull(gt_reasm *r, uint32_t rcv_nxt);
 static inline bool gt_reasm_empty(const gt_reasm *r)
 {

@@ -31,9 +31,11 @@ static const gt_reasm_range *range_containing(const gt_reasm *r, uint32_t seq)
 	return NULL;
 }
 
-static bool add_block(gt_tcp_opts *o, const gt_reasm_range *rg, uint32_t max)
+/* Adds a held range unless already among the blocks from index `first` on
+ * (a D-SACK block before it may share its left edge). */
+static bool add_block(gt_tcp_opts *o, uint32_t first, const gt_reasm_range *rg, uint32_t max)
 {
-	for (uint32_t i = 0; i < o->sack_count; i++)
+	for (uint32_t i = first; i < o->sack_count; i++)
 		if (o->sack[i].left == rg->start)
 			return false;
 	if (o->sack_count >= max)
@@ -44,25 +46,58 @@ static bool add_block(gt_tcp_opts *o, const gt_reasm_range *rg, uint32_t max)
 	return true;
 }
 
+void gt_sack_note_duplicate(gt_tcb *tcb, uint32_t start, uint32_t end)
+{
+	if (!tcb->sack_ok || tcb->dsack_pending || !seq_lt(start, end))
+		return;
+	tcb->dsack_pending = true;
+	tcb->dsack.start = start;
+	tcb->dsack.end = end;
+}
+
+void gt_sack_note_duplicate_held(gt_tcb *tcb, uint32_t start, uint32_t end)
+{
+	const gt_reasm *r = &tcb->reasm;
+	for (uint32_t i = 0; i < r->count; i++) {
+		const gt_reasm_range *rg = &r->ranges[i];
+		if (seq_lt(rg->start, end) && seq_lt(start, rg->end)) {
+			gt_sack_note_duplicate(tcb, seq_max(start, rg->start),
+			                       seq_min(end, rg->end));
+			return;
+		}
+	}
+}
+
 void gt_sack_fill_blocks(gt_tcb *tcb, gt_tcp_opts *o)
 {
 	o->sack_count = 0;
+	if (!tcb->sack_ok)
+		return;
+	/* RFC 2018 §3: 4 blocks fit, 3 beside the 12 bytes of timestamps */
+	uint32_t max = o->has_ts ? 3 : 4;
+	/* RFC 2883 §4: a D-SACK block goes first; the blocks after it are the
+	 * usual ones (the one holding the duplicate, if any, comes next by the
+	 * newest-first rule, §4.2.1) */
+	uint32_t first = 0;
+	if (tcb->dsack_pending) {
+		o->sack[0].left = tcb->dsack.start;
+		o->sack[0].right = tcb->dsack.end;
+		o->sack_count = first = 1;
+	}
 	const gt_reasm *r = &tcb->reasm;
-	if (!tcb->sack_ok || !r->ranges || r->count == 0) {
+	if (!r->ranges || r->count == 0) {
 		tcb->sack_recent_count = 0;
 		return;
 	}
-	/* RFC 2018 §3: 4 blocks fit, 3 beside the 12 bytes of timestamps */
-	uint32_t max = o->has_ts ? 3 : 4;
 	for (uint32_t i = 0; i < tcb->sack_recent_count; i++) {
 		const gt_reasm_range *rg = range_containing(r, tcb->sack_recent[i].start);
 		if (rg)
-			add_block(o, rg, max);
+			add_block(o, first, rg, max);
 	}
 	/* RFC 2018 §4: then any other ranges still held, so that every hole is
 	 * reported over successive ACKs */
 	for (uint32_t i = 0; i < r->count && o->sack_count < max; i++)
-		add_block(o, &r->ranges[i], max);
+		add_block(o, first, &r->ranges[i], max);
 }
 
 /* ---- sender ---- */

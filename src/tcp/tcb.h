@@ -104,6 +104,9 @@ typedef struct gt_tcb {
 	/* RFC 2018 §4: the blocks reported most recently, newest first */
 	gt_reasm_range sack_recent[GT_SACK_RECENT];
 	uint32_t sack_recent_count;
+	/* RFC 2883: a duplicate segment to report in the next ACK's first block */
+	bool dsack_pending;
+	gt_reasm_range dsack;
 	/* RFC 6675 scoreboard: SACKed ranges above SND.UNA, fixed size */
 	gt_reasm_range sb_ranges[GT_SACK_SCOREBOARD];
 	gt_reasm scoreboard; /* ranges points at sb_ranges */
@@ -241,7 +244,15 @@ void gt_tcb_on_dupack(gt_tcb *tcb, gt_time_us now);
 /* ---- sack.c: RFC 2018 receiver blocks, RFC 6675 sender scoreboard ---- */
 /* The out-of-order segment [start, end) was queued (RFC 2018 §4). */
 void gt_sack_note_received(gt_tcb *tcb, uint32_t start, uint32_t end);
-/* Fills opts->sack with the blocks to report (most recent first). */
+/* RFC 2883 §4: [start, end) arrived again (data already received: below
+ * RCV.NXT, or held out of order); the next ACK reports it first. Only the
+ * first duplicate before that ACK is kept. */
+void gt_sack_note_duplicate(gt_tcb *tcb, uint32_t start, uint32_t end);
+/* The same for the part of [start, end) that out-of-order data already
+ * holds, if any (call before the segment is queued). */
+void gt_sack_note_duplicate_held(gt_tcb *tcb, uint32_t start, uint32_t end);
+/* Fills opts->sack with the blocks to report: a pending D-SACK block first,
+ * then the held ranges, most recent first. */
 void gt_sack_fill_blocks(gt_tcb *tcb, gt_tcp_opts *opts);
 /* Records the SACK blocks of an arriving ACK; returns the bytes newly SACKed. */
 uint32_t gt_sack_update(gt_tcb *tcb, const gt_segment *seg);

@@ -203,6 +203,13 @@ static void test_reasm_pull(void **state)
 	assert_true(gt_reasm_add(&r, 100, 110));
 	assert_int_equal(gt_reasm_pull(&r, 120), 120);
 	assert_true(gt_reasm_empty(&r));
+	/* RCV.NXT past a whole range and into the next: both join the stream,
+	 * the range after the next hole stays */
+	assert_true(gt_reasm_add(&r, 130, 140));
+	assert_true(gt_reasm_add(&r, 150, 160));
+	assert_true(gt_reasm_add(&r, 170, 180));
+	assert_int_equal(gt_reasm_pull(&r, 155), 160);
+	expect_ranges(&r, (uint32_t[]){170, 180}, 1);
 	gt_reasm_free(&r);
 }
 

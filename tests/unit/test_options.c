@@ -332,6 +332,144 @@ static void test_sack_blocks_for_out_of_order_data(void **state)
 #undef SEG
 }
 
+/* Held blocks that a segment covers join the stream: no SACK block at or below
+ * the cumulative ACK is reported again (RFC 2018 §4: blocks report data above
+ * it). The held data the segment repeated is a D-SACK block (RFC 2883 §4),
+ * the one place a block may lie below the ACK. */
+static void test_sack_no_block_below_cumulative_ack(void **state)
+{
+	(void)state;
+	open_passive((offer){.ts = true, .sack = true});
+	uint8_t d[600];
+	fx_fill_pattern(d, 600, 0);
+	uint32_t base = F.peer_snd_nxt, ack = F.peer_rcv_nxt;
+	peer_seg(GT_TCP_ACK, base + 100, ack, F.peer_wnd, d + 100, 100, 6000, 0, NULL, 0);
+	fx_expect(&F, GT_TCP_ACK, F.iss + 1, base);
+	peer_seg(GT_TCP_ACK, base + 300, ack, F.peer_wnd, d + 300, 100, 6001, 0, NULL, 0);
+	fx_expect(&F, GT_TCP_ACK, F.iss + 1, base);
+	peer_seg(GT_TCP_ACK, base + 500, ack, F.peer_wnd, d + 500, 100, 6002, 0, NULL, 0);
+	const fx_pkt *p = fx_expect(&F, GT_TCP_ACK, F.iss + 1, base);
+	assert_int_equal(p->seg.opts.sack_count, 3);
+	/* [0, 350): covers [100, 200) wholly, reaches into [300, 400) */
+	peer_seg(GT_TCP_ACK, base, ack, F.peer_wnd, d, 350, 6003, 0, NULL, 0);
+	p = fx_expect(&F, GT_TCP_ACK, F.iss + 1, base + 400);
+	assert_int_equal(p->seg.opts.sack_count, 2);
+	assert_int_equal(p->seg.opts.sack[0].left, base + 100); /* D-SACK */
+	assert_int_equal(p->seg.opts.sack[0].right, base + 200);
+	assert_int_equal(p->seg.opts.sack[1].left, base + 500);
+	assert_int_equal(p->seg.opts.sack[1].right, base + 600);
+	assert_int_equal(gt_sock_readable(F.st, F.sock), 400);
+	/* the next ACK: only the block above it */
+	peer_seg(GT_TCP_ACK, base + 400, ack, F.peer_wnd, d + 400, 50, 6004, 0, NULL, 0);
+	p = fx_expect(&F, GT_TCP_ACK, F.iss + 1, base + 450);
+	assert_int_equal(p->seg.opts.sack_count, 1);
+	assert_int_equal(p->seg.opts.sack[0].left, base + 500);
+}
+
+/* RFC 2883 §4: a duplicate segment is reported in the first SACK block of the
+ * ACK it draws (a D-SACK block), once. §4.1.1: data below the cumulative ACK,
+ * wholly or in part (the duplicate part is reported). */
+static void test_dsack_for_duplicate_below_ack(void **state)
+{
+	(void)state;
+	open_passive((offer){.ts = true, .sack = true});
+	uint8_t d[300];
+	fx_fill_pattern(d, 300, 0);
+	uint32_t base = F.peer_snd_nxt, ack = F.peer_rcv_nxt;
+	peer_seg(GT_TCP_ACK, base, ack, F.peer_wnd, d, 100, 6000, 0, NULL, 0);
+	const fx_pkt *p = fx_expect(&F, GT_TCP_ACK, F.iss + 1, base + 100);
+	assert_int_equal(p->seg.opts.sack_count, 0);
+	peer_seg(GT_TCP_ACK, base, ack, F.peer_wnd, d, 100, 6001, 0, NULL, 0); /* again */
+	p = fx_expect(&F, GT_TCP_ACK, F.iss + 1, base + 100);
+	assert_int_equal(p->seg.opts.sack_count, 1);
+	assert_int_equal(p->seg.opts.sack[0].left, base);
+	assert_int_equal(p->seg.opts.sack[0].right, base + 100);
+	/* [50, 150): half old, half new; the old half is the D-SACK block */
+	peer_seg(GT_TCP_ACK, base + 50, ack, F.peer_wnd, d + 50, 100, 6002, 0, NULL, 0);
+	p = fx_expect(&F, GT_TCP_ACK, F.iss + 1, base + 150);
+	assert_int_equal(p->seg.opts.sack_count, 1);
+	assert_int_equal(p->seg.opts.sack[0].left, base + 50);
+	assert_int_equal(p->seg.opts.sack[0].right, base + 100);
+	/* reported once: the next ACK carries none */
+	peer_seg(GT_TCP_ACK, base + 150, ack, F.peer_wnd, d + 150, 100, 6003, 0, NULL, 0);
+	p = fx_expect(&F, GT_TCP_ACK, F.iss + 1, base + 250);
+	assert_int_equal(p->seg.opts.sack_count, 0);
+	fx_expect_none(&F);
+}
+
+/* RFC 2883 §4.1.3 (and §4.2.1): a duplicate of out-of-order data: the first
+ * block is the duplicate, the second the SACK block that holds it. */
+static void test_dsack_for_duplicate_out_of_order(void **state)
+{
+	(void)state;
+	open_passive((offer){.ts = true, .sack = true});
+	uint8_t d[600];
+	fx_fill_pattern(d, 600, 0);
+	uint32_t base = F.peer_snd_nxt, ack = F.peer_rcv_nxt;
+	peer_seg(GT_TCP_ACK, base + 200, ack, F.peer_wnd, d + 200, 200, 6000, 0, NULL, 0);
+	fx_expect(&F, GT_TCP_ACK, F.iss + 1, base);
+	peer_seg(GT_TCP_ACK, base + 500, ack, F.peer_wnd, d + 500, 100, 6001, 0, NULL, 0);
+	fx_expect(&F, GT_TCP_ACK, F.iss + 1, base);
+	peer_seg(GT_TCP_ACK, base + 250, ack, F.peer_wnd, d + 250, 100, 6002, 0, NULL, 0);
+	const fx_pkt *p = fx_expect(&F, GT_TCP_ACK, F.iss + 1, base);
+	assert_int_equal(p->seg.opts.sack_count, 3);
+	assert_int_equal(p->seg.opts.sack[0].left, base + 250);
+	assert_int_equal(p->seg.opts.sack[0].right, base + 350);
+	assert_int_equal(p->seg.opts.sack[1].left, base + 200);
+	assert_int_equal(p->seg.opts.sack[1].right, base + 400);
+	assert_int_equal(p->seg.opts.sack[2].left, base + 500);
+	/* once: the next out-of-order segment draws plain SACK blocks */
+	peer_seg(GT_TCP_ACK, base + 450, ack, F.peer_wnd, d + 450, 10, 6003, 0, NULL, 0);
+	p = fx_expect(&F, GT_TCP_ACK, F.iss + 1, base);
+	assert_int_equal(p->seg.opts.sack_count, 3);
+	assert_int_equal(p->seg.opts.sack[0].left, base + 450);
+	assert_int_equal(p->seg.opts.sack[1].left, base + 200);
+	assert_int_equal(p->seg.opts.sack[2].left, base + 500);
+}
+
+/* RFC 7323 §4.3 with RFC 5961: TS.Recent comes only from a segment that
+ * passes the sequence, RST, SYN and ACK checks. An in-window SYN draws a
+ * challenge ACK and is dropped; its TSval must not become TS.Recent, or the
+ * peer's next real segment (with a current, lower TSval) would fail PAWS. */
+static void test_ts_recent_not_from_challenged_syn(void **state)
+{
+	(void)state;
+	open_passive((offer){.ts = true, .sack = true});
+	uint32_t base = F.peer_snd_nxt;
+	gt_tcp_opts so = syn_opts((offer){.ts = true, .sack = true});
+	so.ts_val = 900000000;
+	fx_seg syn = {.flags = GT_TCP_SYN, .seq = base, .wnd = F.peer_wnd, .opts = &so};
+	fx_send_seg(&F, &syn);
+	const fx_pkt *p = fx_expect(&F, GT_TCP_ACK, F.iss + 1, base); /* the challenge ACK */
+	assert_int_equal(p->seg.opts.ts_ecr, peer_tsval);
+	uint8_t d[10] = {0};
+	peer_seg(GT_TCP_ACK | GT_TCP_PSH, base, F.peer_rcv_nxt, F.peer_wnd, d, 10, peer_tsval + 1,
+	         0, NULL, 0);
+	p = fx_expect(&F, GT_TCP_ACK, F.iss + 1, base + 10);
+	assert_int_equal(p->seg.opts.ts_ecr, peer_tsval + 1);
+	assert_int_equal(gt_sock_readable(F.st, F.sock), 10);
+}
+
+/* The same for an ACK of data never sent (RFC 9293 §3.10.7.4 fifth, RFC
+ * 5961 §5.2): answered, dropped, and its TSval not taken. */
+static void test_ts_recent_not_from_ack_of_unsent_data(void **state)
+{
+	(void)state;
+	open_passive((offer){.ts = true, .sack = true});
+	uint32_t base = F.peer_snd_nxt;
+	uint8_t d[10] = {0};
+	peer_seg(GT_TCP_ACK | GT_TCP_PSH, base, F.peer_rcv_nxt + 5000, F.peer_wnd, d, 10, 900000000,
+	         0, NULL, 0);
+	const fx_pkt *p = fx_expect(&F, GT_TCP_ACK, F.iss + 1, base);
+	assert_int_equal(p->seg.opts.ts_ecr, peer_tsval);
+	assert_int_equal(gt_sock_readable(F.st, F.sock), 0);
+	peer_seg(GT_TCP_ACK | GT_TCP_PSH, base, F.peer_rcv_nxt, F.peer_wnd, d, 10, peer_tsval + 1,
+	         0, NULL, 0);
+	p = fx_expect(&F, GT_TCP_ACK, F.iss + 1, base + 10);
+	assert_int_equal(p->seg.opts.ts_ecr, peer_tsval + 1);
+	assert_int_equal(gt_sock_readable(F.st, F.sock), 10);
+}
+
 static void test_no_sack_blocks_without_agreement(void **state)
 {
 	(void)state;
@@ -663,6 +801,11 @@ int main(void)
 	    FX_TEST(test_rttm_sample_after_retransmission),
 	    FX_TEST(test_sack_blocks_for_out_of_order_data),
 	    FX_TEST(test_no_sack_blocks_without_agreement),
+	    FX_TEST(test_sack_no_block_below_cumulative_ack),
+	    FX_TEST(test_dsack_for_duplicate_below_ack),
+	    FX_TEST(test_dsack_for_duplicate_out_of_order),
+	    FX_TEST(test_ts_recent_not_from_challenged_syn),
+	    FX_TEST(test_ts_recent_not_from_ack_of_unsent_data),
 	    FX_TEST(test_window_scale_both_ways),
 	    FX_TEST(test_trace_window_in_bytes),
 	    FX_TEST(test_trace_window_unscaled),

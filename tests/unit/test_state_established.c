@@ -163,6 +163,78 @@ static void test_reasm_bound(void **state)
 	recv_expect_pattern(0, 40);
 }
 
+/* A segment that covers a held out-of-order block wholly and reaches into the
+ * next: every block it reaches is pulled into the stream, not only the first
+ * (RFC 9293 §3.10.7.4 seventh: held segments are processed "as they
+ * become in-window"). */
+static void test_reasm_segment_covers_held_block(void **state)
+{
+	fx_established(&F);
+	send_pattern(10, 10, 0); /* held [10, 20) */
+	fx_expect(&F, GT_TCP_ACK, F.iss + 1, P(0));
+	send_pattern(30, 10, 0); /* held [30, 40) */
+	fx_expect(&F, GT_TCP_ACK, F.iss + 1, P(0));
+	send_pattern(0, 35, 0); /* covers [10, 20), reaches into [30, 40) */
+	fx_expect(&F, GT_TCP_ACK, F.iss + 1, P(40));
+	fx_expect_none(&F);
+	assert_int_equal(gt_sock_readable(F.st, F.sock), 40);
+	recv_expect_pattern(0, 40);
+	/* and one that covers two held blocks and ends inside the hole after them */
+	send_pattern(50, 10, 0);
+	fx_expect(&F, GT_TCP_ACK, F.iss + 1, P(40));
+	send_pattern(70, 10, 0);
+	fx_expect(&F, GT_TCP_ACK, F.iss + 1, P(40));
+	send_pattern(90, 10, 0);
+	fx_expect(&F, GT_TCP_ACK, F.iss + 1, P(40));
+	send_pattern(40, 45, 0); /* [40, 85): covers [50, 60) and [70, 80) */
+	fx_expect(&F, GT_TCP_ACK, F.iss + 1, P(85));
+	assert_int_equal(gt_sock_readable(F.st, F.sock), 45);
+	send_pattern(85, 5, 0);
+	fx_expect(&F, GT_TCP_ACK, F.iss + 1, P(100));
+	recv_expect_pattern(40, 60);
+}
+
+static void delack_40ms(fx_opts *o)
+{
+	o->cfg.delack_us = 40 * FX_MS;
+}
+
+/* RFC 5681 §4.2: "an immediate ACK SHOULD be generated when a segment arrives
+ * that fills in all or part of a gap in the sequence space". Part of the gap:
+ * the data stays below a hole, the ACK goes at once all the same. */
+static void test_partial_gap_fill_acked_at_once(void **state)
+{
+	fx_reinit_with(delack_40ms);
+	fx_established(&F);
+	send_pattern(30, 10, 0);
+	fx_expect(&F, GT_TCP_ACK, F.iss + 1, P(0));
+	send_pattern(0, 10, 0); /* fills [0, 10) of the hole [0, 30) */
+	fx_expect(&F, GT_TCP_ACK, F.iss + 1, P(10));
+	send_pattern(20, 5, 0); /* out of order again, inside the hole */
+	fx_expect(&F, GT_TCP_ACK, F.iss + 1, P(10));
+	send_pattern(10, 10, 0); /* [10, 20): part of the hole, below [20, 25) */
+	fx_expect(&F, GT_TCP_ACK, F.iss + 1, P(25));
+	fx_expect_none(&F);
+}
+
+/* A FIN alone beyond a hole is out-of-order too: it draws the duplicate ACK
+ * at once (RFC 5681 §4.2), and is processed when the hole fills. */
+static void test_fin_beyond_hole_draws_dup_ack(void **state)
+{
+	fx_reinit_with(delack_40ms);
+	fx_established(&F);
+	send_pattern(10, 10, 0);
+	fx_expect(&F, GT_TCP_ACK, F.iss + 1, P(0));
+	fx_send(&F, GT_TCP_ACK | GT_TCP_FIN, P(20), F.peer_rcv_nxt, F.peer_wnd, NULL, 0);
+	fx_expect(&F, GT_TCP_ACK, F.iss + 1, P(0));
+	fx_expect_none(&F);
+	fx_assert_state(&F, GT_TCP_ESTABLISHED);
+	send_pattern(0, 10, 0);
+	fx_expect(&F, GT_TCP_ACK, F.iss + 1, P(21));
+	fx_assert_state(&F, GT_TCP_CLOSE_WAIT);
+	recv_expect_pattern(0, 20);
+}
+
 /* ---- FIN ---- */
 
 /* ESTABLISHED: "Enter the CLOSE-WAIT state"; RECEIVE then signals the end. */
@@ -476,6 +548,9 @@ int main(void)
 	    FX_TEST(test_out_of_order_held),
 	    FX_TEST(test_out_of_order_fin),
 	    FX_TEST(test_reasm_bound),
+	    FX_TEST(test_reasm_segment_covers_held_block),
+	    FX_TEST(test_partial_gap_fill_acked_at_once),
+	    FX_TEST(test_fin_beyond_hole_draws_dup_ack),
 	    FX_TEST(test_fin_to_close_wait),
 	    FX_TEST(test_ack_for_fin_delayed),
 	    FX_TEST(test_ack_for_fin_rides_on_our_fin),
