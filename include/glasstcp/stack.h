@@ -103,7 +103,8 @@ typedef struct gt_stack_counters {
 	uint64_t conns_opened;        /* reached ESTABLISHED */
 	uint64_t conns_reset;         /* aborted by an RST received */
 	uint64_t conns_timedout;
-	uint64_t drops; /* sum of drop[] */
+	uint64_t rx_icmp_errors; /* ICMP errors about our segments acted on (RFC 1122 §4.2.3.9) */
+	uint64_t drops;          /* sum of drop[] */
 	uint64_t drop[GT_DROP_REASON_COUNT];
 } gt_stack_counters;
 

@@ -107,8 +107,13 @@ typedef enum gt_drop_reason {
 	GT_DROP_UNEXPECTED,        /* a segment with no meaning in this state (RFC 9293: drop) */
 	GT_DROP_PAWS,              /* RFC 7323 §5.3: TSval older than TS.Recent (ACKed) */
 	GT_DROP_NO_TIMESTAMP,      /* RFC 7323 §3.2: no TSopt after timestamps were agreed */
-	GT_DROP_SIM_LOSS,          /* simulator: lost on the link */
-	GT_DROP_SIM_FAULT,         /* simulator: scripted fault */
+	/* ICMP (RFC 792, RFC 1122 §4.2.3.9, RFC 5927) */
+	GT_DROP_ICMP_BAD,           /* malformed ICMP, bad checksum, or too little quoted */
+	GT_DROP_ICMP_IGNORED,       /* a type TCP does not act on (echo, source quench, ...) */
+	GT_DROP_ICMP_NO_CONNECTION, /* quotes a segment of no connection of ours */
+	GT_DROP_ICMP_OUT_OF_WINDOW, /* RFC 5927 §4.1: the quoted seq is not in flight */
+	GT_DROP_SIM_LOSS,           /* simulator: lost on the link */
+	GT_DROP_SIM_FAULT,          /* simulator: scripted fault */
 	GT_DROP_REASON_COUNT
 } gt_drop_reason;
 

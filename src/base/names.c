@@ -122,6 +122,10 @@ static const char *const drop_reason_names[] = {
     [GT_DROP_UNEXPECTED] = "unexpected",
     [GT_DROP_PAWS] = "paws",
     [GT_DROP_NO_TIMESTAMP] = "no_timestamp",
+    [GT_DROP_ICMP_BAD] = "icmp_bad",
+    [GT_DROP_ICMP_IGNORED] = "icmp_ignored",
+    [GT_DROP_ICMP_NO_CONNECTION] = "icmp_no_connection",
+    [GT_DROP_ICMP_OUT_OF_WINDOW] = "icmp_out_of_window",
     [GT_DROP_SIM_LOSS] = "sim_loss",
     [GT_DROP_SIM_FAULT] = "sim_fault",
 };

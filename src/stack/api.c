@@ -397,6 +397,11 @@ int gt_sock_error(gt_stack *st, int s)
 		return -EBADF;
 	int e = tcb->error;
 	tcb->error = 0;
+	if (!e) {
+		/* RFC 1122 §4.2.3.9: soft errors are reported when asked for */
+		e = tcb->soft_error;
+		tcb->soft_error = 0;
+	}
 	return e;
 }
 

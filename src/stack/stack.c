@@ -534,12 +534,37 @@ static const gt_tcp_env_ops env_ops = {.transmit = env_transmit,
 
 /* ---- input ---- */
 
+/* An ICMP message arrived: an error about a segment we sent goes to its
+ * connection (RFC 1122 §4.2.3.9); anything else is counted and dropped. */
+static void icmp_input(gt_stack *st, const uint8_t *pkt, size_t len, gt_time_us now)
+{
+	gt_icmp_error e;
+	gt_drop_reason why = gt_wire_parse_icmp(pkt, len, &e);
+	gt_tcb *tcb = NULL;
+	if (why == GT_DROP_NONE) {
+		tcb = e.local_addr == st->cfg.local_addr
+		          ? gt_stack_lookup(st, e.local_addr, e.local_port, e.remote_addr,
+		                            e.remote_port)
+		          : NULL;
+		why = tcb ? gt_tcb_icmp_error(tcb, &e, now) : GT_DROP_ICMP_NO_CONNECTION;
+	}
+	if (why != GT_DROP_NONE) {
+		gt_stack_drop(st, why, NULL, NULL, pkt, len, now);
+		return;
+	}
+	st->counters.rx_icmp_errors++; /* (tcb may be gone: a hard error closed it) */
+}
+
 void gt_stack_input(gt_stack *st, const uint8_t *pkt, size_t len, gt_time_us now)
 {
 	gt_segment seg;
 	st->counters.rx_packets++;
 	if (now > st->last_now)
 		st->last_now = now;
+	if (gt_wire_is_icmp(pkt, len)) {
+		icmp_input(st, pkt, len, now);
+		return;
+	}
 	gt_drop_reason why = gt_wire_parse(pkt, len, &seg);
 	if (why != GT_DROP_NONE) {
 		bool peek = gt_wire_peek(pkt, len, &seg);

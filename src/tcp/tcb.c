@@ -101,8 +101,11 @@ void gt_tcb_destroy(gt_tcb *tcb)
 bool gt_tcb_close(gt_tcb *tcb, int err, const char *cause, gt_time_us now)
 {
 	gt_tcp_env *env = tcb->env;
-	if (err && !tcb->error)
-		tcb->error = err;
+	/* RFC 1122 §4.2.3.9: a connection that times out after ICMP soft errors
+	 * reports the last of them (EHOSTUNREACH says more than ETIMEDOUT) */
+	int reported = err == -ETIMEDOUT && tcb->soft_error ? tcb->soft_error : err;
+	if (reported && !tcb->error)
+		tcb->error = reported;
 	if (err == -ECONNRESET)
 		env->counters->conns_reset++;
 	if (err == -ETIMEDOUT)

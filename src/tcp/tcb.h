@@ -140,7 +140,8 @@ typedef struct gt_tcb {
 	uint32_t ka_probes_out; /* probes sent since something was received */
 	gt_time_us ka_since;    /* start of the idle time: last segment received */
 
-	int error; /* pending error (negative errno) */
+	int error;      /* pending error (negative errno) */
+	int soft_error; /* RFC 1122 §4.2.3.9: the last ICMP soft error, for SO_ERROR */
 } gt_tcb;
 
 /* ---- states ---- */
@@ -268,6 +269,15 @@ uint32_t gt_sack_pipe(const gt_tcb *tcb);
 bool gt_sack_next_rexmit(const gt_tcb *tcb, bool rescue, uint32_t *seq, uint32_t *len);
 /* Is seq within a SACKed range? */
 bool gt_sack_is_sacked(const gt_tcb *tcb, uint32_t seq);
+
+/* ---- icmp.c: ICMP errors about our segments (RFC 1122 §4.2.3.9, RFC 1191,
+ * RFC 5927) ---- */
+/* The smallest path MTU a "fragmentation needed" can set (RFC 5927 §7.2:
+ * a floor against attacks that shrink segments; Linux's min_pmtu) */
+#define GT_PMTU_MIN 552
+/* An ICMP error quoting a segment of this connection arrived. Returns
+ * GT_DROP_NONE when it was acted on (or remembered), or why it was not. */
+gt_drop_reason gt_tcb_icmp_error(gt_tcb *tcb, const gt_icmp_error *e, gt_time_us now);
 
 /* ---- input.c ---- */
 /* SEGMENT ARRIVES for a tcb in any state but LISTEN/CLOSED (RFC 9293 §3.10.7.3-4). */

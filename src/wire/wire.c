@@ -375,7 +375,9 @@ static bool is_bad_source(uint32_t addr)
 	return addr == 0 || addr == 0xffffffffu || (addr & 0xf0000000u) == 0xe0000000u;
 }
 
-gt_drop_reason gt_wire_parse(const uint8_t *pkt, size_t len, gt_segment *seg)
+/* RFC 791: the IPv4 header checks every protocol shares. On success
+ * *hdr_len and *total_len are the header's and the datagram's lengths. */
+static gt_drop_reason check_ipv4(const uint8_t *pkt, size_t len, size_t *hdr_len, size_t *total_len)
 {
 	if (len < GT_IPV4_HDR_LEN)
 		return GT_DROP_TRUNCATED;
@@ -384,13 +386,24 @@ gt_drop_reason gt_wire_parse(const uint8_t *pkt, size_t len, gt_segment *seg)
 	size_t ip_hdr_len = (size_t)(pkt[0] & 0x0f) * 4;
 	if (ip_hdr_len < GT_IPV4_HDR_LEN || ip_hdr_len > len)
 		return GT_DROP_BAD_IP_HDR_LEN;
-	size_t total_len = load_be16(pkt + 2);
-	if (total_len < ip_hdr_len || total_len > len)
+	size_t total = load_be16(pkt + 2);
+	if (total < ip_hdr_len || total > len)
 		return GT_DROP_BAD_IP_TOTAL_LEN;
 	if (!csum_verifies(gt_csum_add(0, pkt, ip_hdr_len)))
 		return GT_DROP_BAD_IP_CSUM;
 	if (load_be16(pkt + 6) & (IPV4_FLAG_MF | IPV4_FRAG_OFFSET_MASK))
 		return GT_DROP_IP_FRAGMENT;
+	*hdr_len = ip_hdr_len;
+	*total_len = total;
+	return GT_DROP_NONE;
+}
+
+gt_drop_reason gt_wire_parse(const uint8_t *pkt, size_t len, gt_segment *seg)
+{
+	size_t ip_hdr_len, total_len;
+	gt_drop_reason why = check_ipv4(pkt, len, &ip_hdr_len, &total_len);
+	if (why != GT_DROP_NONE)
+		return why;
 	if (pkt[9] != GT_IP_PROTO_TCP)
 		return GT_DROP_NOT_TCP;
 	uint32_t src = load_be32(pkt + 12);
@@ -449,4 +462,61 @@ bool gt_wire_peek(const uint8_t *pkt, size_t len, gt_segment *seg)
 	seg->payload = tcp + tcp_hdr_len;
 	seg->payload_len = (uint32_t)(tcp_len - tcp_hdr_len);
 	return true;
+}
+
+bool gt_wire_is_icmp(const uint8_t *pkt, size_t len)
+{
+	return len >= GT_IPV4_HDR_LEN && pkt[0] >> 4 == 4 && pkt[9] == GT_IP_PROTO_ICMP;
+}
+
+/* RFC 792: the types whose body quotes the datagram they are about. */
+static bool icmp_is_error(uint8_t type)
+{
+	return type == GT_ICMP_DEST_UNREACH || type == GT_ICMP_SOURCE_QUENCH ||
+	       type == GT_ICMP_TIME_EXCEEDED || type == GT_ICMP_PARAM_PROBLEM;
+}
+
+gt_drop_reason gt_wire_parse_icmp(const uint8_t *pkt, size_t len, gt_icmp_error *out)
+{
+	size_t ip_hdr_len, total_len;
+	gt_drop_reason why = check_ipv4(pkt, len, &ip_hdr_len, &total_len);
+	if (why != GT_DROP_NONE)
+		return why;
+	if (pkt[9] != GT_IP_PROTO_ICMP)
+		return GT_DROP_NOT_TCP;
+	const uint8_t *icmp = pkt + ip_hdr_len;
+	size_t icmp_len = total_len - ip_hdr_len;
+	if (icmp_len < 8)
+		return GT_DROP_ICMP_BAD;
+	/* RFC 792: the checksum covers the whole ICMP message */
+	if (!csum_verifies(gt_csum_add(0, icmp, icmp_len)))
+		return GT_DROP_ICMP_BAD;
+	if (!icmp_is_error(icmp[0]))
+		return GT_DROP_ICMP_IGNORED;
+	/* the quoted datagram: an IPv4 header and at least 8 octets after it
+	 * (RFC 792; RFC 1812 §4.3.2.3 lets routers quote more) */
+	const uint8_t *q = icmp + 8;
+	size_t q_len = icmp_len - 8;
+	if (q_len < GT_IPV4_HDR_LEN || q[0] >> 4 != 4)
+		return GT_DROP_ICMP_BAD;
+	size_t q_hdr_len = (size_t)(q[0] & 0x0f) * 4;
+	if (q_hdr_len < GT_IPV4_HDR_LEN || q_hdr_len + 8 > q_len)
+		return GT_DROP_ICMP_BAD;
+	if (q[9] != GT_IP_PROTO_TCP)
+		return GT_DROP_ICMP_IGNORED;
+	const uint8_t *qt = q + q_hdr_len;
+	out->src_addr = load_be32(pkt + 12);
+	out->type = icmp[0];
+	out->code = icmp[1];
+	/* RFC 1191 §4: the next-hop MTU sits in the low 16 bits of the
+	 * otherwise unused word */
+	out->next_hop_mtu =
+	    icmp[0] == GT_ICMP_DEST_UNREACH && icmp[1] == 4 ? load_be16(icmp + 6) : 0;
+	out->quoted_total_len = load_be16(q + 2);
+	out->local_addr = load_be32(q + 12);
+	out->remote_addr = load_be32(q + 16);
+	out->local_port = load_be16(qt);
+	out->remote_port = load_be16(qt + 2);
+	out->seq = load_be32(qt + 4);
+	return GT_DROP_NONE;
 }

@@ -34,6 +34,39 @@ typedef struct gt_segment {
  * reads outside pkt[0..len). */
 gt_drop_reason gt_wire_parse(const uint8_t *pkt, size_t len, gt_segment *seg);
 
+/* An ICMP error message about a TCP segment we sent (RFC 792): who sent it,
+ * its type and code, and what it quotes of our datagram (RFC 1122 §3.2.2:
+ * the IP header and at least the first 8 octets of TCP: ports and SEQ). */
+typedef struct gt_icmp_error {
+	uint32_t src_addr; /* the router or host that sent the ICMP message */
+	uint8_t type;      /* GT_ICMP_* */
+	uint8_t code;
+	uint16_t next_hop_mtu; /* type 3 code 4 (RFC 1191 §4); 0 when not given */
+	/* the quoted datagram: we are its source */
+	uint32_t local_addr, remote_addr;
+	uint16_t local_port, remote_port;
+	uint32_t seq;
+	uint16_t quoted_total_len; /* the IPv4 total length of our datagram */
+} gt_icmp_error;
+
+enum {
+	GT_IP_PROTO_ICMP = 1,
+	GT_ICMP_DEST_UNREACH = 3, /* codes: 0 net, 1 host, 2 protocol, 3 port, 4 frag needed */
+	GT_ICMP_SOURCE_QUENCH = 4,
+	GT_ICMP_TIME_EXCEEDED = 11,
+	GT_ICMP_PARAM_PROBLEM = 12,
+};
+
+/* Is this IPv4 packet ICMP? (Only the protocol field is read; the packet is
+ * validated by gt_wire_parse_icmp.) */
+bool gt_wire_is_icmp(const uint8_t *pkt, size_t len);
+/* Parses an ICMP error about a TCP segment: IPv4 header checks as for TCP, the
+ * ICMP checksum, a quoted IPv4 header carrying TCP with 8 octets after it.
+ * Returns GT_DROP_NONE and fills *out, GT_DROP_ICMP_IGNORED for messages that
+ * are not errors about TCP (echo, redirect, errors about UDP ...), or the
+ * reason to drop a malformed one. Never reads outside pkt[0..len). */
+gt_drop_reason gt_wire_parse_icmp(const uint8_t *pkt, size_t len, gt_icmp_error *out);
+
 /* The connection a received segment belongs to, seen from the receiver. */
 static inline gt_conn_tuple gt_seg_tuple(const gt_segment *seg)
 {

@@ -319,6 +319,15 @@ static uint64_t fz_wire_drops(const gt_stack_counters *k)
 	return n;
 }
 
+/* ICMP messages: acted on, or dropped for one of the ICMP reasons. */
+static uint64_t fz_icmp_count(const gt_stack_counters *k)
+{
+	uint64_t n = k->rx_icmp_errors;
+	for (int i = GT_DROP_ICMP_BAD; i <= GT_DROP_ICMP_OUT_OF_WINDOW; i++)
+		n += k->drop[i];
+	return n;
+}
+
 /* ---- driving ---- */
 
 /* Runs every timer due by now. */
@@ -370,15 +379,18 @@ FZ_FN void fz_input(fz_ctx *c, const uint8_t *pkt, size_t len)
 {
 	const gt_stack_counters *k = gt_stack_get_counters(c->st);
 	uint64_t rx = k->rx_packets, segs = k->rx_segments, wire = fz_wire_drops(k);
+	uint64_t icmp = fz_icmp_count(k);
 	uint64_t out = c->out_pkts;
 	gt_stack_input(c->st, pkt, len, c->now);
 	c->fed++;
 	uint64_t d_segs = k->rx_segments - segs, d_wire = fz_wire_drops(k) - wire;
+	uint64_t d_icmp = fz_icmp_count(k) - icmp;
 	if (k->rx_packets != rx + 1)
 		FZ_FAIL("rx_packets moved by %llu", (unsigned long long)(k->rx_packets - rx));
-	if (d_segs + d_wire != 1)
-		FZ_FAIL("a packet counted as %llu segments and %llu wire drops",
-		        (unsigned long long)d_segs, (unsigned long long)d_wire);
+	if (d_segs + d_wire + d_icmp != 1)
+		FZ_FAIL("a packet counted as %llu segments, %llu wire drops and %llu ICMP messages",
+		        (unsigned long long)d_segs, (unsigned long long)d_wire,
+		        (unsigned long long)d_icmp);
 	/* one packet never makes a storm: at most a window of minimum-MSS segments */
 	if (c->out_pkts - out > c->cfg.sndbuf / 64 + 4)
 		FZ_FAIL("one packet made the stack send %llu",
