@@ -87,11 +87,15 @@ int gt_sock_set_keepalive(gt_stack *st, int s, const gt_keepalive *ka, gt_time_u
 
 /* GT_POLL* mask, or a negative errno for a bad handle. */
 int gt_poll(const gt_stack *st, int s);
-/* Takes the pending error (negative errno) or 0, like SO_ERROR: a hard
- * error (the connection's end), else the last ICMP soft error (RFC 1122
- * §4.2.3.9: -EHOSTUNREACH, -ENETUNREACH, ...), which the connection
- * survives. */
+/* Takes the pending error (negative errno) or 0: the error the connection
+ * ended with (or a refused or failed connect). */
 int gt_sock_error(gt_stack *st, int s);
+/* Takes the last ICMP soft error (RFC 1122 §4.2.3.9: -EHOSTUNREACH,
+ * -ENETUNREACH, -ECONNREFUSED in a synchronized state, ...) or 0: the
+ * connection went on after it. SO_ERROR as Linux has it is gt_sock_error,
+ * else this. A connection that times out after one reports it in place of
+ * -ETIMEDOUT. */
+int gt_sock_soft_error(gt_stack *st, int s);
 /* The connection's state; GT_TCP_CLOSED for unconnected sockets. -EBADF. */
 int gt_sock_state(const gt_stack *st, int s);
 /* The connection tuple (local first); -ENOTCONN when none. */

@@ -397,11 +397,16 @@ int gt_sock_error(gt_stack *st, int s)
 		return -EBADF;
 	int e = tcb->error;
 	tcb->error = 0;
-	if (!e) {
-		/* RFC 1122 §4.2.3.9: soft errors are reported when asked for */
-		e = tcb->soft_error;
-		tcb->soft_error = 0;
-	}
+	return e;
+}
+
+int gt_sock_soft_error(gt_stack *st, int s)
+{
+	gt_tcb *tcb = gt_stack_sock_tcb(st, s);
+	if (!tcb)
+		return -EBADF;
+	int e = tcb->soft_error;
+	tcb->soft_error = 0;
 	return e;
 }
 

@@ -125,6 +125,7 @@ static void test_icmp_quoting_seq_not_in_flight_ignored(void **state)
 	fx_assert_state(&F, GT_TCP_SYN_SENT);
 	assert_int_equal(icmp_count(), 0);
 	assert_int_equal(gt_sock_error(F.st, F.sock), 0);
+	assert_int_equal(gt_sock_soft_error(F.st, F.sock), 0);
 }
 
 /* RFC 1122 §4.2.3.9: host unreachable is soft: the SYN goes on being sent,
@@ -138,9 +139,10 @@ static void test_host_unreachable_soft_then_reported_at_timeout(void **state)
 	fx_assert_state(&F, GT_TCP_SYN_SENT);
 	assert_int_equal(icmp_count(), 1);
 	assert_false(gt_poll(F.st, F.sock) & GT_POLLERR);
-	assert_int_equal(gt_sock_error(F.st, F.sock), -EHOSTUNREACH);
-	assert_int_equal(gt_sock_error(F.st, F.sock), 0); /* taken */
-	send_icmp(3, 1, 0, &syn);                         /* again: remembered for the timeout */
+	assert_int_equal(gt_sock_error(F.st, F.sock), 0); /* not the connection's end */
+	assert_int_equal(gt_sock_soft_error(F.st, F.sock), -EHOSTUNREACH);
+	assert_int_equal(gt_sock_soft_error(F.st, F.sock), 0); /* taken */
+	send_icmp(3, 1, 0, &syn); /* again: remembered for the timeout */
 	fx_step(&F);
 	fx_expect(&F, GT_TCP_SYN, F.iss, 0); /* the SYN retransmitted all the same */
 	while (fx_state(&F) != GT_TCP_CLOSED) {
@@ -161,8 +163,9 @@ static void test_port_unreachable_established_is_soft(void **state)
 	send_icmp(3, 3, 0, &data);
 	fx_assert_state(&F, GT_TCP_ESTABLISHED);
 	assert_int_equal(icmp_count(), 1);
-	assert_int_equal(gt_sock_error(F.st, F.sock), -ECONNREFUSED);
 	assert_int_equal(gt_sock_error(F.st, F.sock), 0);
+	assert_int_equal(gt_sock_soft_error(F.st, F.sock), -ECONNREFUSED);
+	assert_int_equal(gt_sock_soft_error(F.st, F.sock), 0);
 	fx_send(&F, GT_TCP_ACK, F.peer_snd_nxt, F.iss + 6, F.peer_wnd, NULL, 0);
 	fx_assert_state(&F, GT_TCP_ESTABLISHED);
 	assert_int_equal(gt_sock_unacked(F.st, F.sock), 0);
@@ -206,6 +209,7 @@ static void test_fragmentation_needed_lowers_mss(void **state)
 	fx_send(&F, GT_TCP_ACK, F.peer_snd_nxt, F.iss + 1 + 1460, F.peer_wnd, NULL, 0);
 	assert_int_equal(gt_sock_unacked(F.st, F.sock), 0);
 	assert_int_equal(gt_sock_error(F.st, F.sock), 0); /* not an error */
+	assert_int_equal(gt_sock_soft_error(F.st, F.sock), 0);
 }
 
 /* RFC 1191 §5: a router that gives no MTU: the plateau below the datagram. */
@@ -254,6 +258,7 @@ static void test_icmp_not_acted_on_is_counted(void **state)
 	assert_int_equal(icmp_count(), 0);
 	fx_assert_state(&F, GT_TCP_ESTABLISHED);
 	assert_int_equal(gt_sock_error(F.st, F.sock), 0);
+	assert_int_equal(gt_sock_soft_error(F.st, F.sock), 0);
 	const gt_stack_counters *c = gt_stack_get_counters(F.st);
 	assert_int_equal(c->drop[GT_DROP_ICMP_BAD], 2);
 	assert_int_equal(c->drop[GT_DROP_ICMP_IGNORED], 2);
