@@ -38,7 +38,11 @@ typedef struct gt_stack_config {
 	uint32_t sndbuf;           /* per-connection send buffer bytes; default 65536 */
 	uint32_t rcvbuf;           /* per-connection receive buffer bytes; default 65536. Up
 	                              to 65536 the window is offered unscaled (65535 at most);
-	                              larger buffers (up to 4 MiB) need window scaling */
+	                              larger buffers (up to GT_RCVBUF_LIMIT) need window
+	                              scaling */
+	uint32_t rcvbuf_max;       /* the largest receive buffer a socket may ask for
+	                              (SO_RCVBUF), up to GT_RCVBUF_LIMIT; the window
+	                              scale offered covers it. 0 = rcvbuf (default) */
 	uint32_t max_conns;        /* connections (incl. TIME_WAIT, SYN queue); default 1024 */
 	uint32_t reasm_max_ranges; /* out-of-order holes kept per connection; default 16 */
 
@@ -53,6 +57,16 @@ typedef struct gt_stack_config {
 	                                     after this; default 60 s */
 	uint32_t max_retries;     /* data/FIN retransmissions before ETIMEDOUT; default 12 */
 	uint32_t max_syn_retries; /* SYN/SYN-ACK retransmissions; default 6 */
+	/* Segments in the initial congestion window: 0 = RFC 5681 §3.1 (2 to 4
+	 * by MSS, default); RFC 6928 (Linux): 10 */
+	uint32_t initial_window;
+	/* Quick ACKs: the first quickack_segs data segments of a connection are
+	 * ACKed at once, not delayed (Linux's quick-ACK mode: 16); default 0 */
+	uint32_t quickack_segs;
+	bool quickack_fin;        /* a received FIN is ACKed at once; default false: the
+	                             ACK waits delack_us, so that a FIN from a prompt
+	                             close() rides on it (the three-way close) */
+	gt_opt_layout opt_layout; /* default GT_OPT_LAYOUT_LINUX */
 	bool nodelay;             /* disable Nagle's algorithm (RFC 9293 §3.7.4); default false */
 	bool timestamps;          /* offer/accept RFC 7323 timestamps (RTTM, PAWS); default true */
 	bool sack;                /* offer/accept RFC 2018 SACK; default true */
@@ -74,6 +88,8 @@ typedef struct gt_stack_config {
 	void *isn_user;
 } gt_stack_config;
 
+/* The largest receive buffer: 16 MiB (window scale 8 covers it). */
+#define GT_RCVBUF_LIMIT (16u << 20)
 /* Fills cfg with the defaults above (and zeroes the rest). */
 void gt_stack_config_default(gt_stack_config *cfg);
 

@@ -120,6 +120,13 @@ typedef enum gt_drop_reason {
 /* "bad_tcp_csum", "out_of_window", ... */
 const char *gt_drop_reason_name(gt_drop_reason r);
 
+/* How options are laid out on the wire, as the system named lays them out
+ * (the same options, in another order and padding; docs/profiles.md). */
+typedef enum gt_opt_layout {
+	GT_OPT_LAYOUT_LINUX = 0, /* SYN <mss,sackOK,TS,nop,wscale>, NOP padding */
+	GT_OPT_LAYOUT_FREEBSD,   /* SYN <mss,nop,wscale,sackOK,TS>, EOL padding */
+} gt_opt_layout;
+
 #ifdef __cplusplus
 }
 #endif

@@ -93,12 +93,16 @@ int gt_stack_create(const gt_stack_config *cfg, gt_stack **out)
 		st->cfg.keepalive_probes = defaults.keepalive_probes;
 	/* A 64 KiB buffer is kept at 65535 bytes and offered unscaled (shift 0),
 	 * as before window scaling: traces of default connections keep the
-	 * window numbers they had. Larger buffers, up to 4 MiB, use RFC 7323
+	 * window numbers they had. Larger buffers, up to 16 MiB, use RFC 7323
 	 * window scaling (or, with window_scaling off, offer 65535 at most). */
 	if (st->cfg.rcvbuf == 65536)
 		st->cfg.rcvbuf = 65535;
-	if (st->cfg.rcvbuf > (4u << 20))
-		st->cfg.rcvbuf = 4u << 20;
+	if (st->cfg.rcvbuf > GT_RCVBUF_LIMIT)
+		st->cfg.rcvbuf = GT_RCVBUF_LIMIT;
+	if (st->cfg.rcvbuf_max > GT_RCVBUF_LIMIT)
+		st->cfg.rcvbuf_max = GT_RCVBUF_LIMIT;
+	if (st->cfg.rcvbuf_max < st->cfg.rcvbuf)
+		st->cfg.rcvbuf_max = st->cfg.rcvbuf;
 
 	uint32_t nb = 16;
 	while (nb < cfg->max_conns * 2)

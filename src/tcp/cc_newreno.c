@@ -9,11 +9,20 @@ static uint32_t flight_size(const gt_tcb *tcb)
 	return tcb->snd_max - tcb->snd_una;
 }
 
+/* The initial window: RFC 5681 §3.1 eq. 3 (2 to 4 segments by MSS), or the
+ * configured number of segments (RFC 6928: 10; as Linux, 10 of any MSS). */
+static uint32_t initial_window(const gt_tcb *tcb)
+{
+	uint32_t mss = tcb->snd_mss;
+	uint32_t segs = tcb->env->cfg->initial_window;
+	if (segs)
+		return segs * mss;
+	return mss > 2190 ? 2 * mss : mss > 1095 ? 3 * mss : 4 * mss;
+}
+
 void gt_cc_init(gt_tcb *tcb)
 {
-	/* RFC 5681 §3.1, eq. 3: the initial window */
-	uint32_t mss = tcb->snd_mss;
-	tcb->cwnd = mss > 2190 ? 2 * mss : mss > 1095 ? 3 * mss : 4 * mss;
+	tcb->cwnd = initial_window(tcb);
 	tcb->ssthresh = UINT32_MAX;
 	tcb->dupacks = 0;
 	tcb->bytes_acked = 0;
@@ -113,8 +122,7 @@ void gt_cc_on_spurious(gt_tcb *tcb, uint32_t acked)
 	 * ssthresh goes back to pipe_prev, and cwnd to FlightSize plus at most
 	 * an initial window, so the restored window is reached by slow start
 	 * rather than in one burst */
-	uint32_t mss = tcb->snd_mss;
-	uint32_t iw = mss > 2190 ? 2 * mss : mss > 1095 ? 3 * mss : 4 * mss;
+	uint32_t iw = initial_window(tcb);
 	uint32_t cwnd = flight_size(tcb) + (acked < iw ? acked : iw);
 	if (cwnd > tcb->cwnd)
 		tcb->cwnd = cwnd;

@@ -85,8 +85,9 @@ static void process_fin(gt_tcb *tcb, gt_time_us now)
 	case GT_TCP_ESTABLISHED:
 		gt_tcb_set_state(tcb, GT_TCP_CLOSE_WAIT, "rcv FIN", now);
 		/* The ACK may wait a little: if the application closes at once
-		 * the FIN rides on it (the three-way close). */
-		if (cfg->delack_us && !tcb->ack_now) {
+		 * the FIN rides on it (the three-way close). With quickack_fin
+		 * (Linux) it goes at once. */
+		if (cfg->delack_us && !tcb->ack_now && !cfg->quickack_fin) {
 			if (tcb->t_delack == GT_TIME_NEVER)
 				tcb->t_delack = now + cfg->delack_us;
 		} else {
@@ -121,7 +122,12 @@ static void ack_policy_in_order(gt_tcb *tcb, gt_time_us now)
 	/* RFC 9293 §3.8.6.3 and RFC 5681 §4.2: delay an ACK by at most delack_us,
 	 * and ACK at least every second full-sized segment */
 	const gt_stack_config *cfg = tcb->env->cfg;
-	if (!cfg->delack_us || ++tcb->segs_unacked >= 2) {
+	if (tcb->quickacks_left > 0) {
+		/* quick ACKs at the start (Linux's quick-ACK mode): the peer's slow
+		 * start is not held back by our delayed ACKs */
+		tcb->quickacks_left--;
+		tcb->ack_now = true;
+	} else if (!cfg->delack_us || ++tcb->segs_unacked >= 2) {
 		tcb->ack_now = true;
 	} else if (tcb->t_delack == GT_TIME_NEVER) {
 		tcb->t_delack = now + cfg->delack_us;

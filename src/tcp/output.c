@@ -20,7 +20,8 @@ static void send_segment(gt_tcb *tcb, uint32_t seq, uint8_t flags, uint32_t len,
 	                .src_port = tcb->tuple.local_port,
 	                .dst_port = tcb->tuple.remote_port,
 	                .seq = seq,
-	                .flags = flags};
+	                .flags = flags,
+	                .opt_layout = (uint8_t)cfg->opt_layout};
 	if (flags & GT_TCP_SYN) {
 		/* RFC 9293 §3.7.1: announce our MSS on SYN and SYN-ACK */
 		h.opts.has_mss = true;

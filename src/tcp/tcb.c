@@ -25,12 +25,13 @@ gt_tcb *gt_tcb_new(gt_tcp_env *env)
 	tcb->ka_idle_us = cfg->keepalive_idle_us;
 	tcb->ka_intvl_us = cfg->keepalive_intvl_us;
 	tcb->ka_probes = cfg->keepalive_probes;
+	tcb->quickacks_left = cfg->quickack_segs;
 	tcb->tuple.local_addr = cfg->local_addr;
 	tcb->cwnd = UINT32_MAX;
 	tcb->ssthresh = UINT32_MAX;
 	gt_rto_init(&tcb->rto, cfg->rto_initial_us, cfg->rto_min_us, cfg->rto_max_us);
 	/* RFC 7323 §2.2: the shift we would offer; negotiation may clear it */
-	tcb->rcv_wscale = cfg->window_scaling ? gt_wscale_for(cfg->rcvbuf) : 0;
+	tcb->rcv_wscale = cfg->window_scaling ? gt_wscale_for(cfg->rcvbuf_max) : 0;
 	/* the scoreboard lives in the TCB: no allocation per segment */
 	tcb->scoreboard.ranges = tcb->sb_ranges;
 	tcb->scoreboard.max = GT_SACK_SCOREBOARD;
@@ -347,7 +348,7 @@ void gt_tcb_negotiate(gt_tcb *tcb, const gt_segment *syn, gt_time_us now)
 	if (tcb->ws_ok) {
 		/* RFC 7323 §2.3: a shift above 14 is used as 14 (wire.c clamps) */
 		tcb->snd_wscale = syn->opts.wscale > 14 ? 14 : syn->opts.wscale;
-		tcb->rcv_wscale = gt_wscale_for(cfg->rcvbuf);
+		tcb->rcv_wscale = gt_wscale_for(cfg->rcvbuf_max);
 	} else {
 		tcb->snd_wscale = 0;
 		tcb->rcv_wscale = 0;

@@ -115,6 +115,7 @@ typedef struct gt_tcb {
 	/* acknowledgement policy (RFC 9293 §3.8.6.3, RFC 5681 §4.2) */
 	bool ack_now;
 	uint32_t segs_unacked;
+	uint32_t quickacks_left; /* data segments still to ACK at once (quickack_segs) */
 
 	/* timers: absolute times or GT_TIME_NEVER */
 	gt_time_us t_rexmit;

@@ -309,11 +309,83 @@ static size_t write_options(uint8_t *p, const gt_tcp_opts *o)
 	return (size_t)(p - start);
 }
 
+/* NOPs until the length, taken mod `mod`, is `rem` (and at least one byte
+ * when nothing is written yet and rem is not 0). */
+static uint8_t *nop_align(uint8_t *start, uint8_t *p, size_t mod, size_t rem)
+{
+	while ((size_t)(p - start) % mod != rem || (p == start && rem != 0))
+		*p++ = TCPOPT_NOP;
+	return p;
+}
+
+/* FreeBSD's layout (tcp_addoptions): MSS, window scale, SACK-permitted,
+ * timestamps, SACK blocks in this order, each preceded by the NOPs that put
+ * it where FreeBSD puts it (window scale at 1 mod 2, SACK-permitted at 0 mod
+ * 2, timestamps and SACK at 2 mod 4), the end padded with EOL bytes. */
+static size_t write_options_freebsd(uint8_t *p, const gt_tcp_opts *o)
+{
+	uint8_t *start = p;
+	if (o->has_mss) {
+		p = nop_align(start, p, 4, 0);
+		p[0] = TCPOPT_MSS;
+		p[1] = TCPOLEN_MSS;
+		store_be16(p + 2, o->mss);
+		p += 4;
+	}
+	if (o->has_wscale) {
+		p = nop_align(start, p, 2, 1);
+		p[0] = TCPOPT_WSCALE;
+		p[1] = TCPOLEN_WSCALE;
+		p[2] = o->wscale;
+		p += 3;
+	}
+	if (o->sack_permitted) {
+		p = nop_align(start, p, 2, 0);
+		p[0] = TCPOPT_SACK_PERMITTED;
+		p[1] = TCPOLEN_SACK_PERMITTED;
+		p += 2;
+	}
+	if (o->has_ts) {
+		p = nop_align(start, p, 4, 2);
+		p[0] = TCPOPT_TIMESTAMPS;
+		p[1] = TCPOLEN_TIMESTAMPS;
+		store_be32(p + 2, o->ts_val);
+		store_be32(p + 6, o->ts_ecr);
+		p += 10;
+	}
+	if (o->sack_count > 0) {
+		uint8_t *q = nop_align(start, p, 4, 2);
+		size_t room = GT_TCP_MAX_OPT_LEN - (size_t)(q - start);
+		size_t blocks =
+		    room < 2 + TCPOLEN_SACK_PER_BLOCK ? 0 : (room - 2) / TCPOLEN_SACK_PER_BLOCK;
+		if (blocks > o->sack_count)
+			blocks = o->sack_count;
+		if (blocks > TCP_MAX_SACK_BLOCKS)
+			blocks = TCP_MAX_SACK_BLOCKS;
+		if (blocks > 0) {
+			p = q;
+			p[0] = TCPOPT_SACK;
+			p[1] = (uint8_t)(2 + blocks * TCPOLEN_SACK_PER_BLOCK);
+			p += 2;
+			for (size_t i = 0; i < blocks; i++) {
+				store_be32(p, o->sack[i].left);
+				store_be32(p + 4, o->sack[i].right);
+				p += 8;
+			}
+		}
+	}
+	while ((p - start) % 4)
+		*p++ = TCPOPT_EOL;
+	return (size_t)(p - start);
+}
+
 size_t gt_wire_write_headers(uint8_t *buf, const gt_segment *seg, uint32_t payload_len,
                              uint16_t ip_id)
 {
 	uint8_t *tcp = buf + GT_IPV4_HDR_LEN;
-	size_t opt_len = write_options(tcp + GT_TCP_HDR_LEN, &seg->opts);
+	size_t opt_len = seg->opt_layout == GT_OPT_LAYOUT_FREEBSD
+	                     ? write_options_freebsd(tcp + GT_TCP_HDR_LEN, &seg->opts)
+	                     : write_options(tcp + GT_TCP_HDR_LEN, &seg->opts);
 	size_t tcp_hdr_len = GT_TCP_HDR_LEN + opt_len;
 
 	buf[0] = 0x45; /* version 4, IHL 5: no IP options */

@@ -24,6 +24,7 @@ typedef struct gt_segment {
 	uint16_t urp;
 	uint8_t ttl;
 	gt_tcp_opts opts;
+	uint8_t opt_layout; /* gt_opt_layout: how gt_wire_write_headers lays opts out */
 	const uint8_t *payload;
 	uint32_t payload_len;
 } gt_segment;

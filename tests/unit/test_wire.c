@@ -290,6 +290,65 @@ static void test_round_trip_every_option_combination(void **state)
 	}
 }
 
+/* FreeBSD's layout (docs/profiles.md): MSS, NOP + window scale,
+ * SACK-permitted, timestamps (at 2 mod 4), SACK blocks (at 2 mod 4), the end
+ * padded with EOL; and every layout parses back to the same options. */
+static void test_options_freebsd_layout(void **state)
+{
+	uint8_t buf[MAX_HDR];
+	gt_segment syn = plain_segment();
+	syn.flags = GT_TCP_SYN;
+	syn.opt_layout = GT_OPT_LAYOUT_FREEBSD;
+	syn.opts.has_mss = true;
+	syn.opts.mss = 1460;
+	syn.opts.sack_permitted = true;
+	syn.opts.has_ts = true;
+	syn.opts.ts_val = 0x01020304;
+	syn.opts.has_wscale = true;
+	syn.opts.wscale = 6;
+	const uint8_t bsd_syn[] = {0x02, 0x04, 0x05, 0xb4, 0x01, 0x03, 0x03, 0x06, 0x04, 0x02,
+	                           0x08, 0x0a, 0x01, 0x02, 0x03, 0x04, 0x00, 0x00, 0x00, 0x00};
+	assert_int_equal(gt_wire_write_headers(buf, &syn, 0, 0), 40 + sizeof(bsd_syn));
+	assert_memory_equal(buf + 40, bsd_syn, sizeof(bsd_syn));
+	gt_segment back;
+	gt_wire_finalize(buf, 40 + sizeof(bsd_syn));
+	assert_int_equal(gt_wire_parse(buf, 40 + sizeof(bsd_syn), &back), GT_DROP_NONE);
+	assert_true(back.opts.has_mss && back.opts.sack_permitted && back.opts.has_ts &&
+	            back.opts.has_wscale);
+	assert_int_equal(back.opts.wscale, 6);
+	assert_int_equal(back.opts.ts_val, 0x01020304);
+
+	/* without timestamps: <mss,nop,wscale,sackOK,eol,eol> */
+	syn.opts.has_ts = false;
+	const uint8_t bsd_no_ts[] = {0x02, 0x04, 0x05, 0xb4, 0x01, 0x03,
+	                             0x03, 0x06, 0x04, 0x02, 0x00, 0x00};
+	assert_int_equal(gt_wire_write_headers(buf, &syn, 0, 0), 40 + sizeof(bsd_no_ts));
+	assert_memory_equal(buf + 40, bsd_no_ts, sizeof(bsd_no_ts));
+
+	/* an ACK: <nop,nop,TS,nop,nop,sack ...>, three blocks beside timestamps */
+	gt_segment ack = plain_segment();
+	ack.opt_layout = GT_OPT_LAYOUT_FREEBSD;
+	ack.opts.has_ts = true;
+	ack.opts.ts_val = 5;
+	ack.opts.ts_ecr = 6;
+	ack.opts.sack_count = 4;
+	for (unsigned b = 0; b < 4; b++) {
+		ack.opts.sack[b].left = 100 * b;
+		ack.opts.sack[b].right = 100 * b + 50;
+	}
+	const uint8_t ts_sack[] = {0x01, 0x01, 0x08, 0x0a, 0, 0, 0, 5,   0, 0,  0, 6,  0x01, 0x01,
+	                           0x05, 0x1a, 0,    0,    0, 0, 0, 0,   0, 50, 0, 0,  0,    100,
+	                           0,    0,    0,    150,  0, 0, 0, 200, 0, 0,  0, 250};
+	assert_int_equal(gt_wire_write_headers(buf, &ack, 0, 0), 40 + sizeof(ts_sack));
+	assert_memory_equal(buf + 40, ts_sack, sizeof(ts_sack));
+	/* without timestamps: NOP NOP SACK, all four blocks */
+	ack.opts.has_ts = false;
+	assert_int_equal(gt_wire_write_headers(buf, &ack, 0, 0), 40 + 4 + 32);
+	assert_int_equal(buf[40], 0x01);
+	assert_int_equal(buf[42], 0x05);
+	assert_int_equal(buf[43], 34);
+}
+
 static void test_options_canonical_layout(void **state)
 {
 	uint8_t buf[MAX_HDR];
@@ -986,6 +1045,7 @@ int main(void)
 	    cmocka_unit_test(test_finalize_matches_hand_computed_packet),
 	    cmocka_unit_test(test_round_trip_every_option_combination),
 	    cmocka_unit_test(test_options_canonical_layout),
+	    cmocka_unit_test(test_options_freebsd_layout),
 	    cmocka_unit_test(test_trailing_link_padding_ignored),
 	    cmocka_unit_test(test_ip_options_skipped),
 	    cmocka_unit_test(test_truncated_at_every_length),

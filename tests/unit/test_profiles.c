@@ -1,0 +1,159 @@
+/* The observable defaults a profile chooses (docs/profiles.md), one setting
+ * at a time: the initial window (RFC 5681 §3.1 or RFC 6928), quick ACKs at
+ * the start of a connection and for a FIN, the window scale offered for the
+ * largest receive buffer, and the options' layout on the wire. */
+#include "fixture.h"
+#include "stack/stack_impl.h"
+
+#include <errno.h>
+#include <string.h>
+
+/* Data segments the stack sends at once after the handshake, given 64 KiB
+ * to send and the peer's 64 KiB window. */
+static unsigned first_flight(void)
+{
+	static uint8_t buf[65536];
+	fx_established(&F);
+	assert_int_equal(gt_send(F.st, F.sock, buf, 30000, F.now), 30000);
+	unsigned n = 0;
+	while (fx_pending(&F) > 0) {
+		const fx_pkt *p = fx_pop(&F);
+		assert_int_equal(p->seg.payload_len, 1460);
+		n++;
+	}
+	return n;
+}
+
+/* RFC 5681 §3.1: 3 segments of 1460 bytes by default. */
+static void test_initial_window_rfc5681(void **state)
+{
+	assert_int_equal(first_flight(), 3);
+}
+
+static void iw10(fx_opts *o)
+{
+	o->cfg.initial_window = 10;
+}
+
+/* RFC 6928: 10 segments. */
+static void test_initial_window_10(void **state)
+{
+	fx_reinit_with(iw10);
+	assert_int_equal(first_flight(), 10);
+}
+
+static void quick2(fx_opts *o)
+{
+	o->cfg.delack_us = 40 * FX_MS;
+	o->cfg.quickack_segs = 2;
+}
+
+/* The first quickack_segs data segments are ACKed at once; then the delayed
+ * ACK policy (every second segment, or after delack_us). */
+static void test_quickack_at_start(void **state)
+{
+	fx_reinit_with(quick2);
+	fx_established(&F);
+	uint8_t d[100] = {0};
+	for (int i = 0; i < 2; i++) {
+		fx_peer_data(&F, d, 100);
+		fx_expect(&F, GT_TCP_ACK, F.iss + 1, F.peer_snd_nxt);
+	}
+	fx_peer_data(&F, d, 100);
+	fx_expect_none(&F); /* delayed now */
+	fx_peer_data(&F, d, 100);
+	fx_expect(&F, GT_TCP_ACK, F.iss + 1, F.peer_snd_nxt); /* the second of a pair */
+	fx_peer_data(&F, d, 100);
+	fx_expect_none(&F);
+	fx_advance(&F, 40 * FX_MS);
+	fx_expect(&F, GT_TCP_ACK, F.iss + 1, F.peer_snd_nxt); /* the timer */
+}
+
+static void delack_only(fx_opts *o)
+{
+	o->cfg.delack_us = 40 * FX_MS;
+}
+
+static void delack_quick_fin(fx_opts *o)
+{
+	o->cfg.delack_us = 40 * FX_MS;
+	o->cfg.quickack_fin = true;
+}
+
+/* A FIN's ACK waits delack_us by default (a prompt close() puts our FIN on
+ * it); with quickack_fin it goes at once. */
+static void test_quickack_fin(void **state)
+{
+	fx_reinit_with(delack_only);
+	fx_established(&F);
+	fx_peer_fin(&F);
+	fx_expect_none(&F);
+	fx_advance(&F, 40 * FX_MS);
+	fx_expect(&F, GT_TCP_ACK, F.iss + 1, F.peer_snd_nxt);
+
+	fx_reinit_with(delack_quick_fin);
+	fx_established(&F);
+	fx_peer_fin(&F);
+	fx_expect(&F, GT_TCP_ACK, F.iss + 1, F.peer_snd_nxt);
+	fx_assert_state(&F, GT_TCP_CLOSE_WAIT);
+}
+
+static void rcvbuf_max_15m(fx_opts *o)
+{
+	o->cfg.rcvbuf_max = 15u << 20;
+}
+
+/* RFC 7323 §2.3: the shift offered covers the largest buffer a socket may
+ * ask for (15 MiB: 8, as Linux's SYN shows), though this one has 64 KiB:
+ * the window offered is what the buffer holds, in units of 256. */
+static void test_wscale_for_rcvbuf_max(void **state)
+{
+	fx_reinit_with(rcvbuf_max_15m);
+	fx_syn_sent(&F);
+	assert_true(F.last.seg.opts.has_wscale);
+	assert_int_equal(F.last.seg.opts.wscale, 8);
+	assert_int_equal(F.last.seg.wnd, 65535); /* RFC 7323 §2.2: a SYN's is never scaled */
+	gt_tcp_opts o;
+	memset(&o, 0, sizeof(o));
+	o.has_mss = true;
+	o.mss = 1460;
+	o.has_wscale = true;
+	o.wscale = 7;
+	fx_seg synack = {.flags = GT_TCP_SYN | GT_TCP_ACK,
+	                 .seq = F.opts.peer_iss,
+	                 .ack = F.iss + 1,
+	                 .wnd = F.peer_wnd,
+	                 .opts = &o};
+	fx_send_seg(&F, &synack);
+	const fx_pkt *p = fx_expect(&F, GT_TCP_ACK, F.iss + 1, F.opts.peer_iss + 1);
+	assert_int_equal(p->seg.wnd, 65535 >> 8);
+	assert_int_equal(fx_tcb(&F)->rcv_wscale, 8);
+}
+
+/* The layout setting reaches the wire: FreeBSD's SYN. */
+static void freebsd_layout(fx_opts *o)
+{
+	o->cfg.opt_layout = GT_OPT_LAYOUT_FREEBSD;
+	o->cfg.rcvbuf_max = 2u << 20; /* kern.ipc.maxsockbuf: shift 6 */
+}
+
+static void test_freebsd_syn_layout(void **state)
+{
+	fx_reinit_with(freebsd_layout);
+	fx_syn_sent(&F);
+	const uint8_t *opt = F.last.raw + 40;
+	const uint8_t want[] = {0x02, 0x04, 0x05, 0xb4, 0x01, 0x03,
+	                        0x03, 0x06, 0x04, 0x02, 0x08, 0x0a};
+	assert_int_equal(F.last.len, 60);
+	assert_memory_equal(opt, want, sizeof(want));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    FX_TEST(test_initial_window_rfc5681), FX_TEST(test_initial_window_10),
+	    FX_TEST(test_quickack_at_start),      FX_TEST(test_quickack_fin),
+	    FX_TEST(test_wscale_for_rcvbuf_max),  FX_TEST(test_freebsd_syn_layout),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
