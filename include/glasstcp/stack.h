@@ -67,10 +67,16 @@ typedef struct gt_stack_config {
 	                             ACK waits delack_us, so that a FIN from a prompt
 	                             close() rides on it (the three-way close) */
 	gt_opt_layout opt_layout; /* default GT_OPT_LAYOUT_LINUX */
-	bool nodelay;             /* disable Nagle's algorithm (RFC 9293 §3.7.4); default false */
-	bool timestamps;          /* offer/accept RFC 7323 timestamps (RTTM, PAWS); default true */
-	bool sack;                /* offer/accept RFC 2018 SACK; default true */
-	bool window_scaling;      /* offer/accept RFC 7323 window scaling; default true */
+	/* TCP segmentation offload: the link takes segments of up to tso_max
+	 * data bytes (whole multiples of the MSS, at most GT_TSO_LIMIT) and cuts
+	 * them into MSS-sized ones itself, as a TSO device does (a backend
+	 * without one cuts them with gt_wire_tso_split). 0 = off: every segment
+	 * the MSS at most (default). */
+	uint32_t tso_max;
+	bool nodelay;        /* disable Nagle's algorithm (RFC 9293 §3.7.4); default false */
+	bool timestamps;     /* offer/accept RFC 7323 timestamps (RTTM, PAWS); default true */
+	bool sack;           /* offer/accept RFC 2018 SACK; default true */
+	bool window_scaling; /* offer/accept RFC 7323 window scaling; default true */
 
 	/* RFC 1122 §4.2.3.6 keep-alive, off on every socket until
 	 * gt_sock_set_keepalive (socket.h) turns it on; these are the values a
@@ -90,6 +96,8 @@ typedef struct gt_stack_config {
 
 /* The largest receive buffer: 16 MiB (window scale 8 covers it). */
 #define GT_RCVBUF_LIMIT (16u << 20)
+/* The largest TSO segment: what an IPv4 datagram holds beside the headers. */
+#define GT_TSO_LIMIT (65535u - 20 - 20 - 40)
 /* Fills cfg with the defaults above (and zeroes the rest). */
 void gt_stack_config_default(gt_stack_config *cfg);
 

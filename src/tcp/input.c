@@ -117,11 +117,17 @@ static void process_fin(gt_tcb *tcb, gt_time_us now)
 
 /* ---- the seventh step: segment text ---- */
 
-static void ack_policy_in_order(gt_tcb *tcb, gt_time_us now)
+static void ack_policy_in_order(gt_tcb *tcb, uint32_t len, gt_time_us now)
 {
 	/* RFC 9293 §3.8.6.3 and RFC 5681 §4.2: delay an ACK by at most delack_us,
-	 * and ACK at least every second full-sized segment */
+	 * and ACK at least every second full-sized segment. A segment larger
+	 * than the MSS we announced (from a peer with segmentation offload,
+	 * coalesced on its way) counts as the full-sized segments it holds. */
 	const gt_stack_config *cfg = tcb->env->cfg;
+	uint32_t rcv_mss = cfg->mss > 12 && tcb->ts_ok ? cfg->mss - 12u : cfg->mss;
+	uint32_t full = rcv_mss ? len / rcv_mss : 0;
+	if (full > 1)
+		tcb->segs_unacked += full - 1;
 	if (tcb->quickacks_left > 0) {
 		/* quick ACKs at the start (Linux's quick-ACK mode): the peer's slow
 		 * start is not held back by our delayed ACKs */
@@ -162,7 +168,7 @@ static void receive_text(gt_tcb *tcb, uint32_t seq, const uint8_t *data, uint32_
 		if (had_gap)
 			tcb->ack_now = true;
 		else
-			ack_policy_in_order(tcb, now);
+			ack_policy_in_order(tcb, len, now);
 	} else {
 		gt_ringbuf_write_at(rb, rb->len + off, data, len);
 		if (!gt_reasm_add(&tcb->reasm, seq, seq + len))

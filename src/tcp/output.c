@@ -241,7 +241,8 @@ static uint32_t send_data(gt_tcb *tcb, uint32_t seq, uint32_t len, gt_time_us no
 	bool rexmit = seq_lt(seq, tcb->snd_max);
 	send_segment(tcb, seq, flags, len, rexmit, now);
 	uint32_t used = len + fin;
-	if (!rexmit && len < tcb->snd_mss)
+	/* Nagle's "small segment sent" (a TSO segment's tail may be one) */
+	if (!rexmit && (len < tcb->snd_mss || len % tcb->snd_mss != 0))
 		tcb->snd_sml = seq + len;
 	if (!rexmit && !tcb->rtt_timing) {
 		tcb->rtt_timing = true;
@@ -252,6 +253,37 @@ static uint32_t send_data(gt_tcb *tcb, uint32_t seq, uint32_t len, gt_time_us no
 		tcb->fin_sent = true;
 	arm_rexmit(tcb, now);
 	return used;
+}
+
+/* Nagle's test (RFC 9293 §3.7.4, Minshall's variant as Linux does it): is a
+ * small segment unacknowledged, so that another must wait? */
+static bool small_segment_out(const gt_tcb *tcb)
+{
+	return seq_gt(tcb->snd_sml, tcb->snd_una) && seq_le(tcb->snd_sml, tcb->snd_max) &&
+	       !tcb->env->cfg->nodelay;
+}
+
+/* How much of n sendable bytes (avail buffered) one segment takes: the MSS,
+ * or with TSO (tso_max) whole MSS-sized pieces up to tso_max, plus the
+ * small tail of the data when Nagle lets a small segment go. What was sent
+ * before goes again one MSS at a time. */
+static uint32_t segment_size(const gt_tcb *tcb, uint32_t n, uint32_t avail, bool resend)
+{
+	uint32_t mss = tcb->snd_mss;
+	uint32_t tso = tcb->env->cfg->tso_max;
+	if (resend || tso <= mss || n <= mss)
+		return n < mss ? n : mss;
+	if (tso > GT_TSO_LIMIT)
+		tso = GT_TSO_LIMIT;
+	uint32_t max = tso - tso % mss;
+	if (n > max)
+		n = max;
+	uint32_t tail = n % mss;
+	/* a tail that is not the end of the data, or that Nagle holds back,
+	 * waits: the super-segment carries whole segments only */
+	if (tail && (n < avail || small_segment_out(tcb)))
+		n -= tail;
+	return n;
 }
 
 void gt_tcb_output(gt_tcb *tcb, gt_time_us now)
@@ -296,8 +328,8 @@ void gt_tcb_output(gt_tcb *tcb, gt_time_us now)
 			uint32_t usable =
 			    seq_gt(win_end, tcb->snd_nxt) ? win_end - tcb->snd_nxt : 0;
 			uint32_t n = avail < usable ? avail : usable;
-			if (n > tcb->snd_mss)
-				n = tcb->snd_mss;
+			bool resend = seq_lt(tcb->snd_nxt, tcb->snd_max);
+			n = segment_size(tcb, n, avail, resend);
 			if (tcb->sack_ok && seq_lt(tcb->snd_nxt, tcb->snd_max)) {
 				uint32_t next = next_sacked_start(tcb, tcb->snd_nxt);
 				if (seq_lt(next, tcb->snd_nxt + n))
@@ -311,7 +343,6 @@ void gt_tcb_output(gt_tcb *tcb, gt_time_us now)
 			/* the small-segment rules hold back new data only: what was
 			 * sent once (go-back-N after a timeout, or a piece ending at a
 			 * SACKed range) goes again as it went */
-			bool resend = seq_lt(tcb->snd_nxt, tcb->snd_max);
 			if (n > 0 && n < tcb->snd_mss && !fin && !resend) {
 				/* RFC 9293 §3.8.6.2.1: sender SWS avoidance — a window-limited
 				 * piece goes only if it is at least half the largest window */
@@ -323,8 +354,7 @@ void gt_tcb_output(gt_tcb *tcb, gt_time_us now)
 				 * small one holds the next back, so the tail of a
 				 * response behind full-sized segments goes at once
 				 * instead of waiting for the peer's delayed ACK. */
-				if (n == avail && seq_gt(tcb->snd_sml, tcb->snd_una) &&
-				    seq_le(tcb->snd_sml, tcb->snd_max) && !tcb->env->cfg->nodelay)
+				if (n == avail && small_segment_out(tcb))
 					break;
 			}
 			uint32_t used = send_data(tcb, tcb->snd_nxt, n, now);

@@ -592,3 +592,44 @@ gt_drop_reason gt_wire_parse_icmp(const uint8_t *pkt, size_t len, gt_icmp_error 
 	out->seq = load_be32(qt + 4);
 	return GT_DROP_NONE;
 }
+
+size_t gt_wire_tso_split(const uint8_t *pkt, size_t len, uint32_t mss, uint8_t *scratch,
+                         gt_wire_emit_fn emit, void *user)
+{
+	size_t ip_hdr_len, total_len;
+	if (mss == 0 || check_ipv4(pkt, len, &ip_hdr_len, &total_len) != GT_DROP_NONE ||
+	    pkt[9] != GT_IP_PROTO_TCP || total_len - ip_hdr_len < GT_TCP_HDR_LEN)
+		return 0;
+	const uint8_t *tcp = pkt + ip_hdr_len;
+	size_t hdr_len = ip_hdr_len + (size_t)(tcp[12] >> 4) * 4;
+	if (hdr_len > total_len || hdr_len < ip_hdr_len + GT_TCP_HDR_LEN)
+		return 0;
+	size_t data_len = total_len - hdr_len;
+	if (data_len <= mss) {
+		emit(user, pkt, total_len);
+		return 1;
+	}
+	uint32_t seq = load_be32(tcp + 4);
+	uint16_t id = load_be16(pkt + 4);
+	uint8_t flags = tcp[13];
+	size_t n = 0;
+	for (size_t off = 0; off < data_len; off += mss, n++) {
+		size_t piece = data_len - off < mss ? data_len - off : mss;
+		bool last = off + piece == data_len;
+		memcpy(scratch, pkt, hdr_len);
+		memcpy(scratch + hdr_len, pkt + hdr_len + off, piece);
+		uint8_t *t = scratch + ip_hdr_len;
+		store_be16(scratch + 2, (uint16_t)(hdr_len + piece));
+		store_be16(scratch + 4, (uint16_t)(id + n));
+		store_be32(t + 4, seq + (uint32_t)off);
+		uint8_t f = flags;
+		if (!last)
+			f &= (uint8_t) ~(GT_TCP_PSH | GT_TCP_FIN);
+		if (off > 0)
+			f &= (uint8_t)~GT_TCP_CWR;
+		t[13] = f;
+		gt_wire_finalize(scratch, hdr_len + piece);
+		emit(user, scratch, hdr_len + piece);
+	}
+	return n;
+}

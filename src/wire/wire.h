@@ -92,6 +92,21 @@ size_t gt_wire_write_headers(uint8_t *buf, const gt_segment *seg, uint32_t paylo
  * built by gt_wire_write_headers (len = whole packet). */
 void gt_wire_finalize(uint8_t *pkt, size_t len);
 
+/* Receives one packet gt_wire_tso_split cut (valid during the call only). */
+typedef void (*gt_wire_emit_fn)(void *user, const uint8_t *pkt, size_t len);
+/* What a device without segmentation offload does with a TSO segment (a
+ * stack with tso_max): cuts the IPv4/TCP packet pkt into packets of at most
+ * mss data bytes, each with the same headers and options but its own
+ * sequence number, IPv4 total length and identification (the first's, plus
+ * one for each further piece), PSH and FIN only on the last, CWR only on the
+ * first, and fresh checksums. A packet with mss data bytes or fewer goes
+ * out as it is. Each piece is built in scratch (room for the headers and
+ * mss bytes: GT_IPV4_HDR_LEN + GT_TCP_HDR_LEN + GT_TCP_MAX_OPT_LEN + mss) and
+ * given to emit. Returns the number of packets emitted; 0 when pkt is not a
+ * well-formed IPv4/TCP packet (nothing is emitted) or mss is 0. */
+size_t gt_wire_tso_split(const uint8_t *pkt, size_t len, uint32_t mss, uint8_t *scratch,
+                         gt_wire_emit_fn emit, void *user);
+
 /* RFC 1071 one's-complement sum helpers. gt_csum_add adds data, read as
  * big-endian 16-bit words at any alignment, to a 32-bit partial sum; chain calls
  * over consecutive pieces, all of even length but the last (an odd final byte is

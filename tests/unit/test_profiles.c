@@ -148,12 +148,140 @@ static void test_freebsd_syn_layout(void **state)
 	assert_memory_equal(opt, want, sizeof(want));
 }
 
+/* ---- TSO ---- */
+
+typedef struct wire_seg {
+	uint32_t seq, len;
+	uint8_t flags;
+} wire_seg;
+
+typedef struct wire_log {
+	wire_seg s[256];
+	size_t n;
+	size_t packets; /* as the stack sent them, before any split */
+	uint32_t largest;
+} wire_log;
+
+static void log_piece(void *user, const uint8_t *pkt, size_t len)
+{
+	wire_log *w = user;
+	gt_segment seg;
+	assert_int_equal(gt_wire_parse(pkt, len, &seg), GT_DROP_NONE);
+	assert_true(w->n < 256);
+	w->s[w->n++] = (wire_seg){seg.seq, seg.payload_len, seg.flags};
+}
+
+static void tso_iw10(fx_opts *o)
+{
+	o->cfg.initial_window = 10;
+	o->cfg.tso_max = 65535;
+}
+
+/* A bulk transfer of `total` bytes (the peer ACKs each flight whole); what
+ * went on the wire, TSO segments cut as a device would. */
+static void transfer(wire_log *w, uint32_t total)
+{
+	static uint8_t buf[200000], scratch[2000];
+	fx_established(&F);
+	uint32_t sent = 0;
+	for (int round = 0; sent < total || gt_sock_unacked(F.st, F.sock) > 0; round++) {
+		assert_true(round < 100);
+		ssize_t k = gt_send(F.st, F.sock, buf, total - sent, F.now);
+		if (k > 0)
+			sent += (uint32_t)k;
+		uint32_t top = 0;
+		while (fx_pending(&F) > 0) {
+			const fx_pkt *p = fx_pop(&F);
+			w->packets++;
+			if (p->seg.payload_len > w->largest)
+				w->largest = p->seg.payload_len;
+			top = p->seg.seq + p->seg.payload_len;
+			assert_true(gt_wire_tso_split(p->raw, p->len, 1460, scratch, log_piece, w) >
+			            0);
+		}
+		if (top)
+			fx_send(&F, GT_TCP_ACK, F.peer_snd_nxt, top, F.peer_wnd, NULL, 0);
+		fx_advance(&F, 10 * FX_MS);
+	}
+	assert_int_equal(gt_sock_unacked(F.st, F.sock), 0);
+}
+
+/* With TSO the stack hands over segments of many MSS (the first flight, IW10,
+ * as one of 14600 bytes: Linux's `P. 1:14601(14600)`), and cut as a device
+ * cuts them they are exactly the segments the stack sends without TSO. */
+static void test_tso_same_segments_as_without(void **state)
+{
+	static wire_log plain, tso;
+	memset(&plain, 0, sizeof(plain));
+	memset(&tso, 0, sizeof(tso));
+	fx_reinit_with(iw10);
+	transfer(&plain, 100000);
+	fx_reinit_with(tso_iw10);
+	transfer(&tso, 100000);
+	assert_int_equal(plain.largest, 1460);
+	assert_true(tso.largest >= 14600);
+	assert_true(tso.packets * 4 < plain.packets);
+	assert_int_equal(tso.n, plain.n);
+	for (size_t i = 0; i < plain.n; i++) {
+		assert_int_equal(tso.s[i].seq, plain.s[i].seq);
+		assert_int_equal(tso.s[i].len, plain.s[i].len);
+		assert_int_equal(tso.s[i].flags, plain.s[i].flags);
+	}
+}
+
+static void tso_delack(fx_opts *o)
+{
+	o->cfg.tso_max = 65535;
+	o->cfg.delack_us = 40 * FX_MS;
+}
+
+/* The small tail of the data rides with the whole segments before it when
+ * Nagle lets a small segment go, and waits when one is unacknowledged. */
+static void test_tso_tail_follows_nagle(void **state)
+{
+	fx_reinit_with(tso_delack);
+	fx_established(&F);
+	static uint8_t buf[5000];
+	assert_int_equal(gt_send(F.st, F.sock, buf, 2000, F.now), 2000);
+	const fx_pkt *p = fx_expect(&F, GT_TCP_ACK | GT_TCP_PSH, F.iss + 1, F.peer_snd_nxt);
+	assert_int_equal(p->seg.payload_len, 2000);
+	/* its 540-byte tail is unacknowledged: the next write's tail waits */
+	assert_int_equal(gt_send(F.st, F.sock, buf, 2000, F.now), 2000);
+	p = fx_expect(&F, GT_TCP_ACK, F.iss + 2001, F.peer_snd_nxt);
+	assert_int_equal(p->seg.payload_len, 1460);
+	fx_expect_none(&F);
+	fx_send(&F, GT_TCP_ACK, F.peer_snd_nxt, F.iss + 2001, F.peer_wnd, NULL, 0);
+	p = fx_expect(&F, GT_TCP_ACK | GT_TCP_PSH, F.iss + 3461, F.peer_snd_nxt);
+	assert_int_equal(p->seg.payload_len, 540);
+}
+
+/* RFC 5681 §4.2 counts full-sized segments: one segment of 4000 bytes from
+ * a peer with segmentation offload holds two, and is ACKed at once. */
+static void test_large_inbound_segment_acked_at_once(void **state)
+{
+	fx_reinit_with(delack_only);
+	fx_established(&F);
+	static uint8_t d[4000];
+	fx_peer_data(&F, d, 1000);
+	fx_expect_none(&F); /* one small segment: the ACK is delayed */
+	fx_advance(&F, 40 * FX_MS);
+	fx_expect(&F, GT_TCP_ACK, F.iss + 1, F.peer_snd_nxt);
+	fx_peer_data(&F, d, 4000);
+	fx_expect(&F, GT_TCP_ACK, F.iss + 1, F.peer_snd_nxt);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    FX_TEST(test_initial_window_rfc5681), FX_TEST(test_initial_window_10),
-	    FX_TEST(test_quickack_at_start),      FX_TEST(test_quickack_fin),
-	    FX_TEST(test_wscale_for_rcvbuf_max),  FX_TEST(test_freebsd_syn_layout),
+	    FX_TEST(test_initial_window_rfc5681),
+	    FX_TEST(test_initial_window_10),
+	    FX_TEST(test_quickack_at_start),
+	    FX_TEST(test_quickack_fin),
+	    FX_TEST(test_wscale_for_rcvbuf_max),
+	    FX_TEST(test_freebsd_syn_layout),
+	    FX_TEST(test_tso_same_segments_as_without),
+	    FX_TEST(test_tso_tail_follows_nagle),
+	    FX_TEST(test_large_inbound_segment_acked_at_once),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

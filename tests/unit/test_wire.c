@@ -349,6 +349,77 @@ static void test_options_freebsd_layout(void **state)
 	assert_int_equal(buf[43], 34);
 }
 
+/* What gt_wire_tso_split emitted. */
+typedef struct pieces {
+	size_t n;
+	gt_segment seg[8];
+	uint8_t data[8][1200];
+	uint16_t ip_id[8];
+	size_t len[8];
+} pieces;
+
+static void keep_piece(void *user, const uint8_t *pkt, size_t len)
+{
+	pieces *p = user;
+	assert_true(p->n < 8);
+	/* each piece is a well-formed packet with good checksums */
+	assert_int_equal(gt_wire_parse(pkt, len, &p->seg[p->n]), GT_DROP_NONE);
+	uint32_t n = p->seg[p->n].payload_len;
+	memcpy(p->data[p->n], p->seg[p->n].payload,
+	       n < sizeof(p->data[0]) ? n : sizeof(p->data[0]));
+	p->ip_id[p->n] = (uint16_t)(pkt[4] << 8 | pkt[5]);
+	p->len[p->n] = len;
+	p->n++;
+}
+
+/* A TSO segment cut as a device would: MSS-sized pieces in order, the same
+ * options, PSH and FIN on the last only, IP ids counting up, checksums good;
+ * what is MSS-sized already goes as it is; junk is refused. */
+static void test_tso_split(void **state)
+{
+	static uint8_t pkt[MAX_HDR + 3000], scratch[MAX_HDR + 1000];
+	uint8_t data[2500];
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 7);
+	gt_segment seg = plain_segment();
+	seg.flags = GT_TCP_ACK | GT_TCP_PSH | GT_TCP_FIN;
+	seg.opts.has_ts = true;
+	seg.opts.ts_val = 77;
+	seg.opts.ts_ecr = 88;
+	size_t hl = gt_wire_write_headers(pkt, &seg, sizeof(data), 1000);
+	memcpy(pkt + hl, data, sizeof(data));
+	gt_wire_finalize(pkt, hl + sizeof(data));
+	pieces p = {0};
+	assert_int_equal(gt_wire_tso_split(pkt, hl + sizeof(data), 1000, scratch, keep_piece, &p),
+	                 3);
+	assert_int_equal(p.n, 3);
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(p.seg[i].seq, seg.seq + 1000 * i);
+		assert_int_equal(p.seg[i].ack, seg.ack);
+		assert_int_equal(p.seg[i].payload_len, i < 2 ? 1000 : 500);
+		assert_memory_equal(p.data[i], data + 1000 * i, p.seg[i].payload_len);
+		assert_int_equal(p.seg[i].flags, i < 2 ? GT_TCP_ACK : seg.flags);
+		assert_true(p.seg[i].opts.has_ts);
+		assert_int_equal(p.seg[i].opts.ts_val, 77);
+		assert_int_equal(p.ip_id[i], 1000 + i);
+		assert_int_equal(p.len[i], hl + p.seg[i].payload_len);
+	}
+	/* an MSS-sized packet: as it is */
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(gt_wire_tso_split(pkt, hl + sizeof(data), 2500, scratch, keep_piece, &p),
+	                 1);
+	assert_int_equal(p.seg[0].payload_len, 2500);
+	assert_int_equal(p.len[0], hl + 2500);
+	assert_int_equal(p.seg[0].flags, seg.flags);
+	/* junk: nothing emitted */
+	memset(&p, 0, sizeof(p));
+	pkt[0] = 0x65;
+	assert_int_equal(gt_wire_tso_split(pkt, hl + sizeof(data), 1000, scratch, keep_piece, &p),
+	                 0);
+	assert_int_equal(p.n, 0);
+	assert_int_equal(gt_wire_tso_split(pkt, hl + sizeof(data), 0, scratch, keep_piece, &p), 0);
+}
+
 static void test_options_canonical_layout(void **state)
 {
 	uint8_t buf[MAX_HDR];
@@ -1046,6 +1117,7 @@ int main(void)
 	    cmocka_unit_test(test_round_trip_every_option_combination),
 	    cmocka_unit_test(test_options_canonical_layout),
 	    cmocka_unit_test(test_options_freebsd_layout),
+	    cmocka_unit_test(test_tso_split),
 	    cmocka_unit_test(test_trailing_link_padding_ignored),
 	    cmocka_unit_test(test_ip_options_skipped),
 	    cmocka_unit_test(test_truncated_at_every_length),
