@@ -101,6 +101,15 @@ typedef struct gt_stack_config {
 /* Fills cfg with the defaults above (and zeroes the rest). */
 void gt_stack_config_default(gt_stack_config *cfg);
 
+/* Sets what a profile chooses on top of cfg (the rest of cfg is kept):
+ * "linux" (Linux 6.x as packetdrill's scripts see it), "freebsd" (FreeBSD
+ * 14's defaults) or "rfc" (the RFCs' own values: RTO min 1 s, MSL 2 min,
+ * RFC 5681's initial window). docs/profiles.md gives each value and its
+ * source. Returns 0, or
+ * -EINVAL for another name (cfg unchanged). */
+int gt_stack_config_profile(gt_stack_config *cfg, const char *name);
+/* The profile names, NULL-terminated: "linux", "freebsd", "rfc". */
+extern const char *const gt_stack_profiles[];
 /* Returns 0 and *out, or -EINVAL (bad config) / -ENOMEM. */
 int gt_stack_create(const gt_stack_config *cfg, gt_stack **out);
 /* Frees everything, without sending anything. */

@@ -202,4 +202,32 @@ else
 	fail "tshark is not installed (scripts/install-deps.sh installs it)"
 fi
 
+# ---- --profile: each one runs every scenario; the SYN shows the profile ----
+
+for p in linux freebsd rfc; do
+	for s in $scenarios; do
+		"$GT" demo "$s" --profile "$p" >"$TMP/out" 2>"$TMP/err" ||
+			fail "demo $s --profile $p exited $?: $(cat "$TMP/err")"
+	done
+done
+# the client's SYN, as tshark reads the capture: window scale 8 (linux),
+# FreeBSD's option order with scale 6 (freebsd), none beyond the buffer (rfc)
+syn_opts() {
+	"$GT" demo handshake --profile "$1" --pcap "$TMP/p.pcap" >/dev/null 2>&1
+	tshark -n -r "$TMP/p.pcap" -Y "tcp.flags.syn == 1 && tcp.flags.ack == 0" \
+		-T fields -e tcp.option_kind -e tcp.options.wscale.shift 2>/dev/null | head -1
+}
+if command -v tshark >/dev/null; then
+	got=$(syn_opts linux)
+	[ "$got" = "$(printf '2,4,8,1,3\t8')" ] || fail "demo --profile linux: SYN options $got"
+	got=$(syn_opts freebsd)
+	[ "$got" = "$(printf '2,1,3,4,8\t6')" ] || fail "demo --profile freebsd: SYN options $got"
+	got=$(syn_opts rfc)
+	[ "$got" = "$(printf '2,4,8,1,3\t0')" ] || fail "demo --profile rfc: SYN options $got"
+fi
+"$GT" demo close --profile bsd >"$TMP/out" 2>"$TMP/err"
+rc=$?
+[ $rc -eq 2 ] || fail "demo --profile bsd exited $rc, not 2"
+grep -q "linux, freebsd or rfc" "$TMP/err" || fail "demo --profile bsd: $(cat "$TMP/err")"
+
 finish "all checks passed"

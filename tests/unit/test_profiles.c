@@ -270,6 +270,65 @@ static void test_large_inbound_segment_acked_at_once(void **state)
 	fx_expect(&F, GT_TCP_ACK, F.iss + 1, F.peer_snd_nxt);
 }
 
+/* ---- the profiles ---- */
+
+/* Each profile sets its values (docs/profiles.md) and keeps the rest of the
+ * configuration; an unknown name changes nothing. */
+static void test_profile_values(void **state)
+{
+	(void)state;
+	gt_stack_config c;
+	gt_stack_config_default(&c);
+	c.mss = 1400;
+	c.max_conns = 77;
+	assert_int_equal(gt_stack_config_profile(&c, "linux"), 0);
+	assert_int_equal(c.initial_window, 10);
+	assert_int_equal(c.quickack_segs, 16);
+	assert_true(c.quickack_fin);
+	assert_int_equal(c.delack_us, 40 * FX_MS);
+	assert_int_equal(c.rto_min_us, 200 * FX_MS);
+	assert_int_equal(gt_wscale_for(c.rcvbuf_max), 8);
+	assert_int_equal(c.opt_layout, GT_OPT_LAYOUT_LINUX);
+	assert_int_equal(c.mss, 1400);
+	assert_int_equal(c.max_conns, 77);
+	assert_int_equal(gt_stack_config_profile(&c, "freebsd"), 0);
+	assert_int_equal(c.opt_layout, GT_OPT_LAYOUT_FREEBSD);
+	assert_int_equal(c.delack_us, 100 * FX_MS);
+	assert_int_equal(c.rcvbuf, 65536);
+	assert_int_equal(c.sndbuf, 32768);
+	assert_int_equal(gt_wscale_for(c.rcvbuf_max), 6);
+	assert_int_equal(c.quickack_segs, 0);
+	assert_int_equal(gt_stack_config_profile(&c, "rfc"), 0);
+	assert_int_equal(c.rto_min_us, FX_S);   /* RFC 6298 §2.4 */
+	assert_int_equal(c.msl_us, 120 * FX_S); /* RFC 9293 §3.4.2 */
+	assert_int_equal(c.initial_window, 0);
+	assert_false(c.quickack_fin);
+	gt_stack_config before = c;
+	assert_int_equal(gt_stack_config_profile(&c, "windows"), -EINVAL);
+	assert_int_equal(gt_stack_config_profile(&c, NULL), -EINVAL);
+	assert_memory_equal(&c, &before, sizeof(c));
+	size_t n = 0;
+	while (gt_stack_profiles[n])
+		assert_int_equal(gt_stack_config_profile(&c, gt_stack_profiles[n++]), 0);
+	assert_int_equal(n, 3);
+}
+
+static void linux_profile(fx_opts *o)
+{
+	assert_int_equal(gt_stack_config_profile(&o->cfg, "linux"), 0);
+}
+
+/* The linux profile end to end: the SYN offers window scale 8 and IW10 sends
+ * ten segments (without TSO: the fixture's link has none). */
+static void test_linux_profile_on_the_wire(void **state)
+{
+	fx_reinit_with(linux_profile);
+	fx_syn_sent(&F);
+	assert_int_equal(F.last.seg.opts.wscale, 8);
+	fx_reinit_with(linux_profile);
+	assert_int_equal(first_flight(), 10);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -282,6 +341,8 @@ int main(void)
 	    FX_TEST(test_tso_same_segments_as_without),
 	    FX_TEST(test_tso_tail_follows_nagle),
 	    FX_TEST(test_large_inbound_segment_acked_at_once),
+	    cmocka_unit_test(test_profile_values),
+	    FX_TEST(test_linux_profile_on_the_wire),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,7 +21,7 @@ static void usage(FILE *f)
 	fprintf(f,
 	        "usage: glasstcp demo --list\n"
 	        "       glasstcp demo NAME [--json] [--pcap FILE] [--svg FILE] [--html FILE]\n"
-	        "                          [--seed N] [--loss P] [--delay MS]\n\n"
+	        "                          [--profile P] [--seed N] [--loss P] [--delay MS]\n\n"
 	        "Runs scenario NAME between \"client\" (192.0.2.1) and \"server\" (192.0.2.2) "
 	        "on the\nsimulated network and prints every segment and state change as a "
 	        "table.\n\n"
@@ -30,6 +30,8 @@ static void usage(FILE *f)
 	        "  --pcap FILE   also write the packets to FILE (pcap, raw IPv4)\n"
 	        "  --svg FILE    also write the ladder diagram of the first connection to FILE\n"
 	        "  --html FILE   also write the HTML report of the run to FILE\n"
+	        "  --profile P   both stacks' defaults as linux, freebsd or rfc "
+	        "(docs/profiles.md)\n"
 	        "  --seed N      the simulator's seed (default 1): ISNs, ports, losses, data\n"
 	        "  --loss P      probability that the network loses a packet, 0 <= P < 1 "
 	        "(default 0)\n"
@@ -65,6 +67,17 @@ static bool take_seed(const char *value, void *out)
 	return gt_cli_parse_u64(value, UINT64_MAX, out);
 }
 
+/* --profile NAME: one of gt_stack_profiles */
+static bool take_profile(const char *value, void *out)
+{
+	for (const char *const *p = gt_stack_profiles; *p; p++)
+		if (!strcmp(value, *p)) {
+			*(const char **)out = *p;
+			return true;
+		}
+	return false;
+}
+
 /* --loss P, 0 <= P < 1 */
 static bool take_loss(const char *value, void *out)
 {
@@ -94,6 +107,7 @@ static int parse_args(int argc, char **argv, demo_args *a)
 	    gt_cli_file("--pcap", &a->pcap),
 	    gt_cli_file("--svg", &a->svg),
 	    gt_cli_file("--html", &a->html),
+	    gt_cli_number("--profile", "linux, freebsd or rfc", take_profile, &a->opts.profile),
 	    gt_cli_number("--seed", "a non-negative integer", take_seed, &a->opts.seed),
 	    gt_cli_number("--loss", "a probability 0 <= P < 1", take_loss, &a->opts.loss),
 	    gt_cli_number("--delay", "milliseconds 0.." GT_CLI_STR(MAX_DELAY_MS), take_delay,

@@ -20,6 +20,7 @@ const char tun_opts_usage[] =
     "  --peer B           the kernel's address on it (/24; set when root)\n"
     "  --pcap FILE        write every packet glasstcp receives and sends (pcap)\n"
     "  --json FILE        write every event as JSON Lines\n"
+    "  --profile P        the stack's defaults as linux, freebsd or rfc (docs/profiles.md)\n"
     "  --impair SPEC      impair the path both ways: loss=P,delay=MS,jitter=MS,\n"
     "                     reorder=P,dup=P,corrupt=P,seed=N (P: 0..1 or N%)\n"
     "  --kernel-states    also trace the Linux side's TCP states (root, tracefs)\n"
@@ -83,6 +84,14 @@ int tun_opts_parse(tun_opts *o, int argc, char **argv, int *i)
 		if (gt_tun_impair_parse(v, &o->impair, err, sizeof err) < 0)
 			return gt_cli_bad_usage(o->cmd, "--impair: %s", err);
 		o->impaired = true;
+		return 1;
+	}
+	if ((v = gt_cli_option_value(arg, "--profile", argc, argv, i, &m)), m) {
+		gt_stack_config probe;
+		gt_stack_config_default(&probe);
+		if (!v || gt_stack_config_profile(&probe, v) < 0)
+			return gt_cli_bad_usage(o->cmd, "--profile needs linux, freebsd or rfc");
+		o->profile = v;
 		return 1;
 	}
 	if (!strcmp(arg, "--kernel-states")) {
@@ -252,6 +261,8 @@ int tun_run_start(tun_run *r, const tun_opts *o)
 
 	gt_tun_config cfg;
 	gt_tun_config_default(&cfg);
+	if (o->profile)
+		gt_stack_config_profile(&cfg.stack, o->profile); /* checked when parsed */
 	cfg.ifname = o->tun;
 	cfg.addr = o->addr;
 	cfg.peer = o->peer;

@@ -23,6 +23,7 @@ typedef struct tun_opts {
 	gt_tun_impair impair;
 	bool kernel_states;
 	const char *table;     /* --table FILE: the seed's table at exit ('-': stdout) */
+	const char *profile;   /* --profile NAME (gt_stack_config_profile), or NULL */
 	bool glasstcp_on_left; /* table columns: glasstcp left (a client) or right */
 } tun_opts;
 

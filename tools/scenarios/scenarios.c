@@ -747,9 +747,16 @@ int gt_scenario_run(const gt_scenario *sc, const gt_scenario_opts *o, gt_event_f
 	}
 	if (fn)
 		gt_sim_set_event_fn(r.sim, fn, user);
-	int rc = gt_sim_add_host(r.sim, "client", GT_SCENARIO_CLIENT_ADDR, NULL);
+	gt_stack_config base;
+	gt_stack_config_default(&base);
+	if (o->profile && gt_stack_config_profile(&base, o->profile) < 0) {
+		gt_sim_free(r.sim);
+		snprintf(res->failure, sizeof res->failure, "no profile '%s'", o->profile);
+		return -EINVAL;
+	}
+	int rc = gt_sim_add_host(r.sim, "client", GT_SCENARIO_CLIENT_ADDR, &base);
 	if (rc == HOST_CLIENT)
-		rc = gt_sim_add_host(r.sim, "server", GT_SCENARIO_SERVER_ADDR, NULL);
+		rc = gt_sim_add_host(r.sim, "server", GT_SCENARIO_SERVER_ADDR, &base);
 	if (rc == HOST_SERVER)
 		rc = add_faults(&r);
 	if (rc < 0) {

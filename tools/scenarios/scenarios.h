@@ -41,6 +41,8 @@ typedef struct gt_scenario_opts {
 	uint32_t delay_ms;      /* one-way delay of both links */
 	gt_pcap_writer *pcap;   /* optional: the sim's capture (gt_sim_set_pcap) */
 	gt_time_us max_time_us; /* the virtual-time bound; 0 means GT_SCENARIO_MAX_TIME_US */
+	const char *profile;    /* both hosts' stack profile (gt_stack_config_profile);
+	                           NULL: the stack's defaults */
 } gt_scenario_opts;
 
 typedef struct gt_scenario_result {
