@@ -39,6 +39,7 @@ typedef struct pd_socket {
 	bool used;
 	int handle; /* gt socket handle */
 	bool nonblock;
+	bool connecting; /* a connect() returned EINPROGRESS; the next one reports */
 } pd_socket;
 
 /* A connection whose close() waits for SO_LINGER (sockcalls.c): the states

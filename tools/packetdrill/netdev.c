@@ -77,8 +77,8 @@ static pd_packet *pop(pd_adapter *a)
 static int give_up(size_t *count, const char *why, gt_time_us since, gt_time_us now)
 {
 	fprintf(stderr,
-	        "libglasstcp_packetdrill: waiting for an outbound packet: %s (waited %.3f s of "
-	        "virtual time)\n",
+	        "libglasstcp_packetdrill: no outbound packet: %s (waited %.3f s of virtual "
+	        "time)\n",
 	        why, (double)(now - since) / 1e6);
 	*count = 0;
 	return 0;
@@ -98,7 +98,10 @@ int pd_netdev_receive(void *userdata, void *buf, size_t *count, long long *time_
 	while (!(p = pop(a))) {
 		gt_time_us d = gt_stack_next_deadline(a->st);
 		if (d != GT_TIME_NEVER && d > since + PD_RECEIVE_GIVE_UP) {
-			r = give_up(count, "nothing sent for 10 minutes", since, a->now);
+			r = give_up(count,
+			            "the stack's next timer is more than 10 minutes away, and "
+			            "nothing is sent before it",
+			            since, a->now);
 			break;
 		}
 		if (d == GT_TIME_NEVER) {
