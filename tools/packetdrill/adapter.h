@@ -74,7 +74,7 @@ typedef struct pd_adapter {
  * run with nothing sent before it gives up. */
 #define PD_OUT_QUEUE_MAX     4096
 #define PD_RECEIVE_GIVE_UP   (10ull * 60 * 1000000) /* 10 virtual minutes */
-#define PD_GETTIMEOFDAY_STEP 1                       /* virtual µs per clock reading */
+#define PD_GETTIMEOFDAY_STEP 1                      /* virtual µs per clock reading */
 
 /* adapter.c: --so_flags. 0, or -1 with a message naming the bad key or value
  * in err. Exported to the static library's users (tools/script) so they can

@@ -36,8 +36,9 @@ void pd_advance_to(pd_adapter *a, gt_time_us to)
 		if (d == GT_TIME_NEVER || d > to)
 			break;
 		if (runs == PD_MAX_TIMER_RUNS) {
-			fprintf(stderr, "libglasstcp_packetdrill: the stack's deadline %llu us "
-			                "does not move; timers stopped\n",
+			fprintf(stderr,
+			        "libglasstcp_packetdrill: the stack's deadline %llu us "
+			        "does not move; timers stopped\n",
 			        (unsigned long long)d);
 			break;
 		}

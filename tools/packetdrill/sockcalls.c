@@ -284,7 +284,8 @@ static int pd_ioctl(void *userdata, int fd, unsigned long request, ...)
 	case FIONBIO:
 		s->nonblock = *arg != 0;
 		return leave(a, 0);
-	default: return leave(a, pd_fail(-ENOTTY));
+	default:
+		return leave(a, pd_fail(-ENOTTY));
 	}
 }
 
