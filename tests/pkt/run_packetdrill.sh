@@ -8,7 +8,8 @@
 #   run_packetdrill.sh --so LIB.so [--build DIR] [--profile P] [SCRIPT...]
 #     --so       the adapter (BUILD/libglasstcp_packetdrill.so)
 #     --build    where packetdrill is built (default: the .so's folder)
-#     --profile  the so_flags profile (default linux)
+#     --profile  the so_flags profile (default linux) for scripts that do not
+#                name theirs in a --so_flags=profile=P line of their own
 #     SCRIPT...  scripts to run (default: every .pkt under tests/pkt/)
 #
 # Each run has the no-op stand-ins of tools/packetdrill/standins first on
@@ -63,12 +64,19 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 for f in "${scripts[@]}"; do
 	name=${f#"$here"/}
+	# A script that names its profile in a --so_flags= line of its own keeps
+	# it: packetdrill lets the command line override a script's options.
+	flags=(--so_flags="profile=$profile,local=192.168.0.1")
+	if grep -q '^--so_flags=' "$f"; then
+		flags=()
+	fi
+	start=$(date +%s%N)
 	# the script's folder is the working directory, as packetdrill users expect
 	if (cd "$(dirname "$f")" && PATH="$repo/tools/packetdrill/standins:$PATH" \
-		timeout 60 "${isolate[@]}" "$pd" --so_filename="$so" \
-		--so_flags="profile=$profile,local=192.168.0.1" --local_ip=192.168.0.1 \
-		"$(basename "$f")") >"$log" 2>&1; then
-		echo "PASS $name"
+		timeout 60 "${isolate[@]}" "$pd" --so_filename="$so" "${flags[@]}" \
+		--local_ip=192.168.0.1 "$(basename "$f")") >"$log" 2>&1; then
+		ms=$((($(date +%s%N) - start) / 1000000))
+		echo "PASS $name (${ms} ms)"
 		pass=$((pass + 1))
 	else
 		echo "FAIL $name"
