@@ -13,17 +13,12 @@
 #include "glasstcp/socket.h"
 #include "glasstcp/stack.h"
 #include "packetdrill/pd_abi.h"
+#include "packetdrill/pd_flags.h"
 
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-/* What --so_flags selects (adapter.c). */
-typedef struct pd_flags {
-	char profile[16]; /* linux | freebsd | rfc */
-	uint32_t local_addr;
-} pd_flags;
 
 /* One packet the stack sent, waiting for netdev_receive. */
 typedef struct pd_packet {
@@ -75,11 +70,6 @@ typedef struct pd_adapter {
 #define PD_OUT_QUEUE_MAX     4096
 #define PD_RECEIVE_GIVE_UP   (10ull * 60 * 1000000) /* 10 virtual minutes */
 #define PD_GETTIMEOFDAY_STEP 1                      /* virtual µs per clock reading */
-
-/* adapter.c: --so_flags. 0, or -1 with a message naming the bad key or value
- * in err. Exported to the static library's users (tools/script) so they can
- * check flags before packetdrill_interface_init, which exits on bad flags. */
-int gt_pd_parse_flags(const char *flags, pd_flags *out, char *err, size_t errlen);
 
 /* clock.c */
 /* Moves the clock to `to` (never back), running every timer due on the way
