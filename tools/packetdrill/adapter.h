@@ -63,6 +63,17 @@ typedef struct pd_adapter {
 	int fds_cap;
 
 	pd_linger_watch linger;
+
+	/* A call that slept has returned on thread `returner`, which has not
+	 * read the clock since: packetdrill's thread takes the call's end time
+	 * with its next gettimeofday, so the clock waits for that (clock.c). */
+	bool returner_pending;
+	pthread_t returner;
+	/* Calls asleep in pd_wait_change, and how many of them have not yet
+	 * woken since the last broadcast: a big clock step lets them look
+	 * first, so that one about to return reads the clock before it moves. */
+	unsigned sleeping;
+	unsigned unwoken;
 } pd_adapter;
 
 /* Bounds: the outbound queue, and how long netdev_receive lets virtual time
@@ -82,6 +93,14 @@ void pd_advance_to(pd_adapter *a, gt_time_us to);
  * own_deadline has passed. */
 bool pd_wait_change(pd_adapter *a, gt_time_us own_deadline);
 void pd_broadcast(pd_adapter *a);
+/* Every entry point that may have slept calls this as it returns (mu held):
+ * if this thread slept, its next clock reading is the call's end time. */
+void pd_call_returns(pd_adapter *a);
+/* Before a big step of the clock (usleep, netdev_receive): lets every
+ * sleeping call woken by the last change look again, and a thread whose
+ * call returned read the clock, first (at most PD_RETURNER_WAIT_NS of real
+ * time). */
+void pd_await_returner(pd_adapter *a);
 int pd_gettimeofday(void *userdata, struct timeval *tv, void *tz);
 int pd_usleep(void *userdata, useconds_t usec);
 

@@ -86,6 +86,7 @@ static ssize_t send_vector(pd_adapter *a, int fd, const struct iovec *iov, int i
 
 static ssize_t finish(pd_adapter *a, ssize_t r)
 {
+	pd_call_returns(a);
 	pd_broadcast(a);
 	pthread_mutex_unlock(&a->mu);
 	if (r < 0) {

@@ -117,6 +117,7 @@ int pd_netdev_receive(void *userdata, void *buf, size_t *count, long long *time_
 			}
 			continue;
 		}
+		pd_await_returner(a);
 		pd_advance_to(a, d);
 	}
 	if (p) {
@@ -126,6 +127,7 @@ int pd_netdev_receive(void *userdata, void *buf, size_t *count, long long *time_
 		*time_usecs = (long long)p->sent_at;
 		free(p);
 	}
+	pd_call_returns(a); /* (its end time is not measured: keeps the flag tidy) */
 	pthread_mutex_unlock(&a->mu);
 	return r;
 }

@@ -33,6 +33,7 @@ static pd_adapter *enter(void *userdata)
 
 static int leave(pd_adapter *a, int r)
 {
+	pd_call_returns(a);
 	pd_broadcast(a); /* a call may have changed what a sleeper waits for */
 	pthread_mutex_unlock(&a->mu);
 	return r;
