@@ -283,6 +283,62 @@ static void test_lone_blocking_call_moves_time(void **state)
 	assert_true(now_us() - t0 >= 1500000);
 }
 
+typedef struct closer {
+	int fd;
+	int result;
+	long long returned_at;
+} closer;
+
+static void *close_thread(void *arg)
+{
+	closer *c = arg;
+	c->result = ifc.close(U, c->fd);
+	c->returned_at = now_us(); /* as packetdrill takes a call's end time */
+	return NULL;
+}
+
+static int accepted_with_linger(int seconds, uint32_t *iss)
+{
+	int lfd = listener();
+	*iss = handshake();
+	int fd = ifc.accept(U, lfd, NULL, NULL);
+	assert_true(fd >= 0);
+	struct linger l = {.l_onoff = 1, .l_linger = seconds};
+	assert_int_equal(ifc.setsockopt(U, fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l)), 0);
+	return fd;
+}
+
+/* SO_LINGER with a time: a blocking close returns when its FIN is ACKed,
+ * at the virtual time of that ACK. */
+static void test_linger_close_waits_for_ack(void **state)
+{
+	uint32_t iss;
+	closer c = {.fd = accepted_with_linger(5, &iss)};
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, close_thread, &c), 0);
+	long long fin_at;
+	gt_segment fin = take(&fin_at);
+	assert_int_equal(fin.flags, GT_TCP_FIN | GT_TCP_ACK);
+	assert_int_equal(ifc.usleep(U, 100000), 0);
+	inject(GT_TCP_ACK, 1001, iss + 2, NULL, 0);
+	assert_int_equal(ifc.usleep(U, 300000), 0); /* the clock moves on after */
+	pthread_join(th, NULL);
+	assert_int_equal(c.result, 0);
+	assert_in_range(c.returned_at, fin_at + 100000, fin_at + 100000 + 100);
+}
+
+/* ... and with no ACK, at the end of the linger time (alone: the call
+ * moves the clock itself). */
+static void test_linger_close_times_out(void **state)
+{
+	uint32_t iss;
+	int fd = accepted_with_linger(2, &iss);
+	long long t0 = now_us();
+	assert_int_equal(ifc.close(U, fd), 0);
+	long long took = now_us() - t0;
+	assert_in_range(took, 2 * SEC, 2 * SEC + 100);
+}
+
 /* netdev_receive gives up rather than wait forever: an empty packet, which
  * packetdrill's parser rejects. */
 static void test_receive_gives_up(void **state)
@@ -334,6 +390,8 @@ int main(void)
 	    T(test_timers_fire_at_their_deadlines),
 	    T(test_blocking_connect_refused),
 	    T(test_lone_blocking_call_moves_time),
+	    T(test_linger_close_waits_for_ack),
+	    T(test_linger_close_times_out),
 	    T(test_receive_gives_up),
 	    T(test_errno),
 	};

@@ -74,6 +74,10 @@ typedef struct pd_adapter {
 	 * first, so that one about to return reads the clock before it moves. */
 	unsigned sleeping;
 	unsigned unwoken;
+	/* Threads that will move the clock themselves once their short real
+	 * wait ends (netdev_receive, pd_await_returner): while there are any,
+	 * a sleeping call does not move it for them. */
+	unsigned movers_waiting;
 } pd_adapter;
 
 /* Bounds: the outbound queue, and how long netdev_receive lets virtual time
@@ -92,6 +96,8 @@ void pd_advance_to(pd_adapter *a, gt_time_us to);
  * or its own, whichever is first: no one else is there to. Returns true when
  * own_deadline has passed. */
 bool pd_wait_change(pd_adapter *a, gt_time_us own_deadline);
+/* Sleeps (mu held) until a broadcast or ns of real time, moving nothing. */
+void pd_wait_real(pd_adapter *a, long ns);
 void pd_broadcast(pd_adapter *a);
 /* Every entry point that may have slept calls this as it returns (mu held):
  * if this thread slept, its next clock reading is the call's end time. */

@@ -74,6 +74,14 @@ static struct timespec real_deadline(long ns_from_now)
 	return ts;
 }
 
+void pd_wait_real(pd_adapter *a, long ns)
+{
+	struct timespec ts = real_deadline(ns);
+	a->movers_waiting++;
+	pthread_cond_timedwait(&a->changed, &a->mu, &ts);
+	a->movers_waiting--;
+}
+
 void pd_call_returns(pd_adapter *a)
 {
 	if (!thread_slept)
@@ -92,9 +100,11 @@ static bool others_to_wait_for(const pd_adapter *a)
 void pd_await_returner(pd_adapter *a)
 {
 	struct timespec ts = real_deadline(PD_RETURNER_WAIT_NS);
+	a->movers_waiting++;
 	while (others_to_wait_for(a))
 		if (pthread_cond_timedwait(&a->changed, &a->mu, &ts) == ETIMEDOUT)
 			break;
+	a->movers_waiting--;
 	a->returner_pending = false;
 	a->unwoken = 0;
 }
@@ -113,7 +123,7 @@ bool pd_wait_change(pd_adapter *a, gt_time_us own_deadline)
 	a->sleeping--;
 	if (a->unwoken > 0 && --a->unwoken == 0)
 		pthread_cond_broadcast(&a->changed); /* for pd_await_returner */
-	if (r == ETIMEDOUT && a->activity == seen) {
+	if (r == ETIMEDOUT && a->activity == seen && a->movers_waiting == 0) {
 		/* no one has moved the clock: the next thing that can happen is
 		 * the stack's next timer or this call's own timeout */
 		gt_time_us d = gt_stack_next_deadline(a->st);

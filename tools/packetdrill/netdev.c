@@ -9,6 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Real time netdev_receive gives another thread to send something when the
+ * stack has no timer. */
+#define PD_RECEIVE_REAL_WAIT_NS (100 * 1000000L)
+
 void pd_output(void *user, const uint8_t *pkt, size_t len)
 {
 	pd_adapter *a = user;
@@ -106,9 +110,10 @@ int pd_netdev_receive(void *userdata, void *buf, size_t *count, long long *time_
 		}
 		if (d == GT_TIME_NEVER) {
 			/* no timer will send anything; another thread's call may
-			 * still: give it a moment of real time */
+			 * still: give it a moment of real time (and move nothing:
+			 * what it sends leaves now) */
 			uint64_t seen = a->activity;
-			pd_wait_change(a, GT_TIME_NEVER);
+			pd_wait_real(a, PD_RECEIVE_REAL_WAIT_NS);
 			if (!a->out_head && a->activity == seen &&
 			    gt_stack_next_deadline(a->st) == GT_TIME_NEVER) {
 				r = give_up(count, "the stack has nothing to send and no timer",
