@@ -141,28 +141,31 @@ int gt_getsockopt(gt_stack *st, int s, int level, int name, void *val, size_t *l
 enum { GT_INFO_TIMESTAMPS = 1, GT_INFO_SACK = 2, GT_INFO_WSCALE = 4 };
 typedef struct gt_sock_info {
 	gt_tcp_state state;
-	uint32_t options;       /* GT_INFO_* agreed on the handshake */
-	uint8_t snd_wscale;     /* the peer's shift */
-	uint8_t rcv_wscale;     /* ours */
-	uint32_t retransmits;   /* consecutive timeouts of the current segment */
-	uint32_t backoff;       /* RTO doublings since the last valid sample */
-	gt_time_us rto_us;      /* the timeout armed next (backoff applied) */
-	gt_time_us ato_us;      /* delayed-ACK timeout */
-	uint32_t snd_mss;       /* the MSS we send with */
-	uint32_t rcv_mss;       /* the MSS we announced */
-	gt_time_us rtt_us;      /* RFC 6298 SRTT (0 before a sample) */
-	gt_time_us rttvar_us;   /* RFC 6298 RTTVAR */
-	uint32_t snd_cwnd;      /* congestion window, in snd_mss segments */
-	uint32_t snd_ssthresh;  /* in segments; UINT32_MAX while unset */
-	uint32_t unacked;       /* segments sent and not acknowledged */
-	uint32_t sacked;        /* segments the peer SACKed */
-	uint32_t total_retrans; /* segments the connection retransmitted */
-	uint32_t snd_wnd;       /* the peer's window, bytes */
-	uint32_t rcv_wnd;       /* the window we offer, bytes */
-	uint32_t rcv_space;     /* receive buffer, bytes */
-	uint32_t unread;        /* bytes received not yet read */
-	uint32_t unsent;        /* bytes queued not yet sent */
-	uint32_t reordering;    /* dupack threshold (RFC 5681: 3) */
+	uint32_t options;         /* GT_INFO_* agreed on the handshake */
+	uint8_t snd_wscale;       /* the peer's shift */
+	uint8_t rcv_wscale;       /* ours */
+	uint32_t retransmits;     /* consecutive timeouts of the current segment */
+	uint32_t backoff;         /* RTO doublings since the last valid sample */
+	gt_time_us rto_us;        /* the timeout armed next (backoff applied) */
+	gt_time_us ato_us;        /* delayed-ACK timeout */
+	uint32_t snd_mss;         /* the MSS we send with */
+	uint32_t rcv_mss;         /* the MSS we announced */
+	gt_time_us rtt_us;        /* RFC 6298 SRTT (0 before a sample) */
+	gt_time_us rttvar_us;     /* RFC 6298 RTTVAR */
+	uint32_t snd_cwnd;        /* congestion window, in snd_mss segments */
+	uint32_t snd_ssthresh;    /* in segments; UINT32_MAX while unset */
+	uint32_t unacked;         /* segments sent and not acknowledged */
+	uint32_t sacked;          /* segments the peer SACKed */
+	uint32_t total_retrans;   /* segments the connection retransmitted */
+	uint32_t snd_wnd;         /* the peer's window, bytes */
+	uint32_t rcv_wnd;         /* the window we offer, bytes */
+	uint32_t rcv_space;       /* receive buffer, bytes */
+	uint32_t unread;          /* bytes received not yet read */
+	uint32_t unsent;          /* bytes queued not yet sent */
+	uint32_t reordering;      /* dupack threshold (RFC 5681: 3) */
+	uint32_t probes;          /* keep-alive probes unanswered */
+	gt_time_us since_recv_us; /* since the last acceptable segment arrived, at the
+	                             latest time the stack was given (input or timers) */
 } gt_sock_info;
 /* 0 and *out, -EBADF, -EINVAL (out NULL). On a socket without a connection
  * the state is CLOSED (or LISTEN) and the sizes the configured ones. */

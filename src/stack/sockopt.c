@@ -297,6 +297,8 @@ static int get_tcp_info(const gt_stack *st, int s, void *val, size_t *len)
 	ti.tcpi_total_retrans = in.total_retrans;
 	ti.tcpi_snd_wnd = in.snd_wnd;
 	ti.tcpi_notsent_bytes = in.unsent;
+	ti.tcpi_probes = (uint8_t)(in.probes > 255 ? 255 : in.probes);
+	ti.tcpi_last_ack_recv = clamp32(in.since_recv_us / 1000);
 	size_t n = *len < sizeof(ti) ? *len : sizeof(ti);
 	memcpy(val, &ti, n);
 	*len = n;

@@ -280,6 +280,8 @@ static void test_tcp_info(void **state)
 	assert_int_equal(ti.tcpi_backoff, 1);
 	assert_int_equal(ti.tcpi_total_retrans, 1);
 	assert_int_equal(ti.tcpi_rto, 2 * rto);
+	/* the last segment came in with the handshake, one RTO ago */
+	assert_int_equal(ti.tcpi_last_ack_recv, rto / 1000);
 	/* a short buffer gets the front of the struct */
 	uint8_t head[8];
 	len = sizeof(head);
