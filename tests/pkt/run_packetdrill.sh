@@ -3,7 +3,8 @@
 # glasstcp (libglasstcp_packetdrill.so), one packetdrill per script, and
 # prints PASS/FAIL per script and a total. Exit 0 when all pass, 1 when any
 # fails, 77 (skipped) when packetdrill's source is not there to build
-# (../shared/vendor is absent in a fresh clone).
+# (../shared/vendor is absent in a fresh clone) or packetdrill cannot run
+# (it needs root).
 #
 #   run_packetdrill.sh --so LIB.so [--build DIR] [--profile P] [SCRIPT...]
 #     --so       the adapter (BUILD/libglasstcp_packetdrill.so)
@@ -37,6 +38,15 @@ if [[ -z "$so" || ! -f "$so" ]]; then
 fi
 so=$(cd "$(dirname "$so")" && pwd)/$(basename "$so")
 build=${build:-$(dirname "$so")}
+
+# packetdrill locks all its memory (mlockall, which also covers its threads'
+# stacks) and asks for SCHED_RR: without root, or an unlimited locked-memory
+# limit, it cannot even start its system-call thread.
+if [[ $(id -u) -ne 0 && "$(ulimit -l)" != unlimited ]]; then
+	echo "run_packetdrill.sh: SKIPPED: packetdrill needs root (it calls mlockall and" \
+	     "sets SCHED_RR); run as root or with ulimit -l unlimited"
+	exit 77
+fi
 
 pd=$("$repo/scripts/build-packetdrill.sh" "$build")
 rc=$?
