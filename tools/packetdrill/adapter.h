@@ -81,10 +81,13 @@ typedef struct pd_adapter {
 } pd_adapter;
 
 /* Bounds: the outbound queue, and how long netdev_receive lets virtual time
- * run with nothing sent before it gives up. */
+ * run with nothing sent before it gives up: 3 hours, past the 2-hour
+ * keep-alive default (RFC 1122 §4.2.3.6) a script may wait for. Virtual
+ * time costs nothing, and a packet that does come, too late, fails the
+ * script on its timing anyway. */
 #define PD_OUT_QUEUE_MAX     4096
-#define PD_RECEIVE_GIVE_UP   (10ull * 60 * 1000000) /* 10 virtual minutes */
-#define PD_GETTIMEOFDAY_STEP 1                      /* virtual µs per clock reading */
+#define PD_RECEIVE_GIVE_UP   (3ull * 3600 * 1000000) /* 3 virtual hours */
+#define PD_GETTIMEOFDAY_STEP 1                       /* virtual µs per clock reading */
 
 /* clock.c */
 /* Moves the clock to `to` (never back), running every timer due on the way

@@ -103,7 +103,7 @@ int pd_netdev_receive(void *userdata, void *buf, size_t *count, long long *time_
 		gt_time_us d = gt_stack_next_deadline(a->st);
 		if (d != GT_TIME_NEVER && d > since + PD_RECEIVE_GIVE_UP) {
 			r = give_up(count,
-			            "the stack's next timer is more than 10 minutes away, and "
+			            "the stack's next timer is more than 3 hours away, and "
 			            "nothing is sent before it",
 			            since, a->now);
 			break;
