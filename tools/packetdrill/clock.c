@@ -1,5 +1,6 @@
-/* The virtual clock. Nothing here reads the real time except to notice that
- * no one is moving the virtual one (pd_wait_change).
+/* The virtual clock. The real time is read only to bound waits for other
+ * threads: to notice that no one is moving the virtual clock
+ * (pd_wait_change), or that a returning call has read it (pd_await_returner).
  *
  * packetdrill waits for an event's time by calling usleep() for all but the
  * last 20 µs and then spinning on gettimeofday() (run.c, wait_for_event), so
@@ -17,7 +18,7 @@
 /* Real time a sleeping call waits for someone else to move the clock before
  * it moves it itself (packetdrill's main thread may be waiting for it, in
  * await_idle_thread, for up to 1 s). */
-#define PD_IDLE_REAL_NS (20 * 1000000L)
+#define PD_IDLE_REAL_NS (50 * 1000000L)
 /* How long a big clock step waits for a returning call's thread to read
  * the clock (real time; packetdrill's thread needs microseconds). */
 #define PD_RETURNER_WAIT_NS (50 * 1000000L)
