@@ -339,6 +339,50 @@ static void test_linger_close_times_out(void **state)
 	assert_in_range(took, 2 * SEC, 2 * SEC + 100);
 }
 
+typedef struct writer {
+	int fd;
+	ssize_t result;
+} writer;
+
+static void *write_thread(void *arg)
+{
+	static char data[6000];
+	writer *w = arg;
+	w->result = ifc.write(U, w->fd, data, sizeof(data));
+	return NULL;
+}
+
+/* A blocking write woken by an ACK sends its next segment at the ACK's
+ * time, before netdev_receive moves the clock to the next timer. */
+static void test_woken_writer_sends_first(void **state)
+{
+	int lfd = ifc.socket(U, AF_INET, SOCK_STREAM, 0);
+	int size = 4096;
+	assert_int_equal(ifc.setsockopt(U, lfd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size)), 0);
+	struct sockaddr_in a = addr_of(LOCAL, LPORT);
+	assert_int_equal(ifc.bind(U, lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(ifc.listen(U, lfd, 4), 0);
+	uint32_t iss = handshake();
+	writer w = {.fd = ifc.accept(U, lfd, NULL, NULL)};
+	assert_true(w.fd >= 0);
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, write_thread, &w), 0);
+	for (int i = 0; i < 4; i++) /* RFC 5681 §3.1: IW of 4 segments of 1000 */
+		assert_int_equal(take(NULL).payload_len, 1000);
+	assert_int_equal(ifc.usleep(U, 100000), 0);
+	long long ack_at = now_us();
+	inject(GT_TCP_ACK, 1001, iss + 1 + 4000, NULL, 0);
+	long long t;
+	uint32_t sent = 0;
+	while (sent < 1096) {
+		gt_segment s = take(&t);
+		assert_in_range(t, ack_at, ack_at + 100);
+		sent += s.payload_len;
+	}
+	pthread_join(th, NULL);
+	assert_int_equal(w.result, 6000);
+}
+
 /* netdev_receive gives up rather than wait forever: an empty packet, which
  * packetdrill's parser rejects. */
 static void test_receive_gives_up(void **state)
@@ -392,6 +436,7 @@ int main(void)
 	    T(test_lone_blocking_call_moves_time),
 	    T(test_linger_close_waits_for_ack),
 	    T(test_linger_close_times_out),
+	    T(test_woken_writer_sends_first),
 	    T(test_receive_gives_up),
 	    T(test_errno),
 	};

@@ -108,8 +108,9 @@ void pd_call_returns(pd_adapter *a);
 /* Before a big step of the clock (usleep, netdev_receive): lets every
  * sleeping call woken by the last change look again, and a thread whose
  * call returned read the clock, first (at most PD_RETURNER_WAIT_NS of real
- * time). */
-void pd_await_returner(pd_adapter *a);
+ * time). True when it waited for someone: what they did (a packet sent, a
+ * timer armed) is then to be looked at again. */
+bool pd_await_returner(pd_adapter *a);
 int pd_gettimeofday(void *userdata, struct timeval *tv, void *tz);
 int pd_usleep(void *userdata, useconds_t usec);
 

@@ -98,8 +98,12 @@ static bool others_to_wait_for(const pd_adapter *a)
 	return returner || a->unwoken > 0;
 }
 
-void pd_await_returner(pd_adapter *a)
+bool pd_await_returner(pd_adapter *a)
 {
+	if (!others_to_wait_for(a)) {
+		a->returner_pending = false;
+		return false;
+	}
 	struct timespec ts = real_deadline(PD_RETURNER_WAIT_NS);
 	a->movers_waiting++;
 	while (others_to_wait_for(a))
@@ -108,6 +112,7 @@ void pd_await_returner(pd_adapter *a)
 	a->movers_waiting--;
 	a->returner_pending = false;
 	a->unwoken = 0;
+	return true;
 }
 
 bool pd_wait_change(pd_adapter *a, gt_time_us own_deadline)

@@ -100,6 +100,9 @@ int pd_netdev_receive(void *userdata, void *buf, size_t *count, long long *time_
 	pd_packet *p;
 	int r = 0;
 	while (!(p = pop(a))) {
+		/* a call woken by the last change may send before the clock moves */
+		if (pd_await_returner(a))
+			continue;
 		gt_time_us d = gt_stack_next_deadline(a->st);
 		if (d != GT_TIME_NEVER && d > since + PD_RECEIVE_GIVE_UP) {
 			r = give_up(count,
@@ -122,7 +125,6 @@ int pd_netdev_receive(void *userdata, void *buf, size_t *count, long long *time_
 			}
 			continue;
 		}
-		pd_await_returner(a);
 		pd_advance_to(a, d);
 	}
 	if (p) {
