@@ -73,7 +73,7 @@ int gt_sock_get_info(const gt_stack *st, int s, gt_sock_info *out)
 	out->rto_us = gt_rto_current(&tcb->rto);
 	out->ato_us = cfg->delack_us;
 	out->snd_mss = tcb->snd_mss ? tcb->snd_mss : cfg->mss;
-	out->rcv_mss = tcb->user_mss && tcb->user_mss < cfg->mss ? tcb->user_mss : cfg->mss;
+	out->rcv_mss = gt_tcb_our_mss(tcb);
 	out->rtt_us = tcb->rto.has_sample ? tcb->rto.srtt : 0;
 	out->rttvar_us = tcb->rto.has_sample ? tcb->rto.rttvar : 0;
 	out->total_retrans = tcb->total_retrans;

@@ -51,7 +51,10 @@ static void take_peer_mss(gt_tcb *tcb, const gt_segment *seg)
 	uint16_t peer = seg->opts.has_mss ? seg->opts.mss : 536;
 	if (peer < 64)
 		peer = 64; /* a hostile MSS of 0 must not stall the sender */
-	tcb->snd_mss = peer < tcb->env->cfg->mss ? peer : tcb->env->cfg->mss;
+	/* TCP_MAXSEG set before connect caps what we send too (as Linux's
+	 * user_mss does) */
+	uint16_t ours = gt_tcb_our_mss(tcb);
+	tcb->snd_mss = peer < ours ? peer : ours;
 }
 
 /* A connection just reached ESTABLISHED: a close() that was queued in

@@ -25,7 +25,7 @@ static void send_segment(gt_tcb *tcb, uint32_t seq, uint8_t flags, uint32_t len,
 	if (flags & GT_TCP_SYN) {
 		/* RFC 9293 §3.7.1: announce our MSS on SYN and SYN-ACK */
 		h.opts.has_mss = true;
-		h.opts.mss = tcb->user_mss && tcb->user_mss < cfg->mss ? tcb->user_mss : cfg->mss;
+		h.opts.mss = gt_tcb_our_mss(tcb);
 		/* a SYN offers what the configuration allows; a SYN,ACK only what
 		 * the peer's SYN offered (RFC 7323 §2.2, §3.2; RFC 2018 §2) */
 		bool offer = !(flags & GT_TCP_ACK);

@@ -157,6 +157,14 @@ typedef struct gt_tcb {
 	int soft_error; /* RFC 1122 §4.2.3.9: the last ICMP soft error, for SO_ERROR */
 } gt_tcb;
 
+/* The MSS we announce (RFC 9293 §3.7.1): the stack's, or less if the
+ * socket set TCP_MAXSEG before connecting; it also caps what we send. */
+static inline uint16_t gt_tcb_our_mss(const gt_tcb *tcb)
+{
+	uint16_t cfg = tcb->env->cfg->mss;
+	return tcb->user_mss && tcb->user_mss < cfg ? tcb->user_mss : cfg;
+}
+
 /* ---- states ---- */
 /* RFC 9293 §3.3.2: states in which both SYNs have been exchanged */
 static inline bool gt_state_synchronized(gt_tcp_state s)
