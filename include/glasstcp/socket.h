@@ -49,6 +49,7 @@ int gt_shutdown(gt_stack *st, int s, int how, gt_time_us now);
 /* RFC 9293 CLOSE, and releases the handle. With unread received data, sends
  * RST instead of FIN (RFC 9293 §3.10.4 / RFC 1122 §4.2.2.13). */
 int gt_close(gt_stack *st, int s, gt_time_us now);
+/* (With SO_LINGER on and a time of 0, gt_close is gt_abort.) */
 /* RFC 9293 ABORT: sends RST (when synchronized) and releases the handle. */
 int gt_abort(gt_stack *st, int s, gt_time_us now);
 
@@ -84,6 +85,88 @@ int gt_sock_get_keepalive(const gt_stack *st, int s, gt_keepalive *out);
  * starts again now. 0, -EBADF, or -EINVAL (ka NULL; on with a time outside
  * GT_KEEPALIVE_MIN_US .. GT_KEEPALIVE_MAX_US, or probes 0). */
 int gt_sock_set_keepalive(gt_stack *st, int s, const gt_keepalive *ka, gt_time_us now);
+
+/* Socket options, BSD-shaped: level and name are the Linux numbers of
+ * <sys/socket.h> and <netinet/tcp.h> (on Linux the libc constants can be
+ * passed as they are; GT_ names below for other systems), values the types
+ * Linux takes (int, struct linger, unsigned for TCP_USER_TIMEOUT, Linux's
+ * struct tcp_info from <linux/tcp.h> for TCP_INFO).
+ *
+ *   SOL_SOCKET   SO_ERROR (read: takes the pending error, as a positive errno)
+ *                SO_LINGER (struct linger: l_onoff with l_linger 0 makes
+ *                  gt_close an ABORT, RFC 9293 §3.10.5; with a time gt_close
+ *                  is the normal CLOSE and a blocking caller may wait up to it)
+ *                SO_KEEPALIVE (gt_sock_set_keepalive with the socket's values)
+ *                SO_REUSEADDR (recorded; bind already reuses TIME_WAIT ports)
+ *                SO_RCVBUF, SO_SNDBUF (bytes, GT_SOCKBUF_MIN..GT_SOCKBUF_MAX; only
+ *                  before connect/listen, else -EISCONN; read back as set,
+ *                  not doubled as Linux does)
+ *                SO_TYPE (read: SOCK_STREAM)
+ *   IPPROTO_TCP  TCP_NODELAY (per connection), TCP_MAXSEG (before connect: the
+ *                  MSS announced, 88..65535; reads the effective send MSS once
+ *                  synchronized, the configured one before), TCP_KEEPIDLE,
+ *                  TCP_KEEPINTVL (s, 1..32767), TCP_KEEPCNT (1..127),
+ *                  TCP_USER_TIMEOUT (ms; 0 = none), TCP_INFO (read),
+ *                  TCP_CONGESTION ("reno"; only "reno" can be set)
+ * Anything else -ENOPROTOOPT; a value too short -EINVAL; a bad value -EINVAL;
+ * a bad handle -EBADF. gt_getsockopt writes at most *len bytes and sets *len
+ * to the bytes written (TCP_INFO and TCP_CONGESTION may be cut short). */
+enum {
+	GT_SOL_SOCKET = 1,
+	GT_IPPROTO_TCP = 6,
+	GT_SO_REUSEADDR = 2,
+	GT_SO_TYPE = 3,
+	GT_SO_ERROR = 4,
+	GT_SO_SNDBUF = 7,
+	GT_SO_RCVBUF = 8,
+	GT_SO_KEEPALIVE = 9,
+	GT_SO_LINGER = 13,
+	GT_TCP_NODELAY = 1,
+	GT_TCP_MAXSEG = 2,
+	GT_TCP_KEEPIDLE = 4,
+	GT_TCP_KEEPINTVL = 5,
+	GT_TCP_KEEPCNT = 6,
+	GT_TCP_INFO = 11,
+	GT_TCP_CONGESTION = 13,
+	GT_TCP_USER_TIMEOUT = 18
+};
+#define GT_SOCKBUF_MIN 1024u
+#define GT_SOCKBUF_MAX (4u << 20)
+int gt_setsockopt(gt_stack *st, int s, int level, int name, const void *val, size_t len,
+                  gt_time_us now);
+int gt_getsockopt(gt_stack *st, int s, int level, int name, void *val, size_t *len);
+
+/* What the engine knows of a connection, read-only (TCP_INFO is made from
+ * it). Times in microseconds; counts in segments where Linux counts them. */
+enum { GT_INFO_TIMESTAMPS = 1, GT_INFO_SACK = 2, GT_INFO_WSCALE = 4 };
+typedef struct gt_sock_info {
+	gt_tcp_state state;
+	uint32_t options;         /* GT_INFO_* agreed on the handshake */
+	uint8_t snd_wscale;       /* the peer's shift */
+	uint8_t rcv_wscale;       /* ours */
+	uint32_t retransmits;     /* consecutive timeouts of the current segment */
+	uint32_t backoff;         /* RTO doublings since the last valid sample */
+	gt_time_us rto_us;        /* the timeout armed next (backoff applied) */
+	gt_time_us ato_us;        /* delayed-ACK timeout */
+	uint32_t snd_mss;         /* the MSS we send with */
+	uint32_t rcv_mss;         /* the MSS we announced */
+	gt_time_us rtt_us;        /* RFC 6298 SRTT (0 before a sample) */
+	gt_time_us rttvar_us;     /* RFC 6298 RTTVAR */
+	uint32_t snd_cwnd;        /* congestion window, in snd_mss segments */
+	uint32_t snd_ssthresh;    /* in segments; UINT32_MAX while unset */
+	uint32_t unacked;         /* segments sent and not acknowledged */
+	uint32_t sacked;          /* segments the peer SACKed */
+	uint32_t total_retrans;   /* segments the connection retransmitted */
+	uint32_t snd_wnd;         /* the peer's window, bytes */
+	uint32_t rcv_wnd;         /* the window we offer, bytes */
+	uint32_t rcv_space;       /* receive buffer, bytes */
+	uint32_t unread;          /* bytes received not yet read */
+	uint32_t unsent;          /* bytes queued not yet sent */
+	uint32_t reordering;      /* dupack threshold (RFC 5681: 3) */
+} gt_sock_info;
+/* 0 and *out, -EBADF, -EINVAL (out NULL). On a socket without a connection
+ * the state is CLOSED (or LISTEN) and the sizes the configured ones. */
+int gt_sock_get_info(const gt_stack *st, int s, gt_sock_info *out);
 
 /* GT_POLL* mask, or a negative errno for a bad handle. */
 int gt_poll(const gt_stack *st, int s);

@@ -77,6 +77,15 @@ typedef struct gt_stack_config {
 /* Fills cfg with the defaults above (and zeroes the rest). */
 void gt_stack_config_default(gt_stack_config *cfg);
 
+/* Sets in cfg the observable defaults of a profile, over what cfg holds
+ * (call gt_stack_config_default first). name is one of:
+ *   "linux"   Linux 6.x: delayed ACK 40 ms, RTO min 200 ms, initial RTO 1 s
+ *   "freebsd" FreeBSD 14: delayed ACK 100 ms, recvspace 65536, sendspace 32768
+ *   "rfc"     the plain defaults of gt_stack_config_default
+ * Returns 0, or -EINVAL (cfg or name NULL, or an unknown name; cfg unchanged).
+ * Only what the configuration can express today; docs/packetdrill.md. */
+int gt_stack_config_profile(gt_stack_config *cfg, const char *name);
+
 /* Returns 0 and *out, or -EINVAL (bad config) / -ENOMEM. */
 int gt_stack_create(const gt_stack_config *cfg, gt_stack **out);
 /* Frees everything, without sending anything. */

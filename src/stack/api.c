@@ -293,6 +293,10 @@ int gt_close(gt_stack *st, int s, gt_time_us now)
 	gt_tcb *tcb = gt_stack_sock_tcb(st, s);
 	if (!tcb)
 		return -EBADF;
+	/* SO_LINGER on with a time of 0: close() is an ABORT (RFC 9293 §3.10.5),
+	 * the connection reset rather than closed in order */
+	if (tcb->linger_on && tcb->linger_us == 0)
+		return gt_abort(st, s, now);
 	gt_stack_sock_release(st, s);
 	if (end_unsynchronized(st, tcb, "close()", now))
 		return 0;

@@ -17,6 +17,24 @@ static void link_child(gt_tcb *lst, gt_tcb *child)
 	lst->syn_len++;
 }
 
+/* A listener's socket options go to its connections, as with BSD sockets:
+ * keep-alive, Nagle, MSS, buffer sizes, user timeout, linger. */
+static void inherit_settings(gt_tcb *child, const gt_tcb *lst)
+{
+	child->ka_on = lst->ka_on;
+	child->ka_idle_us = lst->ka_idle_us;
+	child->ka_intvl_us = lst->ka_intvl_us;
+	child->ka_probes = lst->ka_probes;
+	child->nodelay = lst->nodelay;
+	child->user_mss = lst->user_mss;
+	child->sndbuf_size = lst->sndbuf_size;
+	child->rcvbuf_size = lst->rcvbuf_size;
+	child->user_timeout_us = lst->user_timeout_us;
+	child->linger_on = lst->linger_on;
+	child->linger_us = lst->linger_us;
+	child->reuseaddr = lst->reuseaddr;
+}
+
 void gt_listen_input(gt_stack *st, gt_tcb *lst, const gt_segment *seg, gt_time_us now)
 {
 	/* first: an RST is ignored */
@@ -48,6 +66,8 @@ void gt_listen_input(gt_stack *st, gt_tcb *lst, const gt_segment *seg, gt_time_u
 	gt_tcb *child = gt_stack_new_tcb(st);
 	if (!child && gt_stack_tw_recycle(st, now))
 		child = gt_stack_new_tcb(st);
+	if (child)
+		inherit_settings(child, lst);
 	if (!child || gt_tcb_alloc_buffers(child) < 0) {
 		if (child)
 			gt_stack_free_tcb(st, child);
@@ -55,11 +75,6 @@ void gt_listen_input(gt_stack *st, gt_tcb *lst, const gt_segment *seg, gt_time_u
 		return;
 	}
 	child->tuple = gt_seg_tuple(seg);
-	/* the listener's keep-alive setting goes to its connections (as Linux) */
-	child->ka_on = lst->ka_on;
-	child->ka_idle_us = lst->ka_idle_us;
-	child->ka_intvl_us = lst->ka_intvl_us;
-	child->ka_probes = lst->ka_probes;
 	link_child(lst, child);
 	gt_stack_hash_insert(st, child);
 	gt_tcb_passive_open(child, seg, now);

@@ -24,7 +24,7 @@ static void send_segment(gt_tcb *tcb, uint32_t seq, uint8_t flags, uint32_t len,
 	if (flags & GT_TCP_SYN) {
 		/* RFC 9293 §3.7.1: announce our MSS on SYN and SYN-ACK */
 		h.opts.has_mss = true;
-		h.opts.mss = cfg->mss;
+		h.opts.mss = tcb->user_mss && tcb->user_mss < cfg->mss ? tcb->user_mss : cfg->mss;
 		/* a SYN offers what the configuration allows; a SYN,ACK only what
 		 * the peer's SYN offered (RFC 7323 §2.2, §3.2; RFC 2018 §2) */
 		bool offer = !(flags & GT_TCP_ACK);
@@ -88,8 +88,10 @@ static void send_segment(gt_tcb *tcb, uint32_t seq, uint8_t flags, uint32_t len,
 			gt_tcb_timers_changed(tcb);
 		}
 	} else if (!(flags & GT_TCP_RST)) {
-		h.wnd = (uint16_t)(cfg->rcvbuf > 65535 ? 65535 : cfg->rcvbuf);
+		h.wnd = (uint16_t)(tcb->rcvbuf_size > 65535 ? 65535 : tcb->rcvbuf_size);
 	}
+	if (rexmit)
+		tcb->total_retrans++;
 	size_t hl = gt_wire_write_headers(env->txbuf, &h, len, env->ip_id++);
 	if (len)
 		gt_ringbuf_peek(&tcb->sndbuf, seq - tcb->snd_buf_seq, env->txbuf + hl, len);
@@ -172,8 +174,8 @@ static void arm_rexmit(gt_tcb *tcb, gt_time_us now)
 	if (tcb->t_rexmit == GT_TIME_NEVER)
 		tcb->t_rexmit = now + gt_rto_current(&tcb->rto);
 	/* RFC 9293 §3.10.8 USER TIMEOUT: counts from when data goes unacknowledged */
-	if (tcb->env->cfg->user_timeout_us && tcb->t_user == GT_TIME_NEVER)
-		tcb->t_user = now + tcb->env->cfg->user_timeout_us;
+	if (tcb->user_timeout_us && tcb->t_user == GT_TIME_NEVER)
+		tcb->t_user = now + tcb->user_timeout_us;
 }
 
 void gt_tcb_send_syn(gt_tcb *tcb, bool rexmit, gt_time_us now)
@@ -321,7 +323,7 @@ void gt_tcb_output(gt_tcb *tcb, gt_time_us now)
 				 * response behind full-sized segments goes at once
 				 * instead of waiting for the peer's delayed ACK. */
 				if (n == avail && seq_gt(tcb->snd_sml, tcb->snd_una) &&
-				    seq_le(tcb->snd_sml, tcb->snd_max) && !tcb->env->cfg->nodelay)
+				    seq_le(tcb->snd_sml, tcb->snd_max) && !tcb->nodelay)
 					break;
 			}
 			uint32_t used = send_data(tcb, tcb->snd_nxt, n, now);
@@ -431,8 +433,8 @@ void gt_tcb_on_ack_advance(gt_tcb *tcb, uint32_t acked, gt_time_us now)
 	gt_sack_prune(tcb);
 	tcb->rexmit_count = 0;
 	tcb->window_probed = false;
-	if (tcb->env->cfg->user_timeout_us && tcb->t_user != GT_TIME_NEVER)
-		tcb->t_user = now + tcb->env->cfg->user_timeout_us;
+	if (tcb->user_timeout_us && tcb->t_user != GT_TIME_NEVER)
+		tcb->t_user = now + tcb->user_timeout_us;
 	/* RFC 6298 §5.2, §5.3 */
 	if (tcb->snd_una == tcb->snd_max) {
 		tcb->t_rexmit = GT_TIME_NEVER;

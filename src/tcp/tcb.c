@@ -30,7 +30,11 @@ gt_tcb *gt_tcb_new(gt_tcp_env *env)
 	tcb->ssthresh = UINT32_MAX;
 	gt_rto_init(&tcb->rto, cfg->rto_initial_us, cfg->rto_min_us, cfg->rto_max_us);
 	/* RFC 7323 §2.2: the shift we would offer; negotiation may clear it */
-	tcb->rcv_wscale = cfg->window_scaling ? gt_wscale_for(cfg->rcvbuf) : 0;
+	tcb->nodelay = cfg->nodelay;
+	tcb->sndbuf_size = cfg->sndbuf;
+	tcb->rcvbuf_size = cfg->rcvbuf;
+	tcb->user_timeout_us = cfg->user_timeout_us;
+	tcb->rcv_wscale = cfg->window_scaling ? gt_wscale_for(tcb->rcvbuf_size) : 0;
 	/* the scoreboard lives in the TCB: no allocation per segment */
 	tcb->scoreboard.ranges = tcb->sb_ranges;
 	tcb->scoreboard.max = GT_SACK_SCOREBOARD;
@@ -42,9 +46,9 @@ int gt_tcb_alloc_buffers(gt_tcb *tcb)
 	const gt_stack_config *cfg = tcb->env->cfg;
 	if (tcb->sndbuf.data)
 		return 0;
-	if (gt_ringbuf_init(&tcb->sndbuf, cfg->sndbuf) < 0)
+	if (gt_ringbuf_init(&tcb->sndbuf, tcb->sndbuf_size) < 0)
 		return -ENOMEM;
-	if (gt_ringbuf_init(&tcb->rcvbuf, cfg->rcvbuf) < 0 ||
+	if (gt_ringbuf_init(&tcb->rcvbuf, tcb->rcvbuf_size) < 0 ||
 	    gt_reasm_init(&tcb->reasm, cfg->reasm_max_ranges) < 0) {
 		gt_ringbuf_free(&tcb->sndbuf);
 		gt_ringbuf_free(&tcb->rcvbuf);
@@ -344,7 +348,7 @@ void gt_tcb_negotiate(gt_tcb *tcb, const gt_segment *syn, gt_time_us now)
 	if (tcb->ws_ok) {
 		/* RFC 7323 §2.3: a shift above 14 is used as 14 (wire.c clamps) */
 		tcb->snd_wscale = syn->opts.wscale > 14 ? 14 : syn->opts.wscale;
-		tcb->rcv_wscale = gt_wscale_for(cfg->rcvbuf);
+		tcb->rcv_wscale = gt_wscale_for(tcb->rcvbuf_size);
 	} else {
 		tcb->snd_wscale = 0;
 		tcb->rcv_wscale = 0;

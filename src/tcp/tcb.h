@@ -137,6 +137,18 @@ typedef struct gt_tcb {
 	uint32_t ka_probes_out; /* probes sent since something was received */
 	gt_time_us ka_since;    /* start of the idle time: last segment received */
 
+	/* per-socket settings (socket options, src/stack/sockopt.c); a new TCB
+	 * takes the stack's configuration, a passive child its listener's */
+	bool nodelay;               /* TCP_NODELAY: no Nagle (RFC 9293 §3.7.4) */
+	uint16_t user_mss;          /* TCP_MAXSEG before connect: MSS announced; 0 = cfg */
+	uint32_t sndbuf_size;       /* SO_SNDBUF: bytes of the send buffer */
+	uint32_t rcvbuf_size;       /* SO_RCVBUF: bytes of the receive buffer */
+	gt_time_us user_timeout_us; /* TCP_USER_TIMEOUT (RFC 9293 §3.8.3); 0 = none */
+	bool linger_on;             /* SO_LINGER: close() waits or (0 s) aborts */
+	gt_time_us linger_us;
+	bool reuseaddr; /* SO_REUSEADDR: recorded (bind already allows TIME_WAIT reuse) */
+	uint32_t total_retrans; /* segments retransmitted (TCP_INFO) */
+
 	int error; /* pending error (negative errno) */
 } gt_tcb;
 
