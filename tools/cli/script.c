@@ -153,6 +153,7 @@ int gt_cli_script(int argc, char **argv)
 	if (a.tolerance_set)
 		cfg.tolerance_usecs = (int64_t)a.tolerance;
 	cfg.verbose = a.verbose ? stdout : NULL;
+	setvbuf(stdout, NULL, _IOLBF, 0); /* each line as it happens, also into a pipe */
 	int passed = 0, failed = 0;
 	for (int k = a.first_file; k < argc; k++) {
 		gt_script_result res;

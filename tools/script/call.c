@@ -21,7 +21,7 @@ typedef struct call_ctx {
 	gt_spd_run *r;
 	const gt_spd_event *ev;
 	const gt_spd_call *c;
-	bool in_worker;
+	gt_spd_worker *w;
 } call_ctx;
 
 static bool fail(call_ctx *x, const char *what)
@@ -114,8 +114,7 @@ static bool arg_sockaddr(call_ctx *x, size_t k, uint32_t ip, uint16_t port, stru
 
 static void begin(call_ctx *x)
 {
-	if (x->in_worker)
-		atomic_store(&x->r->worker_in_call, 1);
+	atomic_store(&x->w->in_call, 1);
 	pthread_mutex_unlock(&x->r->lock);
 	errno = 0;
 }
@@ -123,10 +122,8 @@ static void begin(call_ctx *x)
 static void end(call_ctx *x)
 {
 	int e = errno;
-	if (x->in_worker) {
-		x->r->worker_live_end = gt_spd_now(x->r);
-		atomic_store(&x->r->worker_in_call, 0);
-	}
+	x->w->live_end = gt_spd_now(x->r);
+	atomic_store(&x->w->in_call, 0);
 	pthread_mutex_lock(&x->r->lock);
 	errno = e;
 }
@@ -182,9 +179,10 @@ static gt_spd_sock *new_sock(call_ctx *x, int script_fd, int live_fd)
 
 static bool call_socket(call_ctx *x)
 {
-	int64_t dom, type, proto;
-	if (!want_args(x, 3) || !arg_int(x, 0, &dom) || !arg_int(x, 1, &type) ||
-	    !arg_int(x, 2, &proto))
+	int64_t dom = AF_INET, type, proto; /* "...": the script's address family */
+	if (!want_args(x, 3) ||
+	    (x->c->arg[0]->kind != GT_SPD_EXPR_ELLIPSIS && !arg_int(x, 0, &dom)) ||
+	    !arg_int(x, 1, &type) || !arg_int(x, 2, &proto))
 		return false;
 	struct packetdrill_interface *ifc = x->r->ifc;
 	begin(x);
@@ -735,10 +733,9 @@ bool gt_spd_known_call(const char *name)
 	return false;
 }
 
-bool gt_spd_run_call(gt_spd_run *r, size_t i, bool in_worker)
+bool gt_spd_run_call(gt_spd_run *r, size_t i, gt_spd_worker *w)
 {
-	call_ctx x = {
-	    .r = r, .ev = &r->s->event[i], .c = &r->s->event[i].call, .in_worker = in_worker};
+	call_ctx x = {.r = r, .ev = &r->s->event[i], .c = &r->s->event[i].call, .w = w};
 	for (size_t k = 0; k < sizeof(calls) / sizeof(calls[0]); k++) {
 		if (strcmp(calls[k].name, x.c->name))
 			continue;

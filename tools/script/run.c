@@ -229,6 +229,12 @@ static bool run_inbound(gt_spd_run *r, size_t i)
 	size_t n = gt_spd_build_inbound(pk, &in, buf, sizeof(buf));
 	if (!n)
 		return gt_spd_fail(r, ev->line, "inbound packet too large");
+	if (r->cfg.verbose) {
+		char text[384];
+		gt_spd_format_packet(pk, text, sizeof(text));
+		fprintf(r->cfg.verbose, "  sent < %s (live seq %u ack %u, port %u > %u)\n", text,
+		        pk->seq + in.seq_offset, pk->ack + in.ack_offset, in.src_port, in.dst_port);
+	}
 	pthread_mutex_unlock(&r->lock);
 	int rc = r->ifc->netdev_send(r->ifc->userdata, buf, n);
 	pthread_mutex_lock(&r->lock);
@@ -335,6 +341,11 @@ static bool verify_outbound(gt_spd_run *r, size_t i, gt_spd_sock *c, const gt_sp
 	gt_spd_to_script(w, local_offset(c), 0, &actual);
 	map_ts_val(c, &ev->packet, &actual);
 	char err[512], want[384], got[384];
+	if (r->cfg.verbose) {
+		gt_spd_format_packet(&actual, got, sizeof(got));
+		fprintf(r->cfg.verbose, "  got > %s at %.6f (live seq %u ack %u)\n", got,
+		        secs(when - r->live_start), w->seq, w->ack);
+	}
 	bool ok = gt_spd_match(&ev->packet, &actual, w->payload, ts_tolerance_ticks(r, i), err,
 	                       sizeof(err));
 	if (ok)
@@ -382,11 +393,41 @@ static bool run_call_event(gt_spd_run *r, size_t i)
 	if (!wait_for(r, i) || !check_start_time(r, i, "system call start"))
 		return false;
 	if (ev->call.blocking)
-		return gt_spd_worker_start_call(r, i);
-	gt_spd_worker_settle(r);
-	if (r->failed)
+		return gt_spd_worker_start_call(&r->blocking, i);
+	/* as packetdrill: a call waits for a blocking one to return or block */
+	gt_spd_worker_settle(&r->blocking);
+	if (!gt_spd_worker_start_call(&r->immediate, i))
 		return false;
-	return gt_spd_run_call(r, i, false);
+	if (!gt_spd_worker_settle(&r->immediate))
+		return gt_spd_fail(r, ev->line,
+		                   "%s() blocked, but the script has it return at once (a call "
+		                   "that blocks is written +0...T %s(...))",
+		                   ev->call.name, ev->call.name);
+	return !r->failed;
+}
+
+/* A call still blocked at the end: fails the script, then closes the call's
+ * socket, which makes the interface return from it. False when it still
+ * does not: the thread is left behind. */
+static bool finish_worker(gt_spd_run *r, gt_spd_worker *w)
+{
+	if (gt_spd_worker_settle(w))
+		return gt_spd_worker_stop(w);
+	const gt_spd_event *ev = &r->s->event[w->event];
+	gt_spd_fail(r, ev->line, "%s() still blocked at the end of the script", ev->call.name);
+	const gt_spd_call *c = &ev->call;
+	gt_spd_sock *s = c->n_arg && c->arg[0]->kind == GT_SPD_EXPR_INT
+	                     ? gt_spd_sock_of(r, (int)c->arg[0]->value)
+	                     : NULL;
+	if (s && s->live_fd >= 0 && r->ifc->close) {
+		int fd = s->live_fd;
+		s->live_fd = -1;
+		pthread_mutex_unlock(&r->lock);
+		r->ifc->close(r->ifc->userdata, fd);
+		pthread_mutex_lock(&r->lock);
+	}
+	gt_spd_worker_settle(w);
+	return gt_spd_worker_stop(w);
 }
 
 static bool run_event(gt_spd_run *r, size_t i)
@@ -437,7 +478,8 @@ static bool run_init(gt_spd_run *r)
 	r->last = -1;
 	r->next_port = 48000;
 	pthread_mutex_init(&r->lock, NULL);
-	pthread_cond_init(&r->worker_cv, NULL);
+	gt_spd_worker_init(r, &r->blocking, true);
+	gt_spd_worker_init(r, &r->immediate, false);
 	return parse_ip(r, r->cfg.local_ip, &r->local_ip) &&
 	       parse_ip(r, r->cfg.remote_ip, &r->remote_ip);
 }
@@ -474,19 +516,16 @@ static bool run_script(const gt_spd_script *s, const gt_script_config *cfg,
 				res->n_events++;
 			r->last = (long)i;
 		}
-		if (!gt_spd_worker_settle(r) && !r->failed)
-			gt_spd_fail(r, s->event[r->worker_event].line,
-			            "blocking call still blocked at the end of the script");
-		*free_ok = gt_spd_worker_stop(r);
+		bool stopped = finish_worker(r, &r->blocking);
+		*free_ok = finish_worker(r, &r->immediate) && stopped;
 		pthread_mutex_unlock(&r->lock);
 	}
 	bool pass = !r->failed;
-	free(r->t);
-	free(r->t_end);
-	free(r->call_end);
 	if (*free_ok) {
+		free(r->t);
+		free(r->t_end);
+		free(r->call_end);
 		pthread_mutex_destroy(&r->lock);
-		pthread_cond_destroy(&r->worker_cv);
 		free(r);
 	} /* else the thread left behind still uses r */
 	return pass;

@@ -41,6 +41,22 @@ typedef enum gt_spd_worker_state {
 	GT_SPD_WORKER_RUNNING,
 } gt_spd_worker_state;
 
+/* A thread that makes socket calls: one for the blocking calls, one for
+ * the others (so that a call that blocks when it should not is caught, not
+ * a hang). */
+typedef struct gt_spd_worker {
+	struct gt_spd_run *r;
+	bool blocking; /* the thread of "+0...T" calls: checks their return time */
+	pthread_t thread;
+	bool started, exit;
+	pthread_cond_t cv;
+	atomic_int state;
+	atomic_int in_call; /* inside the interface's function */
+	atomic_int tid;
+	size_t event;
+	int64_t live_end; /* the interface's clock when the call returned */
+} gt_spd_worker;
+
 typedef struct gt_spd_run {
 	const gt_spd_script *s;
 	gt_script_config cfg;
@@ -55,16 +71,8 @@ typedef struct gt_spd_run {
 	uint16_t next_port;
 	gt_script_result *res;
 	bool failed;
-	pthread_mutex_t lock; /* the run's state, between the two threads */
-	/* the thread of blocking calls */
-	pthread_t worker;
-	bool worker_started, worker_exit;
-	pthread_cond_t worker_cv;
-	atomic_int worker_state;
-	atomic_int worker_in_call; /* inside the interface's function */
-	atomic_int worker_tid;
-	size_t worker_event;
-	int64_t worker_live_end;
+	pthread_mutex_t lock; /* the run's state, between the threads */
+	gt_spd_worker blocking, immediate;
 } gt_spd_run;
 
 #if defined(__GNUC__)
@@ -84,21 +92,23 @@ bool gt_spd_check_time(const gt_spd_run *r, gt_spd_time_kind kind, int64_t scrip
                        const char *what, char *err, size_t err_len);
 #define GT_SPD_NO_LAST INT64_MIN
 
-/* Runs event i's socket call and checks its result (call.c). Called with
- * r->lock held; the interface's function runs without it. in_worker: on the
- * blocking calls' thread (records worker_live_end). */
-bool gt_spd_run_call(gt_spd_run *r, size_t i, bool in_worker);
+/* Runs event i's socket call and checks its result (call.c), on worker w's
+ * thread. Called with r->lock held; the interface's function runs without
+ * it, and w->live_end gets the clock when it returned. */
+bool gt_spd_run_call(gt_spd_run *r, size_t i, gt_spd_worker *w);
 
 /* The socket of a script fd, or NULL. */
 gt_spd_sock *gt_spd_sock_of(gt_spd_run *r, int script_fd);
 
-/* The thread of blocking calls (worker.c), all with r->lock held. */
-bool gt_spd_worker_start_call(gt_spd_run *r, size_t i);
-/* Waits until no blocking call is running, or the one running is blocked
- * in the interface. True when idle. */
-bool gt_spd_worker_settle(gt_spd_run *r);
+/* The threads of calls (worker.c), all with r->lock held. */
+void gt_spd_worker_init(gt_spd_run *r, gt_spd_worker *w, bool blocking);
+/* Hands event i's call to w and waits until it returned or blocks. */
+bool gt_spd_worker_start_call(gt_spd_worker *w, size_t i);
+/* Waits until w's call (if any) returned or is blocked in the interface.
+ * True when w is idle. */
+bool gt_spd_worker_settle(gt_spd_worker *w);
 /* Ends the thread; false when a call is still blocked (then it is left
  * behind, detached, and the interface must not be freed). */
-bool gt_spd_worker_stop(gt_spd_run *r);
+bool gt_spd_worker_stop(gt_spd_worker *w);
 
 #endif

@@ -1,10 +1,12 @@
-/* The thread of blocking calls (run.h). A call written "+0...0.2 accept(...)"
+/* The threads of socket calls (run.h). A call written "+0...0.2 accept(...)"
  * starts at the first time and must return at the second; meanwhile the
  * script goes on with the lines in between (packets that make it return).
  * As packetdrill does, the call runs on a second thread, and the main thread
  * goes on once the call has returned or is asleep inside the interface
  * (Linux's /proc/self/task/TID/stat says 'S'): in virtual time it can only
- * return when the main thread moves time or feeds packets. */
+ * return when the main thread moves time or feeds packets. The other calls
+ * run on a third thread the same way, so that one that blocks is reported
+ * (packetdrill makes them on its main thread, and would hang). */
 #include "script/run.h"
 
 #include <stdio.h>
@@ -19,24 +21,25 @@
 
 static void *worker_main(void *arg)
 {
-	gt_spd_run *r = arg;
-	atomic_store(&r->worker_tid, (int)syscall(SYS_gettid));
+	gt_spd_worker *w = arg;
+	gt_spd_run *r = w->r;
+	atomic_store(&w->tid, (int)syscall(SYS_gettid));
 	pthread_mutex_lock(&r->lock);
 	for (;;) {
-		while (atomic_load(&r->worker_state) != GT_SPD_WORKER_ENQUEUED && !r->worker_exit)
-			pthread_cond_wait(&r->worker_cv, &r->lock);
-		if (r->worker_exit)
+		while (atomic_load(&w->state) != GT_SPD_WORKER_ENQUEUED && !w->exit)
+			pthread_cond_wait(&w->cv, &r->lock);
+		if (w->exit)
 			break;
-		atomic_store(&r->worker_state, GT_SPD_WORKER_RUNNING);
-		size_t i = r->worker_event;
+		atomic_store(&w->state, GT_SPD_WORKER_RUNNING);
+		size_t i = w->event;
 		const gt_spd_event *ev = &r->s->event[i];
 		char err[512];
-		if (gt_spd_run_call(r, i, true) && !r->failed &&
-		    !gt_spd_check_time(r, ev->time_kind, r->call_end[i], 0, r->worker_live_end,
-		                       r->t[i], "system call return", err, sizeof(err)))
+		if (gt_spd_run_call(r, i, w) && w->blocking && !r->failed &&
+		    !gt_spd_check_time(r, ev->time_kind, r->call_end[i], 0, w->live_end, r->t[i],
+		                       "system call return", err, sizeof(err)))
 			gt_spd_fail(r, ev->line, "%s", err);
-		atomic_store(&r->worker_state, GT_SPD_WORKER_IDLE);
-		pthread_cond_broadcast(&r->worker_cv);
+		atomic_store(&w->state, GT_SPD_WORKER_IDLE);
+		pthread_cond_broadcast(&w->cv);
 	}
 	pthread_mutex_unlock(&r->lock);
 	return NULL;
@@ -64,83 +67,92 @@ static int64_t real_nsecs(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static bool is_blocked(gt_spd_run *r)
+static bool is_blocked(gt_spd_worker *w)
 {
-	if (atomic_load(&r->worker_state) != GT_SPD_WORKER_RUNNING ||
-	    !atomic_load(&r->worker_in_call) || !is_sleeping(atomic_load(&r->worker_tid)))
+	if (atomic_load(&w->state) != GT_SPD_WORKER_RUNNING || !atomic_load(&w->in_call) ||
+	    !is_sleeping(atomic_load(&w->tid)))
 		return false;
 	/* twice, a little apart: not a moment's wait on a lock */
 	struct timespec pause = {0, 200000};
 	nanosleep(&pause, NULL);
-	return atomic_load(&r->worker_in_call) && is_sleeping(atomic_load(&r->worker_tid));
+	return atomic_load(&w->in_call) && is_sleeping(atomic_load(&w->tid));
 }
 
 /* Waits (r->lock released) until the call returned, or blocks. */
-static void wait_returned_or_blocked(gt_spd_run *r)
+static void wait_returned_or_blocked(gt_spd_worker *w)
 {
 	int64_t deadline = real_nsecs() + SETTLE_LIMIT_NSECS;
-	pthread_mutex_unlock(&r->lock);
-	while (atomic_load(&r->worker_state) != GT_SPD_WORKER_IDLE && !is_blocked(r) &&
+	pthread_mutex_unlock(&w->r->lock);
+	while (atomic_load(&w->state) != GT_SPD_WORKER_IDLE && !is_blocked(w) &&
 	       real_nsecs() < deadline) {
 		struct timespec pause = {0, 50000};
 		nanosleep(&pause, NULL);
 	}
-	pthread_mutex_lock(&r->lock);
+	pthread_mutex_lock(&w->r->lock);
 }
 
-bool gt_spd_worker_settle(gt_spd_run *r)
+void gt_spd_worker_init(gt_spd_run *r, gt_spd_worker *w, bool blocking)
 {
-	if (!r->worker_started || atomic_load(&r->worker_state) == GT_SPD_WORKER_IDLE)
+	memset(w, 0, sizeof(*w));
+	w->r = r;
+	w->blocking = blocking;
+	atomic_store(&w->state, GT_SPD_WORKER_IDLE);
+	pthread_cond_init(&w->cv, NULL);
+}
+
+bool gt_spd_worker_settle(gt_spd_worker *w)
+{
+	if (!w->started || atomic_load(&w->state) == GT_SPD_WORKER_IDLE)
 		return true;
-	wait_returned_or_blocked(r);
-	return atomic_load(&r->worker_state) == GT_SPD_WORKER_IDLE;
+	wait_returned_or_blocked(w);
+	return atomic_load(&w->state) == GT_SPD_WORKER_IDLE;
 }
 
-bool gt_spd_worker_start_call(gt_spd_run *r, size_t i)
+bool gt_spd_worker_start_call(gt_spd_worker *w, size_t i)
 {
+	gt_spd_run *r = w->r;
 	const gt_spd_event *ev = &r->s->event[i];
-	if (!r->worker_started) {
-		atomic_store(&r->worker_state, GT_SPD_WORKER_IDLE);
-		if (pthread_create(&r->worker, NULL, worker_main, r) != 0)
-			return gt_spd_fail(r, ev->line,
-			                   "cannot start the thread of blocking calls");
-		r->worker_started = true;
+	if (!w->started) {
+		if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
+			return gt_spd_fail(r, ev->line, "cannot start a thread for socket calls");
+		w->started = true;
 	}
-	if (!gt_spd_worker_settle(r))
+	if (!gt_spd_worker_settle(w))
 		return gt_spd_fail(
 		    r, ev->line,
 		    "blocking call while another blocking call (line %d) is in progress",
-		    r->s->event[r->worker_event].line);
+		    r->s->event[w->event].line);
 	if (r->failed)
 		return false;
-	r->worker_event = i;
-	atomic_store(&r->worker_in_call, 0);
-	atomic_store(&r->worker_state, GT_SPD_WORKER_ENQUEUED);
-	pthread_cond_broadcast(&r->worker_cv);
+	w->event = i;
+	atomic_store(&w->in_call, 0);
+	atomic_store(&w->state, GT_SPD_WORKER_ENQUEUED);
+	pthread_cond_broadcast(&w->cv);
 	/* until it has started: then until it returns or blocks */
 	pthread_mutex_unlock(&r->lock);
-	while (atomic_load(&r->worker_state) == GT_SPD_WORKER_ENQUEUED) {
+	while (atomic_load(&w->state) == GT_SPD_WORKER_ENQUEUED) {
 		struct timespec pause = {0, 20000};
 		nanosleep(&pause, NULL);
 	}
 	pthread_mutex_lock(&r->lock);
-	wait_returned_or_blocked(r);
+	wait_returned_or_blocked(w);
 	return !r->failed;
 }
 
-bool gt_spd_worker_stop(gt_spd_run *r)
+bool gt_spd_worker_stop(gt_spd_worker *w)
 {
-	if (!r->worker_started)
+	if (!w->started)
 		return true;
-	if (atomic_load(&r->worker_state) != GT_SPD_WORKER_IDLE) {
-		pthread_detach(r->worker);
+	if (atomic_load(&w->state) != GT_SPD_WORKER_IDLE) {
+		pthread_detach(w->thread);
 		return false;
 	}
-	r->worker_exit = true;
-	pthread_cond_broadcast(&r->worker_cv);
-	pthread_mutex_unlock(&r->lock);
-	pthread_join(r->worker, NULL);
-	pthread_mutex_lock(&r->lock);
-	r->worker_started = false;
+	w->exit = true;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->r->lock);
+	pthread_join(w->thread, NULL);
+	pthread_mutex_lock(&w->r->lock);
+	w->started = false;
+	pthread_cond_destroy(&w->cv);
 	return true;
 }
