@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# `glasstcp script`: the scripts of tests/script_fail each fail with exit
+# status 1 and the "FAIL FILE:LINE: TEXT" their "// expect: LINE: TEXT" line
+# names; a passing and a failing script together give the totals and exit 1;
+# -v counts the skipped shell lines; bad usage exits 2.
+set -u
+cli=${1:?usage: script.sh GLASSTCP}
+root=$(cd "$(dirname "$0")/../.." && pwd)
+status=0
+bad() {
+	echo "FAILED: $*"
+	status=1
+}
+
+for f in "$root"/tests/script_fail/*.pkt; do
+	expect=$(sed -n '1s|^// expect: ||p' "$f")
+	[ -n "$expect" ] || { bad "$f has no '// expect: LINE: TEXT' first line"; continue; }
+	want="FAIL $f:${expect%%: *}: ${expect#*: }"
+	out=$("$cli" script "$f" 2>&1)
+	rc=$?
+	[ $rc -eq 1 ] || bad "$f: exit status $rc, expected 1 ($out)"
+	grep -qF -- "$want" <<<"$out" || bad "$f: expected '$want', got: $out"
+	grep -q '^0 passed, 1 failed, 1 scripts$' <<<"$out" || bad "$f: no totals line in: $out"
+done
+
+ok=$root/tests/pkt/syntax/shell.pkt
+wrong=$root/tests/script_fail/wrong_ack.pkt
+out=$("$cli" script "$ok" "$wrong" 2>&1)
+rc=$?
+[ $rc -eq 1 ] || bad "one pass, one fail: exit status $rc, expected 1"
+grep -qx "PASS $ok" <<<"$out" || bad "no 'PASS $ok' in: $out"
+grep -q "^FAIL $wrong:9: " <<<"$out" || bad "no 'FAIL $wrong:9:' in: $out"
+grep -qx '1 passed, 1 failed, 2 scripts' <<<"$out" || bad "totals: $out"
+
+out=$("$cli" script -v "$ok" 2>&1)
+[ $? -eq 0 ] || bad "-v $ok did not pass: $out"
+grep -q 'skipped 4 shell lines' <<<"$out" || bad "-v: no 'skipped 4 shell lines' in: $out"
+
+# --tolerance_usecs: a second of slack covers late_packet.pkt's 0.9 s
+out=$("$cli" script --tolerance_usecs=1000000 "$root/tests/script_fail/late_packet.pkt" 2>&1)
+[ $? -eq 0 ] || bad "--tolerance_usecs=1000000 late_packet.pkt did not pass: $out"
+
+for args in "" "--nope x.pkt" "--tolerance_usecs=abc x.pkt" "--so" "--so /nonexistent.so $ok"; do
+	# shellcheck disable=SC2086
+	"$cli" script $args >/dev/null 2>&1
+	rc=$?
+	[ $rc -eq 2 ] || bad "'glasstcp script $args': exit status $rc, expected 2"
+done
+"$cli" script --help | grep -q '^usage: glasstcp script' || bad "--help prints no usage"
+exit $status
