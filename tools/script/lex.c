@@ -42,12 +42,15 @@ static bool skip_space(gt_spd_lexer *lx)
 			while (peek(lx, 0) && peek(lx, 0) != '\n')
 				advance(lx);
 		} else if (c == '/' && peek(lx, 1) == '*') {
+			int start = lx->line;
 			advance(lx);
 			advance(lx);
 			while (peek(lx, 0) && !(peek(lx, 0) == '*' && peek(lx, 1) == '/'))
 				advance(lx);
-			if (!peek(lx, 0))
+			if (!peek(lx, 0)) {
+				lx->line = start; /* the error names where it began */
 				return false;
+			}
 			advance(lx);
 			advance(lx);
 		} else {
