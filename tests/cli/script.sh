@@ -40,7 +40,16 @@ grep -q 'skipped 4 shell lines' <<<"$out" || bad "-v: no 'skipped 4 shell lines'
 out=$("$cli" script --tolerance_usecs=1000000 "$root/tests/script_fail/late_packet.pkt" 2>&1)
 [ $? -eq 0 ] || bad "--tolerance_usecs=1000000 late_packet.pkt did not pass: $out"
 
-for args in "" "--nope x.pkt" "--tolerance_usecs=abc x.pkt" "--so" "--so /nonexistent.so $ok"; do
+# --so FILE: the same scripts through the shared object packetdrill loads
+so=$(dirname "$cli")/libglasstcp_packetdrill.so
+out=$("$cli" script --so "$so" "$root"/tests/pkt/syntax/*.pkt 2>&1)
+[ $? -eq 0 ] || bad "--so $so: $out"
+
+# --local_ip moves the linked adapter's address too (its local= flag)
+out=$("$cli" script --local_ip=10.0.0.2 "$root/tests/pkt/syntax/passive_open.pkt" 2>&1)
+[ $? -eq 0 ] || bad "--local_ip=10.0.0.2 passive_open.pkt did not pass: $out"
+
+for args in "" "--nope x.pkt" "--so_flags=profile=bogus $ok" "--tolerance_usecs=abc x.pkt" "--so" "--so /nonexistent.so $ok"; do
 	# shellcheck disable=SC2086
 	"$cli" script $args >/dev/null 2>&1
 	rc=$?

@@ -2,6 +2,9 @@
  * interpreter (tools/script) on packetdrill's shared-object interface: the
  * adapter linked in (tools/packetdrill), or the one a --so FILE exports. */
 #include "script/script.h"
+#ifdef GT_HAVE_PD_ADAPTER
+#include "packetdrill/adapter.h"
+#endif
 #include "cli/cli.h"
 #include "cli/cli_args.h"
 
@@ -100,6 +103,15 @@ static int parse_args(int argc, char **argv, script_args *a, bool *help)
 	return 0;
 }
 
+#ifdef GT_HAVE_PD_ADAPTER
+/* The linked adapter's own check of its flags: it would exit on bad ones. */
+static bool check_adapter_flags(const char *flags, char *err, size_t err_len)
+{
+	pd_flags parsed;
+	return gt_pd_parse_flags(flags, &parsed, err, err_len) == 0;
+}
+#endif
+
 static packetdrill_interface_init_fn find_init(const script_args *a)
 {
 	if (a->so) {
@@ -144,6 +156,21 @@ int gt_cli_script(int argc, char **argv)
 	cfg.init = find_init(&a);
 	if (!cfg.init)
 		return 2;
+#ifdef GT_HAVE_PD_ADAPTER
+	static char flags[512];
+	if (!a.so) {
+		cfg.check_flags = check_adapter_flags;
+		/* the linked adapter's address follows --local_ip */
+		if (a.local_ip && !(a.so_flags && strstr(a.so_flags, "local="))) {
+			snprintf(flags, sizeof(flags), "%s%slocal=%s", a.so_flags ? a.so_flags : "",
+			         a.so_flags && *a.so_flags ? "," : "", a.local_ip);
+			a.so_flags = flags;
+		}
+		char err[256];
+		if (!check_adapter_flags(a.so_flags ? a.so_flags : "", err, sizeof(err)))
+			return gt_cli_bad_usage("script", "--so_flags: %s", err);
+	}
+#endif
 	if (a.so_flags)
 		cfg.so_flags = a.so_flags;
 	if (a.local_ip)

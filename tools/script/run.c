@@ -640,8 +640,18 @@ bool gt_script_run_file(const char *path, const gt_script_config *cfg, gt_script
 		return false;
 	gt_script_config eff = *cfg;
 	bool free_ok = true;
+	char flags_err[256];
 	if (apply_options(s, &eff, res)) {
-		if (!eff.init) {
+		if (eff.check_flags && !eff.check_flags(eff.so_flags ? eff.so_flags : "", flags_err,
+		                                        sizeof(flags_err))) {
+			int line = 0; /* the script's --so_flags line, if it has one */
+			for (size_t k = 0; k < s->n_option; k++)
+				if (!strcmp(s->option[k].name, "so_flags"))
+					line = s->option[k].line;
+			res->line = line;
+			snprintf(res->message, sizeof(res->message), "%s:%d: --so_flags=%s: %s",
+			         path, line, eff.so_flags, flags_err);
+		} else if (!eff.init) {
 			snprintf(res->message, sizeof(res->message),
 			         "%s: no adapter to run it on (build with tools/packetdrill, or "
 			         "--so FILE)",

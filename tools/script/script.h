@@ -9,6 +9,7 @@
 #include "packetdrill/pd_abi.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -16,7 +17,10 @@ typedef struct gt_script_config {
 	/* Makes the interface of each script; NULL: none (gt_script_run_file
 	 * then fails). The CLI passes the linked adapter's or a dlopen()ed one. */
 	packetdrill_interface_init_fn init;
-	const char *so_flags;     /* for init; "" by default */
+	const char *so_flags; /* for init; "" by default */
+	/* When set, so_flags are checked with it before init (the linked
+	 * adapter exits on bad flags): false with a message in err. */
+	bool (*check_flags)(const char *flags, char *err, size_t err_len);
 	int64_t tolerance_usecs;  /* 4000, as packetdrill */
 	double tolerance_percent; /* 12.5, as packetdrill */
 	int64_t ts_tick_usecs;    /* 0: TS val not checked (packetdrill's default) */
