@@ -6,7 +6,7 @@
 #   scripts/build-packetdrill.sh BUILD_DIR
 #
 # The tarball is looked for in $GT_VENDOR_DIR, else ../shared/vendor beside
-# the repository (and /work/shared/vendor). Exit 77 with a message when it is
+# the repository. Exit 77 with a message when it is
 # absent (a fresh clone has no vendor folder: the tests that need packetdrill
 # are then skipped), 1 when the build fails. bison and flex are installed with
 # apt-get when missing and we are root.
@@ -22,7 +22,7 @@ tarball_name=packetdrill-2c4001c.tar.gz
 
 find_tarball() {
 	local d
-	for d in "${GT_VENDOR_DIR:-}" "$repo/../shared/vendor" /work/shared/vendor; do
+	for d in "${GT_VENDOR_DIR:-}" "$repo/../shared/vendor"; do
 		if [[ -n "$d" && -f "$d/$tarball_name" ]]; then
 			echo "$d/$tarball_name"
 			return 0

@@ -163,6 +163,9 @@ typedef struct gt_sock_info {
 	uint32_t unread;          /* bytes received not yet read */
 	uint32_t unsent;          /* bytes queued not yet sent */
 	uint32_t reordering;      /* dupack threshold (RFC 5681: 3) */
+	uint32_t probes;          /* keep-alive probes unanswered */
+	gt_time_us since_recv_us; /* since the last acceptable segment arrived, at the
+	                             latest time the stack was given (input or timers) */
 } gt_sock_info;
 /* 0 and *out, -EBADF, -EINVAL (out NULL). On a socket without a connection
  * the state is CLOSED (or LISTEN) and the sizes the configured ones. */

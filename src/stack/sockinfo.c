@@ -68,6 +68,9 @@ int gt_sock_get_info(const gt_stack *st, int s, gt_sock_info *out)
 	out->rcv_space = tcb->rcvbuf.data ? tcb->rcvbuf.cap : tcb->rcvbuf_size;
 	out->unread = tcb->rcvbuf.len;
 	out->reordering = 3; /* RFC 5681 §3.2 DupThresh */
+	out->probes = tcb->ka_probes_out;
+	if (gt_state_synchronized(tcb->state) && st->last_now > tcb->ka_since)
+		out->since_recv_us = st->last_now - tcb->ka_since;
 	fill_options(tcb, out);
 	if (gt_state_synchronized(tcb->state) || tcb->state == GT_TCP_SYN_SENT ||
 	    tcb->state == GT_TCP_SYN_RECEIVED)

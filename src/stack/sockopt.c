@@ -21,16 +21,15 @@ _Static_assert(GT_SOL_SOCKET == SOL_SOCKET && GT_SO_ERROR == SO_ERROR &&
 _Static_assert(GT_TCP_NODELAY == TCP_NODELAY && GT_TCP_MAXSEG == TCP_MAXSEG &&
                    GT_TCP_KEEPIDLE == TCP_KEEPIDLE && GT_TCP_KEEPINTVL == TCP_KEEPINTVL &&
                    GT_TCP_KEEPCNT == TCP_KEEPCNT && GT_TCP_INFO == TCP_INFO &&
-                   GT_TCP_CONGESTION == TCP_CONGESTION &&
-                   GT_TCP_USER_TIMEOUT == TCP_USER_TIMEOUT,
+                   GT_TCP_CONGESTION == TCP_CONGESTION && GT_TCP_USER_TIMEOUT == TCP_USER_TIMEOUT,
                "IPPROTO_TCP numbers");
 #endif
 
-#define GT_TCP_MIN_MSS       88    /* Linux's floor for TCP_MAXSEG */
-#define GT_KEEP_SECS_MAX     32767 /* Linux's MAX_TCP_KEEPIDLE/KEEPINTVL */
-#define GT_KEEPCNT_MAX       127   /* Linux's MAX_TCP_KEEPCNT */
-#define GT_CONGESTION_NAME   "reno" /* NewReno, RFC 5681 / RFC 6582 */
-#define GT_US_PER_S          1000000ull
+#define GT_TCP_MIN_MSS     88     /* Linux's floor for TCP_MAXSEG */
+#define GT_KEEP_SECS_MAX   32767  /* Linux's MAX_TCP_KEEPIDLE/KEEPINTVL */
+#define GT_KEEPCNT_MAX     127    /* Linux's MAX_TCP_KEEPCNT */
+#define GT_CONGESTION_NAME "reno" /* NewReno, RFC 5681 / RFC 6582 */
+#define GT_US_PER_S        1000000ull
 
 /* An int option value: -EINVAL when too short (as Linux). */
 static int int_value(const void *val, size_t len, int *out)
@@ -56,8 +55,7 @@ static bool not_started(const gt_tcb *tcb)
 	return tcb->state == GT_TCP_CLOSED && !tcb->opened && !tcb->sndbuf.data;
 }
 
-static int set_keepalive_values(gt_stack *st, int s, gt_tcb *tcb, gt_keepalive ka,
-                                gt_time_us now)
+static int set_keepalive_values(gt_stack *st, int s, gt_tcb *tcb, gt_keepalive ka, gt_time_us now)
 {
 	if (!tcb->ka_on) {
 		/* off: kept for when SO_KEEPALIVE turns it on (as Linux) */
@@ -70,8 +68,8 @@ static int set_keepalive_values(gt_stack *st, int s, gt_tcb *tcb, gt_keepalive k
 	return gt_sock_set_keepalive(st, s, &ka, now);
 }
 
-static int set_socket_level(gt_stack *st, int s, gt_tcb *tcb, int name, const void *val,
-                            size_t len, gt_time_us now)
+static int set_socket_level(gt_stack *st, int s, gt_tcb *tcb, int name, const void *val, size_t len,
+                            gt_time_us now)
 {
 	int v = 0;
 	if (name == GT_SO_LINGER) {
@@ -87,8 +85,10 @@ static int set_socket_level(gt_stack *st, int s, gt_tcb *tcb, int name, const vo
 	case GT_SO_KEEPALIVE:
 	case GT_SO_REUSEADDR:
 	case GT_SO_RCVBUF:
-	case GT_SO_SNDBUF: break;
-	default: return -ENOPROTOOPT;
+	case GT_SO_SNDBUF:
+		break;
+	default:
+		return -ENOPROTOOPT;
 	}
 	int r = int_value(val, len, &v);
 	if (r < 0)
@@ -111,7 +111,8 @@ static int set_socket_level(gt_stack *st, int s, gt_tcb *tcb, int name, const vo
 	if (name == GT_SO_SNDBUF) {
 		tcb->sndbuf_size = (uint32_t)v;
 	} else {
-		tcb->rcvbuf_size = (uint32_t)v;
+		/* as gt_stack_create does: 64 KiB is offered unscaled, as 65535 */
+		tcb->rcvbuf_size = v == 65536 ? 65535 : (uint32_t)v;
 		/* RFC 7323 §2.3: the shift a SYN will offer follows the buffer */
 		if (st->cfg.window_scaling)
 			tcb->rcv_wscale = gt_wscale_for(tcb->rcvbuf_size);
@@ -119,11 +120,12 @@ static int set_socket_level(gt_stack *st, int s, gt_tcb *tcb, int name, const vo
 	return 0;
 }
 
-static int set_keepalive_option(gt_stack *st, int s, gt_tcb *tcb, int name, int v,
-                                gt_time_us now)
+static int set_keepalive_option(gt_stack *st, int s, gt_tcb *tcb, int name, int v, gt_time_us now)
 {
-	gt_keepalive ka = {
-	    .on = true, .idle_us = tcb->ka_idle_us, .intvl_us = tcb->ka_intvl_us, .probes = tcb->ka_probes};
+	gt_keepalive ka = {.on = true,
+	                   .idle_us = tcb->ka_idle_us,
+	                   .intvl_us = tcb->ka_intvl_us,
+	                   .probes = tcb->ka_probes};
 	if (name == GT_TCP_KEEPCNT) {
 		if (v < 1 || v > GT_KEEPCNT_MAX)
 			return -EINVAL;
@@ -149,19 +151,22 @@ static int set_congestion(const void *val, size_t len)
 	return strcmp(name, GT_CONGESTION_NAME) == 0 ? 0 : -ENOENT;
 }
 
-static int set_tcp_level(gt_stack *st, int s, gt_tcb *tcb, int name, const void *val,
-                         size_t len, gt_time_us now)
+static int set_tcp_level(gt_stack *st, int s, gt_tcb *tcb, int name, const void *val, size_t len,
+                         gt_time_us now)
 {
 	int v = 0;
 	switch (name) {
-	case GT_TCP_CONGESTION: return set_congestion(val, len);
+	case GT_TCP_CONGESTION:
+		return set_congestion(val, len);
 	case GT_TCP_NODELAY:
 	case GT_TCP_MAXSEG:
 	case GT_TCP_KEEPIDLE:
 	case GT_TCP_KEEPINTVL:
 	case GT_TCP_KEEPCNT:
-	case GT_TCP_USER_TIMEOUT: break;
-	default: return -ENOPROTOOPT;
+	case GT_TCP_USER_TIMEOUT:
+		break;
+	default:
+		return -ENOPROTOOPT;
 	}
 	int r = int_value(val, len, &v);
 	if (r < 0)
@@ -185,7 +190,8 @@ static int set_tcp_level(gt_stack *st, int s, gt_tcb *tcb, int name, const void 
 			return -EINVAL;
 		tcb->user_timeout_us = (gt_time_us)(unsigned)v * 1000;
 		return 0;
-	default: return set_keepalive_option(st, s, tcb, name, v, now);
+	default:
+		return set_keepalive_option(st, s, tcb, name, v, now);
 	}
 }
 
@@ -219,14 +225,20 @@ static int get_socket_level(gt_stack *st, int s, gt_tcb *tcb, int name, void *va
 		*len = sizeof(l);
 		return 0;
 	}
-	case GT_SO_KEEPALIVE: return put_int(val, len, tcb->ka_on);
-	case GT_SO_REUSEADDR: return put_int(val, len, tcb->reuseaddr);
+	case GT_SO_KEEPALIVE:
+		return put_int(val, len, tcb->ka_on);
+	case GT_SO_REUSEADDR:
+		return put_int(val, len, tcb->reuseaddr);
 	case GT_SO_RCVBUF:
-		return put_int(val, len, (int)(tcb->rcvbuf.data ? tcb->rcvbuf.cap : tcb->rcvbuf_size));
+		return put_int(val, len,
+		               (int)(tcb->rcvbuf.data ? tcb->rcvbuf.cap : tcb->rcvbuf_size));
 	case GT_SO_SNDBUF:
-		return put_int(val, len, (int)(tcb->sndbuf.data ? tcb->sndbuf.cap : tcb->sndbuf_size));
-	case GT_SO_TYPE: return put_int(val, len, SOCK_STREAM);
-	default: return -ENOPROTOOPT;
+		return put_int(val, len,
+		               (int)(tcb->sndbuf.data ? tcb->sndbuf.cap : tcb->sndbuf_size));
+	case GT_SO_TYPE:
+		return put_int(val, len, SOCK_STREAM);
+	default:
+		return -ENOPROTOOPT;
 	}
 }
 
@@ -235,10 +247,10 @@ static int get_socket_level(gt_stack *st, int s, gt_tcb *tcb, int name, void *va
 static uint8_t linux_state(gt_tcp_state s)
 {
 	static const uint8_t map[GT_TCP_STATE_COUNT] = {
-	    [GT_TCP_CLOSED] = 7,      [GT_TCP_LISTEN] = 10,    [GT_TCP_SYN_SENT] = 2,
+	    [GT_TCP_CLOSED] = 7,       [GT_TCP_LISTEN] = 10,     [GT_TCP_SYN_SENT] = 2,
 	    [GT_TCP_SYN_RECEIVED] = 3, [GT_TCP_ESTABLISHED] = 1, [GT_TCP_FIN_WAIT_1] = 4,
-	    [GT_TCP_FIN_WAIT_2] = 5,  [GT_TCP_CLOSE_WAIT] = 8, [GT_TCP_CLOSING] = 11,
-	    [GT_TCP_LAST_ACK] = 9,    [GT_TCP_TIME_WAIT] = 6};
+	    [GT_TCP_FIN_WAIT_2] = 5,   [GT_TCP_CLOSE_WAIT] = 8,  [GT_TCP_CLOSING] = 11,
+	    [GT_TCP_LAST_ACK] = 9,     [GT_TCP_TIME_WAIT] = 6};
 	return s < GT_TCP_STATE_COUNT ? map[s] : 7;
 }
 
@@ -285,6 +297,8 @@ static int get_tcp_info(const gt_stack *st, int s, void *val, size_t *len)
 	ti.tcpi_total_retrans = in.total_retrans;
 	ti.tcpi_snd_wnd = in.snd_wnd;
 	ti.tcpi_notsent_bytes = in.unsent;
+	ti.tcpi_probes = (uint8_t)(in.probes > 255 ? 255 : in.probes);
+	ti.tcpi_last_ack_recv = clamp32(in.since_recv_us / 1000);
 	size_t n = *len < sizeof(ti) ? *len : sizeof(ti);
 	memcpy(val, &ti, n);
 	*len = n;
@@ -295,7 +309,8 @@ static int get_tcp_info(const gt_stack *st, int s, void *val, size_t *len)
 static int get_tcp_level(gt_stack *st, int s, gt_tcb *tcb, int name, void *val, size_t *len)
 {
 	switch (name) {
-	case GT_TCP_NODELAY: return put_int(val, len, tcb->nodelay);
+	case GT_TCP_NODELAY:
+		return put_int(val, len, tcb->nodelay);
 	case GT_TCP_MAXSEG: {
 		/* the effective send MSS once synchronized, else what we announce */
 		gt_sock_info in;
@@ -303,10 +318,14 @@ static int get_tcp_level(gt_stack *st, int s, gt_tcb *tcb, int name, void *val, 
 		bool synced = gt_state_synchronized(tcb->state);
 		return put_int(val, len, (int)(synced ? in.snd_mss : in.rcv_mss));
 	}
-	case GT_TCP_KEEPIDLE: return put_int(val, len, (int)(tcb->ka_idle_us / GT_US_PER_S));
-	case GT_TCP_KEEPINTVL: return put_int(val, len, (int)(tcb->ka_intvl_us / GT_US_PER_S));
-	case GT_TCP_KEEPCNT: return put_int(val, len, (int)tcb->ka_probes);
-	case GT_TCP_USER_TIMEOUT: return put_int(val, len, (int)(tcb->user_timeout_us / 1000));
+	case GT_TCP_KEEPIDLE:
+		return put_int(val, len, (int)(tcb->ka_idle_us / GT_US_PER_S));
+	case GT_TCP_KEEPINTVL:
+		return put_int(val, len, (int)(tcb->ka_intvl_us / GT_US_PER_S));
+	case GT_TCP_KEEPCNT:
+		return put_int(val, len, (int)tcb->ka_probes);
+	case GT_TCP_USER_TIMEOUT:
+		return put_int(val, len, (int)(tcb->user_timeout_us / 1000));
 	case GT_TCP_CONGESTION: {
 		if (!val || !len)
 			return -EINVAL;
@@ -317,9 +336,11 @@ static int get_tcp_level(gt_stack *st, int s, gt_tcb *tcb, int name, void *val, 
 		return 0;
 	}
 #ifdef __linux__
-	case GT_TCP_INFO: return get_tcp_info(st, s, val, len);
+	case GT_TCP_INFO:
+		return get_tcp_info(st, s, val, len);
 #endif
-	default: return -ENOPROTOOPT;
+	default:
+		return -ENOPROTOOPT;
 	}
 }
 

@@ -146,7 +146,7 @@ typedef struct gt_tcb {
 	gt_time_us user_timeout_us; /* TCP_USER_TIMEOUT (RFC 9293 §3.8.3); 0 = none */
 	bool linger_on;             /* SO_LINGER: close() waits or (0 s) aborts */
 	gt_time_us linger_us;
-	bool reuseaddr; /* SO_REUSEADDR: recorded (bind already allows TIME_WAIT reuse) */
+	bool reuseaddr;         /* SO_REUSEADDR: recorded (bind already allows TIME_WAIT reuse) */
 	uint32_t total_retrans; /* segments retransmitted (TCP_INFO) */
 
 	int error; /* pending error (negative errno) */

@@ -10,8 +10,7 @@
 
 #define PD_DEFAULT_LOCAL 0xC0A80001u /* 192.168.0.1, packetdrill's --local_ip */
 
-static int take_pair(const char *key, const char *value, pd_flags *out, char *err,
-                     size_t errlen)
+static int take_pair(const char *key, const char *value, pd_flags *out, char *err, size_t errlen)
 {
 	if (strcmp(key, "profile") == 0) {
 		gt_stack_config probe;

@@ -13,17 +13,12 @@
 #include "glasstcp/socket.h"
 #include "glasstcp/stack.h"
 #include "packetdrill/pd_abi.h"
+#include "packetdrill/pd_flags.h"
 
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-/* What --so_flags selects (adapter.c). */
-typedef struct pd_flags {
-	char profile[16]; /* linux | freebsd | rfc */
-	uint32_t local_addr;
-} pd_flags;
 
 /* One packet the stack sent, waiting for netdev_receive. */
 typedef struct pd_packet {
@@ -39,6 +34,7 @@ typedef struct pd_socket {
 	bool used;
 	int handle; /* gt socket handle */
 	bool nonblock;
+	bool connecting; /* a connect() returned EINPROGRESS; the next one reports */
 } pd_socket;
 
 /* A connection whose close() waits for SO_LINGER (sockcalls.c): the states
@@ -67,18 +63,31 @@ typedef struct pd_adapter {
 	int fds_cap;
 
 	pd_linger_watch linger;
+
+	/* A call that slept has returned on thread `returner`, which has not
+	 * read the clock since: packetdrill's thread takes the call's end time
+	 * with its next gettimeofday, so the clock waits for that (clock.c). */
+	bool returner_pending;
+	pthread_t returner;
+	/* Calls asleep in pd_wait_change, and how many of them have not yet
+	 * woken since the last broadcast: a big clock step lets them look
+	 * first, so that one about to return reads the clock before it moves. */
+	unsigned sleeping;
+	unsigned unwoken;
+	/* Threads that will move the clock themselves once their short real
+	 * wait ends (netdev_receive, pd_await_returner): while there are any,
+	 * a sleeping call does not move it for them. */
+	unsigned movers_waiting;
 } pd_adapter;
 
 /* Bounds: the outbound queue, and how long netdev_receive lets virtual time
- * run with nothing sent before it gives up. */
+ * run with nothing sent before it gives up: 3 hours, past the 2-hour
+ * keep-alive default (RFC 1122 §4.2.3.6) a script may wait for. Virtual
+ * time costs nothing, and a packet that does come, too late, fails the
+ * script on its timing anyway. */
 #define PD_OUT_QUEUE_MAX     4096
-#define PD_RECEIVE_GIVE_UP   (10ull * 60 * 1000000) /* 10 virtual minutes */
+#define PD_RECEIVE_GIVE_UP   (3ull * 3600 * 1000000) /* 3 virtual hours */
 #define PD_GETTIMEOFDAY_STEP 1                       /* virtual µs per clock reading */
-
-/* adapter.c: --so_flags. 0, or -1 with a message naming the bad key or value
- * in err. Exported to the static library's users (tools/script) so they can
- * check flags before packetdrill_interface_init, which exits on bad flags. */
-int gt_pd_parse_flags(const char *flags, pd_flags *out, char *err, size_t errlen);
 
 /* clock.c */
 /* Moves the clock to `to` (never back), running every timer due on the way
@@ -90,7 +99,18 @@ void pd_advance_to(pd_adapter *a, gt_time_us to);
  * or its own, whichever is first: no one else is there to. Returns true when
  * own_deadline has passed. */
 bool pd_wait_change(pd_adapter *a, gt_time_us own_deadline);
+/* Sleeps (mu held) until a broadcast or ns of real time, moving nothing. */
+void pd_wait_real(pd_adapter *a, long ns);
 void pd_broadcast(pd_adapter *a);
+/* Every entry point that may have slept calls this as it returns (mu held):
+ * if this thread slept, its next clock reading is the call's end time. */
+void pd_call_returns(pd_adapter *a);
+/* Before a big step of the clock (usleep, netdev_receive): lets every
+ * sleeping call woken by the last change look again, and a thread whose
+ * call returned read the clock, first (at most PD_RETURNER_WAIT_NS of real
+ * time). True when it waited for someone: what they did (a packet sent, a
+ * timer armed) is then to be looked at again. */
+bool pd_await_returner(pd_adapter *a);
 int pd_gettimeofday(void *userdata, struct timeval *tv, void *tz);
 int pd_usleep(void *userdata, useconds_t usec);
 

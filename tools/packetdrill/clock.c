@@ -1,5 +1,6 @@
-/* The virtual clock. Nothing here reads the real time except to notice that
- * no one is moving the virtual one (pd_wait_change).
+/* The virtual clock. The real time is read only to bound waits for other
+ * threads: to notice that no one is moving the virtual clock
+ * (pd_wait_change), or that a returning call has read it (pd_await_returner).
  *
  * packetdrill waits for an event's time by calling usleep() for all but the
  * last 20 µs and then spinning on gettimeofday() (run.c, wait_for_event), so
@@ -17,7 +18,14 @@
 /* Real time a sleeping call waits for someone else to move the clock before
  * it moves it itself (packetdrill's main thread may be waiting for it, in
  * await_idle_thread, for up to 1 s). */
-#define PD_IDLE_REAL_NS (20 * 1000000L)
+#define PD_IDLE_REAL_NS (50 * 1000000L)
+/* How long a big clock step waits for a returning call's thread to read
+ * the clock (real time; packetdrill's thread needs microseconds). */
+#define PD_RETURNER_WAIT_NS (50 * 1000000L)
+
+/* Did this thread sleep in the call it is making? */
+static _Thread_local bool thread_slept;
+
 /* Timer runs per clock move: a deadline that never moves is a stack bug, not
  * a reason to hang. */
 #define PD_MAX_TIMER_RUNS 1000000
@@ -25,6 +33,7 @@
 void pd_broadcast(pd_adapter *a)
 {
 	a->wake_at = GT_TIME_NEVER;
+	a->unwoken = a->sleeping;
 	pthread_cond_broadcast(&a->changed);
 }
 
@@ -36,8 +45,9 @@ void pd_advance_to(pd_adapter *a, gt_time_us to)
 		if (d == GT_TIME_NEVER || d > to)
 			break;
 		if (runs == PD_MAX_TIMER_RUNS) {
-			fprintf(stderr, "libglasstcp_packetdrill: the stack's deadline %llu us "
-			                "does not move; timers stopped\n",
+			fprintf(stderr,
+			        "libglasstcp_packetdrill: the stack's deadline %llu us "
+			        "does not move; timers stopped\n",
 			        (unsigned long long)d);
 			break;
 		}
@@ -65,16 +75,61 @@ static struct timespec real_deadline(long ns_from_now)
 	return ts;
 }
 
+void pd_wait_real(pd_adapter *a, long ns)
+{
+	struct timespec ts = real_deadline(ns);
+	a->movers_waiting++;
+	pthread_cond_timedwait(&a->changed, &a->mu, &ts);
+	a->movers_waiting--;
+}
+
+void pd_call_returns(pd_adapter *a)
+{
+	if (!thread_slept)
+		return;
+	thread_slept = false;
+	a->returner_pending = true;
+	a->returner = pthread_self();
+}
+
+static bool others_to_wait_for(const pd_adapter *a)
+{
+	bool returner = a->returner_pending && !pthread_equal(a->returner, pthread_self());
+	return returner || a->unwoken > 0;
+}
+
+bool pd_await_returner(pd_adapter *a)
+{
+	if (!others_to_wait_for(a)) {
+		a->returner_pending = false;
+		return false;
+	}
+	struct timespec ts = real_deadline(PD_RETURNER_WAIT_NS);
+	a->movers_waiting++;
+	while (others_to_wait_for(a))
+		if (pthread_cond_timedwait(&a->changed, &a->mu, &ts) == ETIMEDOUT)
+			break;
+	a->movers_waiting--;
+	a->returner_pending = false;
+	a->unwoken = 0;
+	return true;
+}
+
 bool pd_wait_change(pd_adapter *a, gt_time_us own_deadline)
 {
 	if (own_deadline <= a->now)
 		return true;
+	thread_slept = true;
 	if (own_deadline < a->wake_at)
 		a->wake_at = own_deadline;
 	uint64_t seen = a->activity;
 	struct timespec ts = real_deadline(PD_IDLE_REAL_NS);
+	a->sleeping++;
 	int r = pthread_cond_timedwait(&a->changed, &a->mu, &ts);
-	if (r == ETIMEDOUT && a->activity == seen) {
+	a->sleeping--;
+	if (a->unwoken > 0 && --a->unwoken == 0)
+		pthread_cond_broadcast(&a->changed); /* for pd_await_returner */
+	if (r == ETIMEDOUT && a->activity == seen && a->movers_waiting == 0) {
 		/* no one has moved the clock: the next thing that can happen is
 		 * the stack's next timer or this call's own timeout */
 		gt_time_us d = gt_stack_next_deadline(a->st);
@@ -93,6 +148,10 @@ int pd_gettimeofday(void *userdata, struct timeval *tv, void *tz)
 		return -1;
 	}
 	pthread_mutex_lock(&a->mu);
+	if (a->returner_pending && pthread_equal(a->returner, pthread_self())) {
+		a->returner_pending = false; /* the end time of its call: now */
+		pthread_cond_broadcast(&a->changed);
+	}
 	pd_advance_to(a, a->now + PD_GETTIMEOFDAY_STEP);
 	tv->tv_sec = (time_t)(a->now / 1000000);
 	tv->tv_usec = (suseconds_t)(a->now % 1000000);
@@ -104,6 +163,7 @@ int pd_usleep(void *userdata, useconds_t usec)
 {
 	pd_adapter *a = userdata;
 	pthread_mutex_lock(&a->mu);
+	pd_await_returner(a);
 	pd_advance_to(a, a->now + usec);
 	pthread_mutex_unlock(&a->mu);
 	return 0;

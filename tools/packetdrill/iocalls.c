@@ -12,8 +12,7 @@
 
 /* One receive into buf; block says whether to wait for data. Returns the
  * count, or a negative errno. */
-static ssize_t recv_once(pd_adapter *a, int fd, void *buf, size_t len, bool block,
-                         bool waitall)
+static ssize_t recv_once(pd_adapter *a, int fd, void *buf, size_t len, bool block, bool waitall)
 {
 	size_t got = 0;
 	for (;;) {
@@ -33,8 +32,7 @@ static ssize_t recv_once(pd_adapter *a, int fd, void *buf, size_t len, bool bloc
 	}
 }
 
-static ssize_t recv_vector(pd_adapter *a, int fd, const struct iovec *iov, int iovcnt,
-                           int flags)
+static ssize_t recv_vector(pd_adapter *a, int fd, const struct iovec *iov, int iovcnt, int flags)
 {
 	if (flags & ~PD_RECV_FLAGS)
 		return -EOPNOTSUPP;
@@ -47,8 +45,8 @@ static ssize_t recv_vector(pd_adapter *a, int fd, const struct iovec *iov, int i
 		if (iov[i].iov_len == 0)
 			continue;
 		/* only the first read waits: later entries take what is there */
-		ssize_t r = recv_once(a, fd, iov[i].iov_base, iov[i].iov_len, block && total == 0,
-		                      waitall);
+		ssize_t r =
+		    recv_once(a, fd, iov[i].iov_base, iov[i].iov_len, block && total == 0, waitall);
 		if (r < 0)
 			return total ? (ssize_t)total : r;
 		total += (size_t)r;
@@ -58,8 +56,7 @@ static ssize_t recv_vector(pd_adapter *a, int fd, const struct iovec *iov, int i
 	return (ssize_t)total;
 }
 
-static ssize_t send_vector(pd_adapter *a, int fd, const struct iovec *iov, int iovcnt,
-                           int flags)
+static ssize_t send_vector(pd_adapter *a, int fd, const struct iovec *iov, int iovcnt, int flags)
 {
 	if (flags & ~PD_SEND_FLAGS)
 		return -EOPNOTSUPP;
@@ -89,6 +86,7 @@ static ssize_t send_vector(pd_adapter *a, int fd, const struct iovec *iov, int i
 
 static ssize_t finish(pd_adapter *a, ssize_t r)
 {
+	pd_call_returns(a);
 	pd_broadcast(a);
 	pthread_mutex_unlock(&a->mu);
 	if (r < 0) {

@@ -9,6 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Real time netdev_receive gives another thread to send something when the
+ * stack has no timer. */
+#define PD_RECEIVE_REAL_WAIT_NS (100 * 1000000L)
+
 void pd_output(void *user, const uint8_t *pkt, size_t len)
 {
 	pd_adapter *a = user;
@@ -77,8 +81,8 @@ static pd_packet *pop(pd_adapter *a)
 static int give_up(size_t *count, const char *why, gt_time_us since, gt_time_us now)
 {
 	fprintf(stderr,
-	        "libglasstcp_packetdrill: waiting for an outbound packet: %s (waited %.3f s of "
-	        "virtual time)\n",
+	        "libglasstcp_packetdrill: no outbound packet: %s (waited %.3f s of virtual "
+	        "time)\n",
 	        why, (double)(now - since) / 1e6);
 	*count = 0;
 	return 0;
@@ -96,16 +100,23 @@ int pd_netdev_receive(void *userdata, void *buf, size_t *count, long long *time_
 	pd_packet *p;
 	int r = 0;
 	while (!(p = pop(a))) {
+		/* a call woken by the last change may send before the clock moves */
+		if (pd_await_returner(a))
+			continue;
 		gt_time_us d = gt_stack_next_deadline(a->st);
 		if (d != GT_TIME_NEVER && d > since + PD_RECEIVE_GIVE_UP) {
-			r = give_up(count, "nothing sent for 10 minutes", since, a->now);
+			r = give_up(count,
+			            "the stack's next timer is more than 3 hours away, and "
+			            "nothing is sent before it",
+			            since, a->now);
 			break;
 		}
 		if (d == GT_TIME_NEVER) {
 			/* no timer will send anything; another thread's call may
-			 * still: give it a moment of real time */
+			 * still: give it a moment of real time (and move nothing:
+			 * what it sends leaves now) */
 			uint64_t seen = a->activity;
-			pd_wait_change(a, GT_TIME_NEVER);
+			pd_wait_real(a, PD_RECEIVE_REAL_WAIT_NS);
 			if (!a->out_head && a->activity == seen &&
 			    gt_stack_next_deadline(a->st) == GT_TIME_NEVER) {
 				r = give_up(count, "the stack has nothing to send and no timer",
@@ -123,6 +134,7 @@ int pd_netdev_receive(void *userdata, void *buf, size_t *count, long long *time_
 		*time_usecs = (long long)p->sent_at;
 		free(p);
 	}
+	pd_call_returns(a); /* (its end time is not measured: keeps the flag tidy) */
 	pthread_mutex_unlock(&a->mu);
 	return r;
 }

@@ -5,8 +5,7 @@
 
 #include <errno.h>
 
-static int pd_getsockopt(void *userdata, int fd, int level, int name, void *val,
-                         socklen_t *len)
+static int pd_getsockopt(void *userdata, int fd, int level, int name, void *val, socklen_t *len)
 {
 	pd_adapter *a = userdata;
 	if (!len)

@@ -33,6 +33,7 @@ static pd_adapter *enter(void *userdata)
 
 static int leave(pd_adapter *a, int r)
 {
+	pd_call_returns(a);
 	pd_broadcast(a); /* a call may have changed what a sleeper waits for */
 	pthread_mutex_unlock(&a->mu);
 	return r;
@@ -162,6 +163,7 @@ static int await_connected(pd_adapter *a, int fd)
 			return -1;
 		int st = gt_sock_state(a->st, s->handle);
 		if (st != GT_TCP_SYN_SENT && st != GT_TCP_SYN_RECEIVED) {
+			s->connecting = false;
 			if (st == GT_TCP_CLOSED) {
 				int e = gt_sock_error(a->st, s->handle);
 				return pd_fail(e ? e : -ECONNREFUSED);
@@ -185,11 +187,12 @@ static int pd_connect(void *userdata, int fd, const struct sockaddr *addr, sockl
 	int r = ipv4_of(addr, addrlen, &ip, &port);
 	if (r < 0)
 		return leave(a, pd_fail(r));
-	r = gt_connect(a->st, s->handle, ip, port, a->now);
-	if (r == -EALREADY)
+	if (s->connecting)
 		return leave(a, await_connected(a, fd));
+	r = gt_connect(a->st, s->handle, ip, port, a->now);
 	if (r != -EINPROGRESS)
 		return leave(a, r < 0 ? pd_fail(r) : 0);
+	s->connecting = true;
 	if (s->nonblock)
 		return leave(a, pd_fail(-EINPROGRESS));
 	return leave(a, await_connected(a, fd));
@@ -264,6 +267,8 @@ static int pd_ioctl(void *userdata, int fd, unsigned long request, ...)
 	pd_socket *s = pd_fd_get(a, fd);
 	if (!s)
 		return leave(a, -1);
+	if (request != SIOCINQ && request != SIOCOUTQ && request != FIONBIO)
+		return leave(a, pd_fail(-ENOTTY)); /* before reading an argument it may lack */
 	va_list ap;
 	va_start(ap, request);
 	int *arg = va_arg(ap, int *);
@@ -280,7 +285,8 @@ static int pd_ioctl(void *userdata, int fd, unsigned long request, ...)
 	case FIONBIO:
 		s->nonblock = *arg != 0;
 		return leave(a, 0);
-	default: return leave(a, pd_fail(-ENOTTY));
+	default:
+		return leave(a, pd_fail(-ENOTTY));
 	}
 }
 
