@@ -45,6 +45,10 @@ so=$(dirname "$cli")/libglasstcp_packetdrill.so
 out=$("$cli" script --so "$so" "$root"/tests/pkt/syntax/*.pkt 2>&1)
 [ $? -eq 0 ] || bad "--so $so: $out"
 
+# as in packetdrill, the command line's options win over a script's own
+out=$("$cli" script --so_flags=profile=linux "$root/tests/script_fail/bad_so_flags.pkt" 2>&1)
+[ $? -eq 0 ] || bad "--so_flags=profile=linux should override bad_so_flags.pkt's own: $out"
+
 # --local_ip moves the linked adapter's address too (its local= flag)
 out=$("$cli" script --local_ip=10.0.0.2 "$root/tests/pkt/syntax/passive_open.pkt" 2>&1)
 [ $? -eq 0 ] || bad "--local_ip=10.0.0.2 passive_open.pkt did not pass: $out"

@@ -239,6 +239,9 @@ static void test_symbols(void **state)
 	assert_true(gt_spd_symbol("TCP_ESTABLISHED", &v));
 	assert_int_equal(v, 1);
 	assert_false(gt_spd_symbol("AF_NOPE", &v));
+	/* errno names are constants too (SO_ERROR's value) */
+	assert_true(gt_spd_symbol("ECONNREFUSED", &v));
+	assert_int_equal(v, ECONNREFUSED);
 	assert_int_equal(gt_spd_errno_value("ECONNREFUSED"), ECONNREFUSED);
 	assert_int_equal(gt_spd_errno_value("EWOULDBLOCK"), EAGAIN);
 	assert_int_equal(gt_spd_errno_value("ENOPE"), 0);

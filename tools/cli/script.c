@@ -157,28 +157,30 @@ int gt_cli_script(int argc, char **argv)
 	if (!cfg.init)
 		return 2;
 #ifdef GT_HAVE_PD_ADAPTER
-	static char flags[512];
 	if (!a.so) {
 		cfg.check_flags = check_adapter_flags;
-		/* the linked adapter's address follows --local_ip */
-		if (a.local_ip && !(a.so_flags && strstr(a.so_flags, "local="))) {
-			snprintf(flags, sizeof(flags), "%s%slocal=%s", a.so_flags ? a.so_flags : "",
-			         a.so_flags && *a.so_flags ? "," : "", a.local_ip);
-			a.so_flags = flags;
-		}
+		cfg.pass_local_ip = true; /* its address follows --local_ip */
 		char err[256];
 		if (!check_adapter_flags(a.so_flags ? a.so_flags : "", err, sizeof(err)))
 			return gt_cli_bad_usage("script", "--so_flags: %s", err);
 	}
 #endif
-	if (a.so_flags)
+	if (a.so_flags) {
 		cfg.so_flags = a.so_flags;
-	if (a.local_ip)
+		cfg.from_command_line |= GT_SCRIPT_SET_SO_FLAGS;
+	}
+	if (a.local_ip) {
 		cfg.local_ip = a.local_ip;
-	if (a.remote_ip)
+		cfg.from_command_line |= GT_SCRIPT_SET_LOCAL_IP;
+	}
+	if (a.remote_ip) {
 		cfg.remote_ip = a.remote_ip;
-	if (a.tolerance_set)
+		cfg.from_command_line |= GT_SCRIPT_SET_REMOTE_IP;
+	}
+	if (a.tolerance_set) {
 		cfg.tolerance_usecs = (int64_t)a.tolerance;
+		cfg.from_command_line |= GT_SCRIPT_SET_TOLERANCE;
+	}
 	cfg.verbose = a.verbose ? stdout : NULL;
 	setvbuf(stdout, NULL, _IOLBF, 0); /* each line as it happens, also into a pipe */
 	int passed = 0, failed = 0;

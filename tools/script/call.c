@@ -212,9 +212,12 @@ static bool call_bind_connect(call_ctx *x, bool is_bind)
 	if (is_bind) {
 		s->local_port = ntohs(sa.sin_port);
 	} else {
-		/* packetdrill: the connecting socket is the one under test */
-		s->state = GT_SPD_SOCK_CONNECTING;
-		s->remote_port = ntohs(sa.sin_port);
+		/* packetdrill: the connecting socket is the one under test; a
+		 * connect() again (EALREADY, EISCONN) changes nothing */
+		if (s->state == GT_SPD_SOCK_NEW) {
+			s->state = GT_SPD_SOCK_CONNECTING;
+			s->remote_port = ntohs(sa.sin_port);
+		}
 		r->under_test = s;
 	}
 	struct packetdrill_interface *ifc = r->ifc;

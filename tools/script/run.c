@@ -289,8 +289,11 @@ static bool sniff(gt_spd_run *r, gt_spd_sock *c, int line, uint8_t *buf, size_t 
 		if (is_for(r, c, w))
 			return true;
 		if (r->cfg.verbose)
-			fprintf(r->cfg.verbose,
-			        "  (skipped an outbound packet of another connection)\n");
+			fprintf(
+			    r->cfg.verbose,
+			    "  (skipped an outbound packet of another connection: port %u > %u, "
+			    "the socket under test's %u > %u)\n",
+			    w->src_port, w->dst_port, c->local_port, c->remote_port);
 	}
 }
 
@@ -534,10 +537,24 @@ static bool run_script(const gt_spd_script *s, const gt_script_config *cfg,
 /* A script's --name=value lines (packetdrill's command-line options). */
 static bool apply_options(const gt_spd_script *s, gt_script_config *cfg, gt_script_result *res)
 {
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} cmdline[] = {{"so_flags", GT_SCRIPT_SET_SO_FLAGS},
+	               {"tolerance_usecs", GT_SCRIPT_SET_TOLERANCE},
+	               {"local_ip", GT_SCRIPT_SET_LOCAL_IP},
+	               {"remote_ip", GT_SCRIPT_SET_REMOTE_IP}};
 	for (size_t k = 0; k < s->n_option; k++) {
 		const gt_spd_option *o = &s->option[k];
 		const char *v = o->value ? o->value : "";
 		char *end = NULL;
+		bool overridden = false;
+		for (size_t j = 0; j < sizeof(cmdline) / sizeof(cmdline[0]); j++)
+			if (!strcmp(o->name, cmdline[j].name) &&
+			    (cfg->from_command_line & cmdline[j].bit))
+				overridden = true;
+		if (overridden)
+			continue;
 		if (!strcmp(o->name, "tolerance_usecs") || !strcmp(o->name, "tcp_ts_tick_usecs") ||
 		    !strcmp(o->name, "bind_port") || !strcmp(o->name, "connect_port")) {
 			long long n = strtoll(v, &end, 10);
@@ -640,8 +657,15 @@ bool gt_script_run_file(const char *path, const gt_script_config *cfg, gt_script
 		return false;
 	gt_script_config eff = *cfg;
 	bool free_ok = true;
-	char flags_err[256];
-	if (apply_options(s, &eff, res)) {
+	char flags_err[256], flags[512];
+	bool options_ok = apply_options(s, &eff, res);
+	if (options_ok && eff.pass_local_ip &&
+	    !strstr(eff.so_flags ? eff.so_flags : "", "local=")) {
+		snprintf(flags, sizeof(flags), "%s%slocal=%s", eff.so_flags ? eff.so_flags : "",
+		         eff.so_flags && *eff.so_flags ? "," : "", eff.local_ip);
+		eff.so_flags = flags;
+	}
+	if (options_ok) {
 		if (eff.check_flags && !eff.check_flags(eff.so_flags ? eff.so_flags : "", flags_err,
 		                                        sizeof(flags_err))) {
 			int line = 0; /* the script's --so_flags line, if it has one */

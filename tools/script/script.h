@@ -21,6 +21,9 @@ typedef struct gt_script_config {
 	/* When set, so_flags are checked with it before init (the linked
 	 * adapter exits on bad flags): false with a message in err. */
 	bool (*check_flags)(const char *flags, char *err, size_t err_len);
+	/* Adds ",local=LOCAL_IP" to so_flags (glasstcp's adapter's key) unless
+	 * they name local= already. */
+	bool pass_local_ip;
 	int64_t tolerance_usecs;  /* 4000, as packetdrill */
 	double tolerance_percent; /* 12.5, as packetdrill */
 	int64_t ts_tick_usecs;    /* 0: TS val not checked (packetdrill's default) */
@@ -30,7 +33,17 @@ typedef struct gt_script_config {
 	uint16_t bind_port;       /* 8080 */
 	uint16_t connect_port;    /* 8080 */
 	FILE *verbose;            /* -v: each event as it runs, or NULL */
+	/* Options given on the command line: as in packetdrill, they win over
+	 * a script's own --option lines of the same name. */
+	unsigned from_command_line; /* GT_SCRIPT_SET_* */
 } gt_script_config;
+
+enum {
+	GT_SCRIPT_SET_SO_FLAGS = 1u << 0,
+	GT_SCRIPT_SET_TOLERANCE = 1u << 1,
+	GT_SCRIPT_SET_LOCAL_IP = 1u << 2,
+	GT_SCRIPT_SET_REMOTE_IP = 1u << 3,
+};
 
 /* packetdrill's defaults. */
 void gt_script_config_default(gt_script_config *cfg);

@@ -159,7 +159,11 @@ bool gt_spd_symbol(const char *name, int64_t *value)
 			return true;
 		}
 	}
-	return false;
+	/* errno names are constants too: getsockopt(..., SO_ERROR, [ECONNREFUSED], ...) */
+	int e = gt_spd_errno_value(name);
+	if (e)
+		*value = e;
+	return e != 0;
 }
 
 int gt_spd_errno_value(const char *name)
