@@ -215,6 +215,10 @@ static void test_errors_name_the_line(void **state)
 	    {"0 > S 0:0(0) <sack 1:2 3:4 5:6 7:8 9:10>\n", "t.pkt:1: more than 4 SACK blocks"},
 	    {"0 connect(3, ..., ...) = -1 EINPROGRESS (no end\n",
 	     "t.pkt:1: note in parentheses without ')'"},
+	    {"0 close(3) = 0\n+99999999 close(3) = 0\n",
+	     "t.pkt:2: time too large (at most 10000000 seconds)"},
+	    {"0 close([[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]) = 0\n",
+	     "t.pkt:1: arguments nested more than 16 deep"},
 	    {"0 bind(3, {sa_family=AF_INET, sin_addr=inet_addr(\"1.2.3\")}, 16) = 0\n",
 	     "t.pkt:1: not an IPv4 address: \"1.2.3\""},
 	};

@@ -23,6 +23,7 @@ typedef struct parser {
 	gt_spd_tok tok; /* the current token */
 	gt_spd_script *s;
 	size_t cap_event, cap_option;
+	int depth; /* of nested [ ] and { } */
 	char *err;
 	size_t err_len;
 	jmp_buf fail;
@@ -133,9 +134,10 @@ static int64_t take_time(parser *p)
 	int64_t secs = 0, usecs = 0, scale = 100000;
 	size_t i = 0;
 	for (; i < p->tok.len && p->tok.start[i] != '.'; i++) {
-		if (secs > INT64_MAX / 10000000)
-			fail_at(p, p->tok.line, "time too large");
 		secs = secs * 10 + (p->tok.start[i] - '0');
+		/* a bound that keeps every sum of times far from overflow */
+		if (secs > 10000000)
+			fail_at(p, p->tok.line, "time too large (at most 10000000 seconds)");
 	}
 	for (i++; i < p->tok.len; i++, scale /= 10)
 		usecs += (p->tok.start[i] - '0') * scale;
@@ -159,6 +161,8 @@ static gt_spd_expr *parse_list(parser *p, gt_spd_expr_kind kind, char close)
 {
 	gt_spd_expr *e = new_expr(p, kind);
 	size_t cap = 0;
+	if (++p->depth > 16)
+		fail_at(p, p->tok.line, "arguments nested more than 16 deep");
 	next(p);
 	while (!is_punct(p, close)) {
 		if (e->n_elem == cap) {
@@ -173,6 +177,7 @@ static gt_spd_expr *parse_list(parser *p, gt_spd_expr_kind kind, char close)
 			expect_punct(p, ',', "between elements");
 	}
 	next(p);
+	p->depth--;
 	return e;
 }
 

@@ -121,13 +121,15 @@ static void make_absolute(gt_spd_run *r, size_t i)
 static bool wait_for(gt_spd_run *r, size_t i)
 {
 	int64_t target = r->live_start + r->t[i];
-	for (int tries = 0;; tries++) {
-		int64_t wait = target - gt_spd_now(r);
-		if (wait <= 0)
+	for (int64_t before = INT64_MIN;;) {
+		int64_t now = gt_spd_now(r);
+		if (now >= target)
 			return true;
-		if (tries == 1000)
+		if (now <= before)
 			return gt_spd_fail(r, r->s->event[i].line,
 			                   "the interface's clock does not advance in usleep()");
+		before = now;
+		int64_t wait = target - now;
 		pthread_mutex_unlock(&r->lock);
 		r->ifc->usleep(r->ifc->userdata,
 		               (useconds_t)(wait > 1000000000 ? 1000000000 : wait));
@@ -270,7 +272,11 @@ static bool sniff(gt_spd_run *r, gt_spd_sock *c, int line, uint8_t *buf, size_t 
                   int64_t *when)
 {
 	char err[256];
-	for (;;) {
+	for (long skipped = 0;; skipped++) {
+		if (skipped == 100000)
+			return gt_spd_fail(r, line,
+			                   "expected an outbound packet for the connection "
+			                   "under test, but 100000 others came");
 		size_t n = cap;
 		long long t = 0;
 		pthread_mutex_unlock(&r->lock);
