@@ -40,6 +40,10 @@ grep -q 'skipped 4 shell lines' <<<"$out" || bad "-v: no 'skipped 4 shell lines'
 out=$("$cli" script --tolerance_usecs=1000000 "$root/tests/script_fail/late_packet.pkt" 2>&1)
 [ $? -eq 0 ] || bad "--tolerance_usecs=1000000 late_packet.pkt did not pass: $out"
 
+# glasstcp script's own additions (tests/script_ext): tcp_info, linger, sockaddr
+out=$("$cli" script "$root"/tests/script_ext/*.pkt 2>&1)
+[ $? -eq 0 ] || bad "tests/script_ext: $out"
+
 # --so FILE: the same scripts through the shared object packetdrill loads
 so=$(dirname "$cli")/libglasstcp_packetdrill.so
 out=$("$cli" script --so "$so" "$root"/tests/pkt/syntax/*.pkt 2>&1)
