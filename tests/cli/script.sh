@@ -40,6 +40,15 @@ grep -q 'skipped 4 shell lines' <<<"$out" || bad "-v: no 'skipped 4 shell lines'
 out=$("$cli" script --tolerance_usecs=1000000 "$root/tests/script_fail/late_packet.pkt" 2>&1)
 [ $? -eq 0 ] || bad "--tolerance_usecs=1000000 late_packet.pkt did not pass: $out"
 
+# the same scripts on the same adapter give the same run, to the byte: every
+# event's time and every packet (-v), also with blocking calls on their thread
+mapfile -t all < <(find "$root/tests/pkt" -name '*.pkt' | sort)
+first=$("$cli" script -v "${all[@]}" 2>&1)
+for run in 2 3; do
+	again=$("$cli" script -v "${all[@]}" 2>&1)
+	[ "$again" = "$first" ] || bad "run $run of tests/pkt differs from the first: $(diff <(echo "$first") <(echo "$again") | head -5)"
+done
+
 # glasstcp script's own additions (tests/script_ext): tcp_info, linger, sockaddr
 out=$("$cli" script "$root"/tests/script_ext/*.pkt 2>&1)
 [ $? -eq 0 ] || bad "tests/script_ext: $out"

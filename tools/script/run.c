@@ -48,6 +48,24 @@ int64_t gt_spd_now(gt_spd_run *r)
 	return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
 }
 
+/* The clock, read by the main thread: then a blocking call the reading
+ * woke (a timer due at this microsecond) returns and reads the clock
+ * itself before the main thread reads it again, so that each run
+ * interleaves the two the same way. */
+static int64_t main_now(gt_spd_run *r)
+{
+	int64_t now = gt_spd_now(r);
+	gt_spd_worker_settle(&r->blocking);
+	return now;
+}
+
+/* After the main thread's call into the interface (which may have woken a
+ * blocking call), the same. */
+static void after_interface(gt_spd_run *r)
+{
+	gt_spd_worker_settle(&r->blocking);
+}
+
 static double secs(int64_t usecs)
 {
 	return (double)usecs / 1e6;
@@ -108,7 +126,7 @@ static void make_absolute(gt_spd_run *r, size_t i)
 	if (r->last >= 0 && is_inbound(&r->s->event[r->last]) && is_inbound(ev))
 		offset = r->t[r->last];
 	else
-		offset = gt_spd_now(r) - r->live_start;
+		offset = main_now(r) - r->live_start;
 	r->t[i] += offset;
 	if (ev->time_kind == GT_SPD_TIME_RELATIVE_RANGE)
 		r->t_end[i] += offset;
@@ -122,7 +140,7 @@ static bool wait_for(gt_spd_run *r, size_t i)
 {
 	int64_t target = r->live_start + r->t[i];
 	for (int64_t before = INT64_MIN;;) {
-		int64_t now = gt_spd_now(r);
+		int64_t now = main_now(r);
 		if (now >= target)
 			return true;
 		if (now <= before)
@@ -134,6 +152,7 @@ static bool wait_for(gt_spd_run *r, size_t i)
 		r->ifc->usleep(r->ifc->userdata,
 		               (useconds_t)(wait > 1000000000 ? 1000000000 : wait));
 		pthread_mutex_lock(&r->lock);
+		after_interface(r);
 	}
 }
 
@@ -141,7 +160,7 @@ static bool check_start_time(gt_spd_run *r, size_t i, const char *what)
 {
 	char err[512];
 	const gt_spd_event *ev = &r->s->event[i];
-	if (gt_spd_check_time(r, ev->time_kind, r->t[i], r->t_end[i], gt_spd_now(r), last_time(r),
+	if (gt_spd_check_time(r, ev->time_kind, r->t[i], r->t_end[i], main_now(r), last_time(r),
 	                      what, err, sizeof(err)))
 		return true;
 	return gt_spd_fail(r, ev->line, "%s", err);
@@ -240,6 +259,7 @@ static bool run_inbound(gt_spd_run *r, size_t i)
 	pthread_mutex_unlock(&r->lock);
 	int rc = r->ifc->netdev_send(r->ifc->userdata, buf, n);
 	pthread_mutex_lock(&r->lock);
+	after_interface(r);
 	if (rc < 0)
 		return gt_spd_fail(r, ev->line, "the interface refused the inbound packet: %s",
 		                   strerror(errno));
@@ -282,13 +302,14 @@ static bool sniff(gt_spd_run *r, gt_spd_sock *c, int line, uint8_t *buf, size_t 
 		pthread_mutex_unlock(&r->lock);
 		int rc = r->ifc->netdev_receive(r->ifc->userdata, buf, &n, &t);
 		pthread_mutex_lock(&r->lock);
+		after_interface(r);
 		if (r->failed)
 			return false;
 		if (rc < 0 || n == 0)
 			return gt_spd_fail(r, line,
 			                   "expected an outbound packet, but the stack sent none "
 			                   "(waited until %.6f sec)",
-			                   secs(gt_spd_now(r) - r->live_start));
+			                   secs(main_now(r) - r->live_start));
 		if (!gt_spd_wire_parse(buf, n, w, err, sizeof(err)))
 			return gt_spd_fail(r, line, "outbound packet: %s", err);
 		*when = t;
@@ -407,7 +428,9 @@ static bool run_call_event(gt_spd_run *r, size_t i)
 	gt_spd_worker_settle(&r->blocking);
 	if (!gt_spd_worker_start_call(&r->immediate, i))
 		return false;
-	if (!gt_spd_worker_settle(&r->immediate))
+	bool returned = gt_spd_worker_settle(&r->immediate);
+	after_interface(r);
+	if (!returned)
 		return gt_spd_fail(r, ev->line,
 		                   "%s() blocked, but the script has it return at once (a call "
 		                   "that blocks is written +0...T %s(...))",
@@ -450,7 +473,7 @@ static bool run_event(gt_spd_run *r, size_t i)
 	make_absolute(r, i);
 	if (r->cfg.verbose)
 		fprintf(r->cfg.verbose, "%s:%d: at %.6f sec\n", r->s->path, ev->line,
-		        secs(gt_spd_now(r) - r->live_start));
+		        secs(main_now(r) - r->live_start));
 	switch (ev->kind) {
 	case GT_SPD_EVENT_PACKET:
 		return ev->packet.inbound ? run_inbound(r, i) : run_outbound(r, i);
