@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -36,6 +37,12 @@ typedef struct fake {
 } fake;
 
 static fake F;
+
+/* accept() blocks, when accept_blocks, until an inbound packet or a
+ * close(): as a real blocking call sleeps in the interface */
+static pthread_mutex_t fake_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t fake_cv = PTHREAD_COND_INITIALIZER;
+static bool accept_blocks, accept_woken, listener_closed;
 
 static void logf_(const char *fmt, ...)
 {
@@ -65,6 +72,10 @@ static int f_usleep(void *u, useconds_t us)
 static int f_send(void *u, const void *buf, size_t n)
 {
 	(void)u;
+	pthread_mutex_lock(&fake_mu);
+	accept_woken = true;
+	pthread_cond_broadcast(&fake_cv);
+	pthread_mutex_unlock(&fake_mu);
 	fake_pkt *p = &F.in[F.n_in++];
 	p->at = F.now;
 	p->len = n < sizeof(p->buf) ? n : sizeof(p->buf);
@@ -108,12 +119,22 @@ static int f_listen(void *u, int fd, int b)
 	logf_("listen(%d,%d) ", fd, b);
 	return 0;
 }
+
 static int f_accept(void *u, int fd, struct sockaddr *a, socklen_t *l)
 {
 	(void)u;
 	(void)a;
 	(void)l;
+	pthread_mutex_lock(&fake_mu);
+	while (accept_blocks && !accept_woken && !listener_closed)
+		pthread_cond_wait(&fake_cv, &fake_mu);
+	bool closed = listener_closed;
+	pthread_mutex_unlock(&fake_mu);
 	logf_("accept(%d) ", fd);
+	if (closed) {
+		errno = EBADF;
+		return -1;
+	}
 	return 11;
 }
 static int f_connect(void *u, int fd, const struct sockaddr *a, socklen_t l)
@@ -135,6 +156,10 @@ static ssize_t f_write(void *u, int fd, const void *b, size_t n)
 static int f_close(void *u, int fd)
 {
 	(void)u;
+	pthread_mutex_lock(&fake_mu);
+	listener_closed = true;
+	pthread_cond_broadcast(&fake_cv);
+	pthread_mutex_unlock(&fake_mu);
 	logf_("close(%d) ", fd);
 	return 0;
 }
@@ -199,6 +224,7 @@ static int setup(void **state)
 	(void)state;
 	memset(&F, 0, sizeof(F));
 	F.now = 1000000000; /* the interface's clock need not start at 0 */
+	accept_blocks = accept_woken = listener_closed = false;
 	return 0;
 }
 
@@ -361,6 +387,37 @@ static void test_blocking_call_return_time_checked(void **state)
 	                                  "0.200000 sec, but it happened at 0.000000 sec"));
 }
 
+static void test_blocking_call_runs_beside_the_script(void **state)
+{
+	(void)state;
+	accept_blocks = true;
+	/* accept() sleeps until the packet at 0.1 wakes it: it returns then */
+	if (!run("0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n"
+	         "+0 listen(3, 1) = 0\n"
+	         "+0...0.1 accept(3, ..., ...) = 4\n"
+	         "+0.1 < S 0:0(0) win 100\n"
+	         "+0 close(4) = 0\n"))
+		fail_msg("%s", R.message);
+	assert_string_equal(F.log, "socket(2,1,6) listen(10,1) accept(10) close(11) ");
+	/* one that blocks where the script has it return at once fails, and
+	 * is woken at the end by closing its socket */
+	setup(NULL);
+	accept_blocks = true;
+	assert_false(run("0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n"
+	                 "+0 listen(3, 1) = 0\n"
+	                 "+0 accept(3, ..., ...) = 4\n"));
+	assert_string_equal(R.message, "r.pkt:3: accept() blocked, but the script has it return at "
+	                               "once (a call that blocks is written +0...T accept(...))");
+	assert_true(listener_closed);
+	/* a blocking call still blocked when the script ends */
+	setup(NULL);
+	accept_blocks = true;
+	assert_false(run("0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n"
+	                 "+0 listen(3, 1) = 0\n"
+	                 "+0...1 accept(3, ..., ...) = 4\n"));
+	assert_string_equal(R.message, "r.pkt:3: accept() still blocked at the end of the script");
+}
+
 static void test_options_lines(void **state)
 {
 	(void)state;
@@ -390,6 +447,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_errno_and_ts_ecr_errors, setup),
 	    cmocka_unit_test_setup(test_times_relative_and_anchored, setup),
 	    cmocka_unit_test_setup(test_blocking_call_return_time_checked, setup),
+	    cmocka_unit_test_setup(test_blocking_call_runs_beside_the_script, setup),
 	    cmocka_unit_test_setup(test_options_lines, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
