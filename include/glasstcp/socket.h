@@ -156,6 +156,8 @@ typedef struct gt_sock_info {
 	uint32_t snd_ssthresh;    /* in segments; UINT32_MAX while unset */
 	uint32_t unacked;         /* segments sent and not acknowledged */
 	uint32_t sacked;          /* segments the peer SACKed */
+	uint32_t lost;            /* segments RFC 6675 IsLost() deems lost */
+	uint32_t retrans;         /* segments sent again and not yet acknowledged */
 	uint32_t total_retrans;   /* segments the connection retransmitted */
 	uint32_t snd_wnd;         /* the peer's window, bytes */
 	uint32_t rcv_wnd;         /* the window we offer, bytes */

@@ -35,6 +35,18 @@ static void fill_sequence(const gt_tcb *tcb, gt_sock_info *out)
 	for (uint32_t i = 0; i < tcb->scoreboard.count; i++)
 		sacked += tcb->scoreboard.ranges[i].end - tcb->scoreboard.ranges[i].start;
 	out->sacked = in_segments(sacked, mss);
+	/* RFC 6675 §4: each segment in flight that IsLost() and is not SACKed;
+	 * the walk is bounded by the send buffer over the MSS */
+	for (uint32_t seq = tcb->snd_una; tcb->sack_ok && seq_lt(seq, tcb->snd_max); seq += mss)
+		if (!gt_sack_is_sacked(tcb, seq) && gt_sack_is_lost(tcb, seq))
+			out->lost++;
+	/* sent again: below HighRxt (RFC 6675 §2, recovery), and after a
+	 * timeout everything from SND.UNA to SND.NXT (go-back-N, RFC 5681 §3.1) */
+	uint32_t resent_end = tcb->high_rxt;
+	if (tcb->rexmit_count > 0 && seq_gt(tcb->snd_nxt, resent_end))
+		resent_end = tcb->snd_nxt;
+	if (seq_gt(resent_end, tcb->snd_una))
+		out->retrans = in_segments(resent_end - tcb->snd_una, mss);
 	out->snd_cwnd = in_segments(tcb->cwnd, mss);
 	out->snd_ssthresh = in_segments(tcb->ssthresh, mss);
 	out->snd_wnd = tcb->snd_wnd;

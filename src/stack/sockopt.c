@@ -287,6 +287,8 @@ static int get_tcp_info(const gt_stack *st, int s, void *val, size_t *len)
 	ti.tcpi_rcv_mss = in.rcv_mss;
 	ti.tcpi_unacked = in.unacked;
 	ti.tcpi_sacked = in.sacked;
+	ti.tcpi_lost = in.lost;
+	ti.tcpi_retrans = in.retrans;
 	ti.tcpi_rtt = clamp32(in.rtt_us);
 	ti.tcpi_rttvar = clamp32(in.rttvar_us);
 	ti.tcpi_snd_ssthresh = in.snd_ssthresh;

@@ -383,6 +383,15 @@ static void test_woken_writer_sends_first(void **state)
 	assert_int_equal(w.result, 6000);
 }
 
+/* A blocking call nobody can ever answer (one thread, no timer) fails
+ * with EDEADLK after a few seconds of real time instead of hanging. */
+static void test_lone_blocking_call_that_cannot_end(void **state)
+{
+	int fd = listener();
+	assert_int_equal(ifc.accept(U, fd, NULL, NULL), -1);
+	assert_int_equal(errno, EDEADLK);
+}
+
 /* netdev_receive gives up rather than wait forever: an empty packet, which
  * packetdrill's parser rejects. */
 static void test_receive_gives_up(void **state)
@@ -437,6 +446,7 @@ int main(void)
 	    T(test_linger_close_waits_for_ack),
 	    T(test_linger_close_times_out),
 	    T(test_woken_writer_sends_first),
+	    T(test_lone_blocking_call_that_cannot_end),
 	    T(test_receive_gives_up),
 	    T(test_errno),
 	};

@@ -279,6 +279,7 @@ static void test_tcp_info(void **state)
 	assert_int_equal(ti.tcpi_retransmits, 1);
 	assert_int_equal(ti.tcpi_backoff, 1);
 	assert_int_equal(ti.tcpi_total_retrans, 1);
+	assert_int_equal(ti.tcpi_retrans, 1); /* the first segment, sent again */
 	assert_int_equal(ti.tcpi_rto, 2 * rto);
 	/* the last segment came in with the handshake, one RTO ago */
 	assert_int_equal(ti.tcpi_last_ack_recv, rto / 1000);
@@ -331,6 +332,44 @@ static void test_tcp_info_options(void **state)
 	assert_int_equal(ti.tcpi_snd_mss, 1460 - 12);
 }
 
+/* RFC 6675: segments above a hole SACKed make it lost (tcpi_lost), and
+ * its fast retransmission shows in tcpi_retrans. */
+static void test_tcp_info_sack_loss(void **state)
+{
+	fx_listen(&F);
+	gt_tcp_opts o = {.has_mss = true, .mss = 1000, .sack_permitted = true};
+	fx_send_seg(
+	    &F, &(fx_seg){.flags = GT_TCP_SYN, .seq = F.opts.peer_iss, .wnd = 65535, .opts = &o});
+	const fx_pkt *sa = fx_expect(&F, GT_TCP_SYN | GT_TCP_ACK, F.iss, F.opts.peer_iss + 1);
+	uint32_t iss = sa->seg.seq;
+	fx_send(&F, GT_TCP_ACK, F.opts.peer_iss + 1, iss + 1, 65535, NULL, 0);
+	int s = gt_accept(F.st, F.lsock, NULL, NULL);
+	assert_true(s >= 0);
+	static char data[4000];
+	assert_int_equal(gt_send(F.st, s, data, sizeof(data), F.now), 4000);
+	fx_drain(&F);
+	/* segments 2, 3 and 4 arrive, the first does not: three duplicate ACKs
+	 * with growing SACK blocks (RFC 2018) */
+	for (uint32_t k = 2; k <= 4; k++) {
+		gt_tcp_opts ack = {.sack_count = 1};
+		ack.sack[0].left = iss + 1 + 1000;
+		ack.sack[0].right = iss + 1 + 1000 * k;
+		fx_send_seg(&F, &(fx_seg){.flags = GT_TCP_ACK,
+		                          .seq = F.opts.peer_iss + 1,
+		                          .ack = iss + 1,
+		                          .wnd = 65535,
+		                          .opts = &ack});
+	}
+	struct tcp_info ti;
+	size_t len = sizeof(ti);
+	assert_int_equal(gt_getsockopt(F.st, s, IPPROTO_TCP, TCP_INFO, &ti, &len), 0);
+	assert_int_equal(ti.tcpi_sacked, 3);
+	assert_int_equal(ti.tcpi_lost, 1);
+	assert_int_equal(ti.tcpi_retrans, 1);
+	assert_int_equal(ti.tcpi_unacked, 4);
+	assert_true(ti.tcpi_options & TCPI_OPT_SACK);
+}
+
 static void test_profiles(void **state)
 {
 	gt_stack_config c;
@@ -372,6 +411,7 @@ int main(void)
 	    FX_TEST(test_congestion),
 	    FX_TEST(test_tcp_info),
 	    FX_TEST(test_tcp_info_options),
+	    FX_TEST(test_tcp_info_sack_loss),
 	    FX_TEST(test_profiles),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

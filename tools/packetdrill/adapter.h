@@ -96,9 +96,14 @@ void pd_advance_to(pd_adapter *a, gt_time_us to);
 /* Sleeps (mu held) until something changes or until the virtual time
  * own_deadline (GT_TIME_NEVER: none). When no other thread has moved the
  * clock for a while, the sleeper moves it itself to the next stack deadline
- * or its own, whichever is first: no one else is there to. Returns true when
- * own_deadline has passed. */
-bool pd_wait_change(pd_adapter *a, gt_time_us own_deadline);
+ * or its own, whichever is first: no one else is there to. Returns
+ * PD_WAIT_CHANGED (look again), PD_WAIT_DEADLINE (own_deadline has passed),
+ * or -EDEADLK, with a message, when nothing can ever wake it: no timer, no
+ * deadline of its own, and no other thread doing anything for
+ * PD_STUCK_REAL_NS of real time (a blocking call made where nobody is left
+ * to answer it fails rather than hang). */
+enum { PD_WAIT_CHANGED = 0, PD_WAIT_DEADLINE = 1 };
+int pd_wait_change(pd_adapter *a, gt_time_us own_deadline);
 /* Sleeps (mu held) until a broadcast or ns of real time, moving nothing. */
 void pd_wait_real(pd_adapter *a, long ns);
 void pd_broadcast(pd_adapter *a);

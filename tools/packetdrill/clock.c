@@ -23,8 +23,14 @@
  * the clock (real time; packetdrill's thread needs microseconds). */
 #define PD_RETURNER_WAIT_NS (50 * 1000000L)
 
-/* Did this thread sleep in the call it is making? */
+/* How long a sleeping call with nothing to wait for (no timer, no deadline
+ * of its own, no other thread active) waits before it fails. */
+#define PD_STUCK_REAL_NS (5 * 1000000000L)
+
+/* Did this thread sleep in the call it is making? How many idle rounds in a
+ * row has it slept with nothing able to wake it? */
 static _Thread_local bool thread_slept;
+static _Thread_local unsigned stuck_rounds;
 
 /* Timer runs per clock move: a deadline that never moves is a stack bug, not
  * a reason to hang. */
@@ -88,6 +94,7 @@ void pd_call_returns(pd_adapter *a)
 	if (!thread_slept)
 		return;
 	thread_slept = false;
+	stuck_rounds = 0;
 	a->returner_pending = true;
 	a->returner = pthread_self();
 }
@@ -115,10 +122,10 @@ bool pd_await_returner(pd_adapter *a)
 	return true;
 }
 
-bool pd_wait_change(pd_adapter *a, gt_time_us own_deadline)
+int pd_wait_change(pd_adapter *a, gt_time_us own_deadline)
 {
 	if (own_deadline <= a->now)
-		return true;
+		return PD_WAIT_DEADLINE;
 	thread_slept = true;
 	if (own_deadline < a->wake_at)
 		a->wake_at = own_deadline;
@@ -134,10 +141,19 @@ bool pd_wait_change(pd_adapter *a, gt_time_us own_deadline)
 		 * the stack's next timer or this call's own timeout */
 		gt_time_us d = gt_stack_next_deadline(a->st);
 		gt_time_us target = d < own_deadline ? d : own_deadline;
-		if (target != GT_TIME_NEVER)
+		if (target != GT_TIME_NEVER) {
 			pd_advance_to(a, target);
+		} else if (++stuck_rounds >= PD_STUCK_REAL_NS / PD_IDLE_REAL_NS) {
+			stuck_rounds = 0;
+			fprintf(stderr,
+			        "libglasstcp_packetdrill: a blocking call can never return: "
+			        "no timer is due and nothing else happens\n");
+			return -EDEADLK;
+		}
+	} else {
+		stuck_rounds = 0;
 	}
-	return a->now >= own_deadline;
+	return a->now >= own_deadline ? PD_WAIT_DEADLINE : PD_WAIT_CHANGED;
 }
 
 int pd_gettimeofday(void *userdata, struct timeval *tv, void *tz)

@@ -28,7 +28,9 @@ static ssize_t recv_once(pd_adapter *a, int fd, void *buf, size_t len, bool bloc
 		}
 		if (r == 0 || (r != -EAGAIN) || !block || s->nonblock)
 			return got ? (ssize_t)got : r;
-		pd_wait_change(a, GT_TIME_NEVER);
+		int w = pd_wait_change(a, GT_TIME_NEVER);
+		if (w < 0)
+			return got ? (ssize_t)got : w;
 	}
 }
 
@@ -78,7 +80,9 @@ static ssize_t send_vector(pd_adapter *a, int fd, const struct iovec *iov, int i
 			}
 			if (r != -EAGAIN || s->nonblock || (flags & MSG_DONTWAIT))
 				return total ? (ssize_t)total : r;
-			pd_wait_change(a, GT_TIME_NEVER);
+			int w = pd_wait_change(a, GT_TIME_NEVER);
+			if (w < 0)
+				return total ? (ssize_t)total : w;
 		}
 	}
 	return (ssize_t)total;

@@ -148,7 +148,9 @@ static int pd_accept(void *userdata, int fd, struct sockaddr *addr, socklen_t *a
 		}
 		if (r != -EAGAIN || s->nonblock)
 			return leave(a, pd_fail(r));
-		pd_wait_change(a, GT_TIME_NEVER);
+		int w = pd_wait_change(a, GT_TIME_NEVER);
+		if (w < 0)
+			return leave(a, pd_fail(w));
 	}
 }
 
@@ -172,7 +174,9 @@ static int await_connected(pd_adapter *a, int fd)
 		}
 		if (s->nonblock)
 			return pd_fail(-EALREADY);
-		pd_wait_change(a, GT_TIME_NEVER);
+		int w = pd_wait_change(a, GT_TIME_NEVER);
+		if (w < 0)
+			return pd_fail(w);
 	}
 }
 
@@ -226,7 +230,8 @@ static int pd_close(void *userdata, int fd)
 	pd_fd_release(a, fd);
 	if (wait) {
 		gt_time_us until = a->now + (gt_time_us)l.l_linger * 1000000;
-		while (!lingering_done(a->linger.state) && !pd_wait_change(a, until))
+		while (!lingering_done(a->linger.state) &&
+		       pd_wait_change(a, until) == PD_WAIT_CHANGED)
 			;
 		a->linger.active = false;
 	}
@@ -328,7 +333,9 @@ static int pd_poll(void *userdata, struct pollfd *fds, nfds_t nfds, int timeout_
 		}
 		if (ready || a->now >= until)
 			return leave(a, ready);
-		pd_wait_change(a, until);
+		int w = pd_wait_change(a, until);
+		if (w < 0)
+			return leave(a, pd_fail(w));
 	}
 }
 
