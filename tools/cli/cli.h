@@ -14,5 +14,8 @@ int gt_cli_fsm(int argc, char **argv);
 int gt_cli_explain(int argc, char **argv);
 /* The Linux kernel's TCP state changes, live (tools/cli/watch.c). */
 int gt_cli_watch(int argc, char **argv);
+/* packetdrill scripts, run by glasstcp's interpreter (tools/cli/script.c;
+ * the interpreter in tools/script). */
+int gt_cli_script(int argc, char **argv);
 
 #endif

@@ -19,6 +19,7 @@ static void usage(FILE *f)
 	    "  explain CAP  the state sequences of both ends of every TCP connection in a\n"
 	    "               pcap/pcapng capture, with anomalies explained\n"
 	    "  watch        the Linux kernel's TCP state changes, live (root)\n"
+	    "  script PKT   run packetdrill scripts on glasstcp, in virtual time\n"
 	    "  help         this text\n\n"
 	    "up, connect and get need a TUN device (root, or CAP_NET_ADMIN); each has --help.\n");
 }
@@ -45,6 +46,8 @@ int main(int argc, char **argv)
 		return gt_cli_explain(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "watch"))
 		return gt_cli_watch(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "script"))
+		return gt_cli_script(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		usage(stdout);
 		return 0;
