@@ -475,9 +475,12 @@ void gt_tcb_on_ack_advance(gt_tcb *tcb, uint32_t acked, gt_time_us now)
 	} else {
 		tcb->t_rexmit = now + gt_rto_current(&tcb->rto);
 	}
+	/* RFC 5681 §1: the initial window is cwnd once the handshake is done;
+	 * the ACK of our SYN (or SYN-ACK) is not data and does not grow it */
+	uint32_t cc_acked = acked > 0 && seq_le(tcb->snd_una - acked, tcb->iss) ? acked - 1 : acked;
 	if (spurious && gt_state_synchronized(tcb->state))
-		gt_cc_on_spurious(tcb, acked); /* RFC 4015 §3.2 */
-	else if (gt_state_synchronized(tcb->state) && gt_cc_on_ack(tcb, acked))
+		gt_cc_on_spurious(tcb, cc_acked); /* RFC 4015 §3.2 */
+	else if (gt_state_synchronized(tcb->state) && gt_cc_on_ack(tcb, cc_acked))
 		retransmit_first(tcb, now);
 	gt_tcb_timers_changed(tcb);
 }

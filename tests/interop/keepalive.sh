@@ -108,17 +108,8 @@ fi
 gt_check_pcap b.pcap "$PEER" 7
 
 gt_nstat "$NS" nstat1
-# One RST is correct TCP, not an error: when glasstcp is slow to ACK Linux's
-# FIN (a loaded machine), Linux sends the FIN again (tail loss probe), and
-# glasstcp in TIME_WAIT acknowledges the copy (RFC 9293 §3.10.7.4); Linux,
-# CLOSED by then, answers that ACK with RST. Allow exactly as many RSTs as
-# the captures show Linux sending after a FIN it retransmitted.
-late_rsts=0
-for f in a.pcap b.pcap; do
-	if [ "$(probes x "$f" "$PEER" 'tcp.flags.fin == 1 && tcp.analysis.retransmission')" -gt 0 ]; then
-		late_rsts=$((late_rsts + $(probes x "$f" "$PEER" 'tcp.flags.reset == 1')))
-	fi
-done
+# A late FIN's RST is correct TCP (gt_late_rsts in lib.sh says why).
+late_rsts=$(gt_late_rsts "$PEER" a.pcap b.pcap)
 [ "$late_rsts" -gt 0 ] && log "Linux retransmitted a FIN and reset glasstcp's TIME_WAIT ACK $late_rsts time(s)"
 gt_nstat_check nstat0 nstat1 "keep-alive both ways" "TcpOutRsts=$late_rsts"
 log "kernel: $(gt_nstat_show nstat0 nstat1 TcpExtTCPKeepAlive TcpExtTCPACKSkippedSeq)"

@@ -114,9 +114,23 @@ gt_netns() {
 gt_bg() {
 	"$@" &
 	GT_PIDS+=($!)
+	unset "GT_RCS[$!]" # a PID seen before: this is another process
 }
 
-gt_alive() { kill -0 "$1" 2>/dev/null; }
+# gt_alive PID: is it still running? When it has ended, its exit status is
+# taken at once (into GT_RCS[PID], for gt_wait_pid): this machine's PIDs wrap
+# (pid_max 32768), and bash forgets a finished child's status when a child
+# of its own is given the same PID later, so a `wait` long after the end
+# could answer 127 ("not a child") for a command that exited 0.
+declare -A GT_RCS=()
+gt_alive() {
+	kill -0 "$1" 2>/dev/null && return 0
+	if [ -z "${GT_RCS[$1]+x}" ]; then
+		wait "$1" 2>/dev/null
+		GT_RCS[$1]=$?
+	fi
+	return 1
+}
 
 # gt_wait_pid PID SECONDS: waits for PID to end; sets GT_RC to its exit
 # status. Returns 1 (and kills it) if it did not end in time.
@@ -133,8 +147,7 @@ gt_wait_pid() {
 		GT_RC=137
 		return 1
 	fi
-	wait "$pid" 2>/dev/null
-	GT_RC=$?
+	GT_RC=${GT_RCS[$pid]}
 	return 0
 }
 
@@ -189,6 +202,23 @@ gt_down() {
 		fail "glasstcp up did not close every connection: $(grep -E 'gave up|still closing' "$out.err")"
 	fi
 	return 0
+}
+
+# gt_late_rsts KERNEL_ADDR PCAP...: RSTs the kernel sent after retransmitting
+# a FIN, in these captures. That one is correct TCP, not an error: when
+# glasstcp is slow to ACK Linux's FIN (a loaded machine), Linux sends the FIN
+# again (tail loss probe) and glasstcp, in TIME_WAIT, acknowledges the copy
+# (RFC 9293 §3.10.7.4); Linux, CLOSED by then, answers that ACK with RST.
+# Tests allow exactly this many in TcpOutRsts.
+gt_late_rsts() {
+	local peer=$1 n=0 f
+	shift
+	for f in "$@"; do
+		if [ "$(tshark -n -r "$f" -Y "ip.src == $peer && tcp.flags.fin == 1 && tcp.analysis.retransmission" 2>/dev/null | wc -l)" -gt 0 ]; then
+			n=$((n + $(tshark -n -r "$f" -Y "ip.src == $peer && tcp.flags.reset == 1" 2>/dev/null | wc -l)))
+		fi
+	done
+	echo "$n"
 }
 
 # ---- pcap checks ----

@@ -148,6 +148,19 @@ static void test_freebsd_syn_layout(void **state)
 	assert_memory_equal(opt, want, sizeof(want));
 }
 
+/* RFC 5681 §1: "the initial window is the size of the sender's congestion
+ * window after the three-way handshake is completed": the ACK of our SYN
+ * (active open) or of our SYN-ACK (passive) does not grow it. */
+static void test_cwnd_after_handshake_is_iw(void **state)
+{
+	fx_reinit_with(iw10);
+	fx_established_passive(&F);
+	assert_int_equal(fx_tcb(&F)->cwnd, 10 * 1460);
+	fx_reinit_with(iw10);
+	fx_established_active(&F);
+	assert_int_equal(fx_tcb(&F)->cwnd, 10 * 1460);
+}
+
 /* ---- TSO ---- */
 
 typedef struct wire_seg {
@@ -338,6 +351,7 @@ int main(void)
 	    FX_TEST(test_quickack_fin),
 	    FX_TEST(test_wscale_for_rcvbuf_max),
 	    FX_TEST(test_freebsd_syn_layout),
+	    FX_TEST(test_cwnd_after_handshake_is_iw),
 	    FX_TEST(test_tso_same_segments_as_without),
 	    FX_TEST(test_tso_tail_follows_nagle),
 	    FX_TEST(test_large_inbound_segment_acked_at_once),
