@@ -67,6 +67,10 @@ typedef struct gt_stack_config {
 	                             ACK waits delack_us, so that a FIN from a prompt
 	                             close() rides on it (the three-way close) */
 	gt_opt_layout opt_layout; /* default GT_OPT_LAYOUT_LINUX */
+	bool rst_ack;             /* a reset we send to abort a connection (ABORT, close()
+	                             with unread data, SO_LINGER 0) carries ACK with RCV.NXT,
+	                             as Linux and FreeBSD send it; default false: RFC 9293
+	                             §3.10.5's <SEQ=SND.NXT><CTL=RST> */
 	/* TCP segmentation offload: the link takes segments of up to tso_max
 	 * data bytes (whole multiples of the MSS, at most GT_TSO_LIMIT) and cuts
 	 * them into MSS-sized ones itself, as a TSO device does (a backend

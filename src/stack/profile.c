@@ -19,6 +19,7 @@ static void profile_linux(gt_stack_config *cfg)
 	cfg->delack_us = 40000;   /* TCP_DELACK_MIN */
 	cfg->quickack_segs = 16;  /* TCP_MAX_QUICKACKS */
 	cfg->quickack_fin = true;
+	cfg->rst_ack = true;           /* tcp_send_active_reset: RST,ACK */
 	cfg->msl_us = 30 * 1000000ull; /* TCP_TIMEWAIT_LEN = 60 s = 2 MSL */
 }
 
@@ -33,6 +34,7 @@ static void profile_freebsd(gt_stack_config *cfg)
 	cfg->delack_us = 100000;       /* net.inet.tcp.delacktime */
 	cfg->quickack_segs = 0;
 	cfg->quickack_fin = true;      /* tcp_input.c: a FIN is ACKed at once */
+	cfg->rst_ack = true;           /* tcp_drop -> tcp_respond(RST|ACK) */
 	cfg->msl_us = 30 * 1000000ull; /* net.inet.tcp.msl */
 }
 
@@ -49,6 +51,7 @@ static void profile_rfc(gt_stack_config *cfg)
 	cfg->delack_us = 200000;       /* RFC 1122 §4.2.3.2: under 0.5 s; BSD's 200 ms */
 	cfg->quickack_segs = 0;
 	cfg->quickack_fin = false;
+	cfg->rst_ack = false;           /* RFC 9293 §3.10.5: <SEQ=SND.NXT><CTL=RST> */
 	cfg->msl_us = 120 * 1000000ull; /* RFC 9293 §3.4.2: MSL 2 minutes */
 }
 

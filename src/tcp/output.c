@@ -144,7 +144,10 @@ void gt_tcb_send_rst(gt_tcb *tcb, gt_time_us now)
 	/* SND.NXT in the RFC's sense is snd_max (see gt_tcb_send_ack): an RST
 	 * from a pulled-back snd_nxt could fall below the peer's RCV.NXT and
 	 * be ignored by a peer that checks RSTs as RFC 5961 §3.2 says */
-	send_segment(tcb, tcb->snd_max, GT_TCP_RST, 0, false, now);
+	uint8_t flags = GT_TCP_RST;
+	if (tcb->env->cfg->rst_ack && tcb->state != GT_TCP_SYN_SENT)
+		flags |= GT_TCP_ACK; /* <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK> */
+	send_segment(tcb, tcb->snd_max, flags, 0, false, now);
 }
 
 void gt_tcp_send_reset_for(gt_tcp_env *env, const gt_segment *seg, gt_time_us now)

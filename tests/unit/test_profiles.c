@@ -161,6 +161,25 @@ static void test_cwnd_after_handshake_is_iw(void **state)
 	assert_int_equal(fx_tcb(&F)->cwnd, 10 * 1460);
 }
 
+static void rst_with_ack(fx_opts *o)
+{
+	o->cfg.rst_ack = true;
+}
+
+/* RFC 9293 §3.10.5 ABORT sends <SEQ=SND.NXT><CTL=RST>; with rst_ack (Linux,
+ * FreeBSD) the reset also carries ACK with RCV.NXT. */
+static void test_abort_reset_with_and_without_ack(void **state)
+{
+	fx_established(&F);
+	assert_int_equal(gt_abort(F.st, F.sock, F.now), 0);
+	const fx_pkt *p = fx_expect(&F, GT_TCP_RST, F.iss + 1, 0);
+	assert_false(p->seg.flags & GT_TCP_ACK);
+	fx_reinit_with(rst_with_ack);
+	fx_established(&F);
+	assert_int_equal(gt_abort(F.st, F.sock, F.now), 0);
+	fx_expect(&F, GT_TCP_RST | GT_TCP_ACK, F.iss + 1, F.peer_snd_nxt);
+}
+
 /* ---- TSO ---- */
 
 typedef struct wire_seg {
@@ -304,7 +323,9 @@ static void test_profile_values(void **state)
 	assert_int_equal(c.opt_layout, GT_OPT_LAYOUT_LINUX);
 	assert_int_equal(c.mss, 1400);
 	assert_int_equal(c.max_conns, 77);
+	assert_true(c.rst_ack);
 	assert_int_equal(gt_stack_config_profile(&c, "freebsd"), 0);
+	assert_true(c.rst_ack);
 	assert_int_equal(c.opt_layout, GT_OPT_LAYOUT_FREEBSD);
 	assert_int_equal(c.delack_us, 100 * FX_MS);
 	assert_int_equal(c.rcvbuf, 65536);
@@ -316,6 +337,7 @@ static void test_profile_values(void **state)
 	assert_int_equal(c.msl_us, 120 * FX_S); /* RFC 9293 §3.4.2 */
 	assert_int_equal(c.initial_window, 0);
 	assert_false(c.quickack_fin);
+	assert_false(c.rst_ack);
 	gt_stack_config before = c;
 	assert_int_equal(gt_stack_config_profile(&c, "windows"), -EINVAL);
 	assert_int_equal(gt_stack_config_profile(&c, NULL), -EINVAL);
@@ -352,6 +374,7 @@ int main(void)
 	    FX_TEST(test_wscale_for_rcvbuf_max),
 	    FX_TEST(test_freebsd_syn_layout),
 	    FX_TEST(test_cwnd_after_handshake_is_iw),
+	    FX_TEST(test_abort_reset_with_and_without_ack),
 	    FX_TEST(test_tso_same_segments_as_without),
 	    FX_TEST(test_tso_tail_follows_nagle),
 	    FX_TEST(test_large_inbound_segment_acked_at_once),
