@@ -93,9 +93,10 @@ int gt_stack_create(const gt_stack_config *cfg, gt_stack **out)
 		st->cfg.keepalive_probes = defaults.keepalive_probes;
 	/* A 64 KiB buffer is kept at 65535 bytes and offered unscaled (shift 0),
 	 * as before window scaling: traces of default connections keep the
-	 * window numbers they had. Larger buffers, up to 16 MiB, use RFC 7323
+	 * window numbers they had (a profile offering a larger shift keeps
+	 * 65536, as SO_RCVBUF reads). Larger buffers, up to 16 MiB, use RFC 7323
 	 * window scaling (or, with window_scaling off, offer 65535 at most). */
-	if (st->cfg.rcvbuf == 65536)
+	if (st->cfg.rcvbuf == 65536 && st->cfg.rcvbuf_max <= 65536)
 		st->cfg.rcvbuf = 65535;
 	if (st->cfg.rcvbuf > GT_RCVBUF_LIMIT)
 		st->cfg.rcvbuf = GT_RCVBUF_LIMIT;
