@@ -447,9 +447,11 @@ static bool is_bad_source(uint32_t addr)
 	return addr == 0 || addr == 0xffffffffu || (addr & 0xf0000000u) == 0xe0000000u;
 }
 
-/* RFC 791: the IPv4 header checks every protocol shares. On success
- * *hdr_len and *total_len are the header's and the datagram's lengths. */
-static gt_drop_reason check_ipv4(const uint8_t *pkt, size_t len, size_t *hdr_len, size_t *total_len)
+/* RFC 791: the IPv4 header checks every protocol shares, and that it
+ * carries `proto` (else GT_DROP_NOT_TCP). On success *hdr_len and *total_len
+ * are the header's and the datagram's lengths. */
+static gt_drop_reason check_ipv4(const uint8_t *pkt, size_t len, uint8_t proto, size_t *hdr_len,
+                                 size_t *total_len)
 {
 	if (len < GT_IPV4_HDR_LEN)
 		return GT_DROP_TRUNCATED;
@@ -465,6 +467,8 @@ static gt_drop_reason check_ipv4(const uint8_t *pkt, size_t len, size_t *hdr_len
 		return GT_DROP_BAD_IP_CSUM;
 	if (load_be16(pkt + 6) & (IPV4_FLAG_MF | IPV4_FRAG_OFFSET_MASK))
 		return GT_DROP_IP_FRAGMENT;
+	if (pkt[9] != proto)
+		return GT_DROP_NOT_TCP;
 	*hdr_len = ip_hdr_len;
 	*total_len = total;
 	return GT_DROP_NONE;
@@ -473,11 +477,9 @@ static gt_drop_reason check_ipv4(const uint8_t *pkt, size_t len, size_t *hdr_len
 gt_drop_reason gt_wire_parse(const uint8_t *pkt, size_t len, gt_segment *seg)
 {
 	size_t ip_hdr_len, total_len;
-	gt_drop_reason why = check_ipv4(pkt, len, &ip_hdr_len, &total_len);
+	gt_drop_reason why = check_ipv4(pkt, len, GT_IP_PROTO_TCP, &ip_hdr_len, &total_len);
 	if (why != GT_DROP_NONE)
 		return why;
-	if (pkt[9] != GT_IP_PROTO_TCP)
-		return GT_DROP_NOT_TCP;
 	uint32_t src = load_be32(pkt + 12);
 	uint32_t dst = load_be32(pkt + 16);
 	if (is_bad_source(src))
@@ -551,11 +553,9 @@ static bool icmp_is_error(uint8_t type)
 gt_drop_reason gt_wire_parse_icmp(const uint8_t *pkt, size_t len, gt_icmp_error *out)
 {
 	size_t ip_hdr_len, total_len;
-	gt_drop_reason why = check_ipv4(pkt, len, &ip_hdr_len, &total_len);
+	gt_drop_reason why = check_ipv4(pkt, len, GT_IP_PROTO_ICMP, &ip_hdr_len, &total_len);
 	if (why != GT_DROP_NONE)
 		return why;
-	if (pkt[9] != GT_IP_PROTO_ICMP)
-		return GT_DROP_NOT_TCP;
 	const uint8_t *icmp = pkt + ip_hdr_len;
 	size_t icmp_len = total_len - ip_hdr_len;
 	if (icmp_len < 8)
@@ -597,8 +597,9 @@ size_t gt_wire_tso_split(const uint8_t *pkt, size_t len, uint32_t mss, uint8_t *
                          gt_wire_emit_fn emit, void *user)
 {
 	size_t ip_hdr_len, total_len;
-	if (mss == 0 || check_ipv4(pkt, len, &ip_hdr_len, &total_len) != GT_DROP_NONE ||
-	    pkt[9] != GT_IP_PROTO_TCP || total_len - ip_hdr_len < GT_TCP_HDR_LEN)
+	if (mss == 0 ||
+	    check_ipv4(pkt, len, GT_IP_PROTO_TCP, &ip_hdr_len, &total_len) != GT_DROP_NONE ||
+	    total_len - ip_hdr_len < GT_TCP_HDR_LEN)
 		return 0;
 	const uint8_t *tcp = pkt + ip_hdr_len;
 	size_t hdr_len = ip_hdr_len + (size_t)(tcp[12] >> 4) * 4;
