@@ -96,7 +96,7 @@ STATE_NAMES = {
 
 EDGES = ["left-out", "left", "mid", "right", "right-out"]
 EDGE_TEXT = {
-    "left-out": "RCV.NXT-1 (outside the window, left)",
+    "left-out": "RCV.NXT-1 (outside the window, left: an old sequence number)",
     "left": "RCV.NXT (the left edge)",
     "mid": "32768 (in the middle of the window)",
     "right": "65535 = RCV.NXT+RCV.WND-1 (the right edge)",
@@ -479,8 +479,8 @@ def all_scripts():
     for name, kind, edge in sync_scripts():
         rule, expect, lines = sync_case(name, kind, edge)
         st = STATES[name]
-        title = (f"{KIND_TEXT[kind]} in {STATE_NAMES[name]} at "
-                 f"{EDGE_TEXT[edge].replace('RCV.NXT', 'RCV.NXT=' + str(st['rcv']), 1)}")
+        title = (f"{KIND_TEXT[kind]} in {STATE_NAMES[name]} (RCV.NXT={st['rcv']}) at "
+                 f"{EDGE_TEXT[edge]}")
         if kind in ("syn-fin", "no-ack", "ack-unsent"):
             title = f"{KIND_TEXT[kind]} in {STATE_NAMES[name]} at RCV.NXT={st['rcv']}"
             edge_name = ""
