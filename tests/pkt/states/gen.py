@@ -126,6 +126,7 @@ def segment(kind, s, ack):
         "rst-ack": f"< R. {s}:{s}(0) ack {ack} win 257",
         "syn-fin": f"< SF {s}:{s}(0) win 257",
         "no-ack": f"< P {s}:{s + 1}(1) win 257",
+        "data-overlap": f"< P. {s}:{s + 2}(2) ack {ack} win 257",
         "ack-unsent": f"< . {s}:{s}(0) ack {ack} win 257",
     }[kind]
 
@@ -140,6 +141,7 @@ KIND_TEXT = {
     "rst-ack": "an RST-ACK",
     "syn-fin": "a SYN+FIN",
     "no-ack": "one octet of data without the ACK bit",
+    "data-overlap": "two octets of data, the first one old (below RCV.NXT)",
     "ack-unsent": "an empty ACK of data never sent (SEG.ACK = SND.NXT+1)",
 }
 
@@ -238,6 +240,17 @@ def sync_case(name, kind, edge):
         return ("the peer's SYN again (at IRS: our SYN-ACK was lost): glasstcp, as Linux "
                 "and FreeBSD, sends the SYN-ACK again", "<SEQ=ISS><ACK=1><CTL=SYN,ACK>",
                 out + [pkt("> S. 0:0(0) ack 1 <mss 1460,nop,wscale 8>")] + proof_alive(st))
+    if kind == "data-overlap":
+        if not st["text"]:
+            return ("RFC 9293 §3.10.7.4 first step: acceptable (its last octet is in the "
+                    "window), trimmed to RCV.NXT; seventh step: text after the peer's FIN "
+                    "is ignored", "no reply; the state is unchanged", out + proof_alive(st))
+        pre = ["+0    accept(3, ..., ...) = 4"] if sr else []
+        st2 = dict(st, rcv=st["rcv"] + 1)
+        return ("RFC 9293 §3.10.7.4 first step: acceptable (its last octet is in the "
+                "window); the old octet is trimmed, the new one received and ACKed",
+                "<ACK=RCV.NXT+1>; read() returns one octet",
+                out + pre + [ack_of(st2), "+0    read(4, ..., 100) = 1"] + proof_alive(st2))
     if outside:
         rule = ("RFC 9293 §3.10.7.4 first step: an unacceptable segment draws "
                 "<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and is dropped")
@@ -328,6 +341,7 @@ def sync_scripts():
                 yield name, kind, edge
         for kind in ("syn-fin", "no-ack", "ack-unsent"):
             yield name, kind, "left"
+        yield name, "data-overlap", "left-out"
 
 
 # ---- SYN_SENT: the ACK field's edges (ISS, ISS+1, beyond SND.NXT) ----
@@ -481,8 +495,9 @@ def all_scripts():
         st = STATES[name]
         title = (f"{KIND_TEXT[kind]} in {STATE_NAMES[name]} (RCV.NXT={st['rcv']}) at "
                  f"{EDGE_TEXT[edge]}")
-        if kind in ("syn-fin", "no-ack", "ack-unsent"):
-            title = f"{KIND_TEXT[kind]} in {STATE_NAMES[name]} at RCV.NXT={st['rcv']}"
+        if kind in ("syn-fin", "no-ack", "ack-unsent", "data-overlap"):
+            at = st["rcv"] - (kind == "data-overlap")
+            title = f"{KIND_TEXT[kind]} in {STATE_NAMES[name]} (RCV.NXT={st['rcv']}) at {at}"
             edge_name = ""
         else:
             edge_name = "-" + edge
