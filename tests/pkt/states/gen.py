@@ -173,10 +173,10 @@ def proof_gone(st, why="the connection is gone"):
 
 
 def ratelimit_check(st, line):
-    """RFC 5961 §7: the second empty unacceptable segment within 500 ms draws
-    nothing, a third after 500 ms an ACK again."""
+    """RFC 5961 §7: the same segment again within 500 ms draws nothing, a third
+    after 500 ms an ACK again."""
     return [
-        "// RFC 5961 §7 (glasstcp: one such ACK per 500 ms): again at once, nothing;",
+        "// RFC 5961 §7 (glasstcp: one such ACK per 500 ms): again soon, nothing;",
         "// after 500 ms, an ACK again (a reply at .1 would fail this line's time)",
         "+.1   " + line,
         "+.45  " + line,
@@ -210,9 +210,11 @@ def sync_case(name, kind, edge):
             return ("RFC 9293 §3.10.7.4 first step: an unacceptable RST is dropped, never answered",
                     "no reply; the state is unchanged", out + proof_alive(st))
         if edge != "left":
-            return ("RFC 5961 §3.2: an RST in the window but not at RCV.NXT draws a challenge ACK",
+            limit = ratelimit_check(st, line) if edge == "mid" and not st["fin_out"] else []
+            return ("RFC 5961 §3.2: an RST in the window but not at RCV.NXT draws a challenge ACK"
+                    + (", at most one per 500 ms (§7)" if limit else ""),
                     "<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>; the state is unchanged",
-                    out + [ack_of(st)] + proof_alive(st))
+                    out + [ack_of(st)] + limit + proof_alive(st))
         if sr:
             return ("RFC 9293 §3.10.7.4 second step, SYN-RECEIVED from a passive OPEN: "
                     "return to LISTEN", "no reply; the attempt is gone",
@@ -270,7 +272,9 @@ def sync_case(name, kind, edge):
                 "state draws a challenge ACK" + (
                     "; no listener, so no reopening (RFC 6191)" if name == "time-wait" else ""),
                 "<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>; the state is unchanged",
-                out + [ack_of(st)] + proof_alive(st))
+                out + [ack_of(st)]
+                + (ratelimit_check(st, line) if edge == "mid" and not st["fin_out"] else [])
+                + proof_alive(st))
     if kind == "no-ack":
         return ("RFC 9293 §3.10.7.4 fifth step: a segment without ACK is dropped",
                 "no reply; nothing is received", out + proof_alive(st))
