@@ -127,6 +127,7 @@ def segment(kind, s, ack):
         "syn-fin": f"< SF {s}:{s}(0) win 257",
         "no-ack": f"< P {s}:{s + 1}(1) win 257",
         "data-overlap": f"< P. {s}:{s + 2}(2) ack {ack} win 257",
+        "ack-of-fin": f"< . {s}:{s}(0) ack {ack} win 257",
         "ack-unsent": f"< . {s}:{s}(0) ack {ack} win 257",
     }[kind]
 
@@ -142,6 +143,7 @@ KIND_TEXT = {
     "syn-fin": "a SYN+FIN",
     "no-ack": "one octet of data without the ACK bit",
     "data-overlap": "two octets of data, the first one old (below RCV.NXT)",
+    "ack-of-fin": "the ACK of our FIN (SEG.ACK = SND.NXT)",
     "ack-unsent": "an empty ACK of data never sent (SEG.ACK = SND.NXT+1)",
 }
 
@@ -196,7 +198,7 @@ def sync_case(name, kind, edge):
     SYN_RECEIVED."""
     st = STATES[name]
     s = edge_seq(st, edge)
-    ack = st["snd"] + 1 if kind == "ack-unsent" else st["ack"]
+    ack = {"ack-unsent": st["snd"] + 1, "ack-of-fin": st["snd"]}.get(kind, st["ack"])
     line = segment(kind, s, ack)
     outside = edge in ("left-out", "right-out")
     sr = name == "syn-received"
@@ -242,6 +244,22 @@ def sync_case(name, kind, edge):
         return ("the peer's SYN again (at IRS: our SYN-ACK was lost): glasstcp, as Linux "
                 "and FreeBSD, sends the SYN-ACK again", "<SEQ=ISS><ACK=1><CTL=SYN,ACK>",
                 out + [pkt("> S. 0:0(0) ack 1 <mss 1460,nop,wscale 8>")] + proof_alive(st))
+    if kind == "ack-of-fin":
+        st2 = dict(st, ack=st["snd"])
+        if name == "last-ack":
+            return ("RFC 9293 §3.10.7.4 fifth step, LAST-ACK: the ACK of our FIN closes "
+                    "the connection", "no reply; the connection is gone", out + proof_gone(st2))
+        nxt = "FIN_WAIT_2" if name == "fin-wait-1" else "TIME_WAIT"
+        lines = ["// no FIN retransmission at the RTO (300 ms): it was acknowledged"]
+        if name == "fin-wait-1":
+            lines += ["+.5   < F. 1:1(0) ack 2 win 257", "+0    > . 2:2(0) ack 2",
+                      "+0    read(4, ..., 100) = 0"]
+            st2 = dict(st2, rcv=2)
+        else:
+            lines += ["+.5   < . 1:2(1) ack 2 win 257", ack_of(st2)]
+        return (f"RFC 9293 §3.10.7.4 fifth step: the ACK of our FIN moves "
+                f"{STATE_NAMES[name]} to {nxt}", f"no reply; {nxt}",
+                out + lines + proof_alive(st2))
     if kind == "data-overlap":
         if not st["text"]:
             return ("RFC 9293 §3.10.7.4 first step: acceptable (its last octet is in the "
@@ -346,6 +364,8 @@ def sync_scripts():
         for kind in ("syn-fin", "no-ack", "ack-unsent"):
             yield name, kind, "left"
         yield name, "data-overlap", "left-out"
+        if STATES[name]["fin_out"]:
+            yield name, "ack-of-fin", "left"
 
 
 # ---- SYN_SENT: the ACK field's edges (ISS, ISS+1, beyond SND.NXT) ----
@@ -499,7 +519,7 @@ def all_scripts():
         st = STATES[name]
         title = (f"{KIND_TEXT[kind]} in {STATE_NAMES[name]} (RCV.NXT={st['rcv']}) at "
                  f"{EDGE_TEXT[edge]}")
-        if kind in ("syn-fin", "no-ack", "ack-unsent", "data-overlap"):
+        if kind in ("syn-fin", "no-ack", "ack-unsent", "data-overlap", "ack-of-fin"):
             at = st["rcv"] - (kind == "data-overlap")
             title = f"{KIND_TEXT[kind]} in {STATE_NAMES[name]} (RCV.NXT={st['rcv']}) at {at}"
             edge_name = ""
