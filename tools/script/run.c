@@ -195,6 +195,8 @@ static gt_spd_sock *child_for_inbound(gt_spd_run *r, const gt_spd_packet *pk, in
 		c->local_port = pk->dst_port;
 	if (pk->src_port)
 		c->remote_port = pk->src_port;
+	c->remote_isn = pk->seq;
+	c->remote_isn_set = true;
 	r->under_test = c;
 	return c;
 }
@@ -240,11 +242,16 @@ static bool run_inbound(gt_spd_run *r, size_t i)
 		c = child_for_inbound(r, pk, ev->line);
 	if (!c)
 		return false;
+	if (!pk->icmp && !c->remote_isn_set &&
+	    (pk->flags & (GT_SPD_SYN | GT_SPD_ACK)) == (GT_SPD_SYN | GT_SPD_ACK)) {
+		c->remote_isn = pk->seq; /* an active connection's SYN-ACK */
+		c->remote_isn_set = true;
+	}
 	gt_spd_inbound in = {.src_ip = r->remote_ip,
 	                     .dst_ip = r->local_ip,
 	                     .src_port = c->remote_port,
 	                     .dst_port = c->local_port,
-	                     .seq_offset = 0,
+	                     .seq_offset = (pk->flags & GT_SPD_SYN) ? 0 : c->remote_isn,
 	                     .ack_offset = local_offset(c)};
 	if (!pk->icmp && !map_ecr(r, c, pk, ev->line, &in))
 		return false;
@@ -371,7 +378,7 @@ static bool verify_outbound(gt_spd_run *r, size_t i, gt_spd_sock *c, const gt_sp
 {
 	const gt_spd_event *ev = &r->s->event[i];
 	gt_spd_packet actual;
-	gt_spd_to_script(w, local_offset(c), 0, &actual);
+	gt_spd_to_script(w, local_offset(c), (w->flags & GT_SPD_SYN) ? 0 : c->remote_isn, &actual);
 	map_ts_val(c, &ev->packet, &actual);
 	char err[512], want[384], got[384];
 	if (r->cfg.verbose) {

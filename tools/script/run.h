@@ -27,6 +27,12 @@ typedef struct gt_spd_sock {
 	int script_fd, live_fd; /* -1: none */
 	uint16_t local_port, remote_port;
 	uint32_t script_local_isn, live_local_isn;
+	/* the peer's ISN, as packetdrill takes it: the seq of the inbound packet
+	 * that made a passive connection, or of the SYN-ACK an active one got.
+	 * The script's other inbound seqs, and the ACKs the stack sends, count
+	 * from it (a SYN's own seq, and a SYN-ACK's ack, stand as written). */
+	uint32_t remote_isn;
+	bool remote_isn_set;
 	/* TS val mapping (RFC 7323 §3.2): the script's values of outbound TS
 	 * val and the live ones, to map inbound TS ecr */
 	uint32_t ts_script[GT_SPD_MAX_TS_MAP], ts_live[GT_SPD_MAX_TS_MAP];
