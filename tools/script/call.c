@@ -42,6 +42,7 @@ static bool want_args(call_ctx *x, size_t n)
 
 static bool arg_int(call_ctx *x, size_t k, int64_t *v)
 {
+	*v = 0; /* set on every path: -O2 cannot see that fail() returns false */
 	const gt_spd_expr *e = x->c->arg[k];
 	if (e->kind == GT_SPD_EXPR_INT) {
 		*v = e->value;
@@ -55,6 +56,7 @@ static bool arg_int(call_ctx *x, size_t k, int64_t *v)
 /* [N]: a pointer to an int. */
 static bool arg_bracketed(call_ctx *x, const gt_spd_expr *e, size_t k, int64_t *v)
 {
+	*v = 0;
 	if (e->kind == GT_SPD_EXPR_ARRAY && e->n_elem == 1 && e->elem[0]->kind == GT_SPD_EXPR_INT) {
 		*v = e->elem[0]->value;
 		return true;
@@ -66,6 +68,7 @@ static bool arg_bracketed(call_ctx *x, const gt_spd_expr *e, size_t k, int64_t *
 
 static bool arg_fd(call_ctx *x, size_t k, int *live)
 {
+	*live = -1;
 	int64_t script_fd;
 	if (!arg_int(x, k, &script_fd))
 		return false;
@@ -381,7 +384,7 @@ static bool call_fcntl(call_ctx *x)
 static bool call_ioctl(call_ctx *x)
 {
 	int fd;
-	int64_t req, want;
+	int64_t req, want = 0;
 	if (!want_args(x, 3) || !arg_fd(x, 0, &fd) || !arg_int(x, 1, &req))
 		return false;
 	bool any = x->c->arg[2]->kind == GT_SPD_EXPR_ELLIPSIS;

@@ -728,7 +728,7 @@ static void parse_all(parser *p)
 
 gt_spd_script *gt_spd_parse(const char *path, const char *text, char *err, size_t err_len)
 {
-	gt_spd_script *s = calloc(1, sizeof(*s));
+	gt_spd_script *volatile s = calloc(1, sizeof(*s)); /* kept across the longjmp */
 	if (!s) {
 		snprintf(err, err_len, "%s: out of memory", path);
 		return NULL;

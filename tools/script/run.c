@@ -410,7 +410,7 @@ static bool run_outbound(gt_spd_run *r, size_t i)
 		    "packet before it");
 	static _Thread_local uint8_t buf[65536 + 128];
 	gt_spd_wire w;
-	int64_t when;
+	int64_t when = 0;
 	if (!sniff(r, c, ev->line, buf, sizeof(buf), &w, &when))
 		return false;
 	bool synack = (ev->packet.flags & (GT_SPD_SYN | GT_SPD_ACK)) == (GT_SPD_SYN | GT_SPD_ACK);
