@@ -80,7 +80,9 @@ typedef enum gt_drop_reason {
 	GT_DROP_IP_FRAGMENT,      /* MF set or offset != 0: reassembly unsupported */
 	GT_DROP_NOT_TCP,          /* protocol != 6 */
 	GT_DROP_NOT_FOR_US,       /* destination is not this stack's address */
-	GT_DROP_BAD_SRC_ADDR,     /* source is broadcast, multicast or unspecified */
+	GT_DROP_BAD_SRC_ADDR,     /* source is broadcast, multicast or in 0/8 ("this network") */
+	GT_DROP_SRC_LOOPBACK,     /* source in 127/8 from the wire (RFC 1122 §3.2.1.3 (g)) */
+	GT_DROP_SRC_OWN_ADDR,     /* source is our own address: LAND (RFC 1122 §3.2.1.3) */
 	/* wire: TCP */
 	GT_DROP_TCP_TRUNCATED,  /* shorter than a TCP header */
 	GT_DROP_BAD_TCP_OFFSET, /* data offset < 5 or past the segment */

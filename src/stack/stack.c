@@ -580,6 +580,18 @@ void gt_stack_input(gt_stack *st, const uint8_t *pkt, size_t len, gt_time_us now
 		gt_stack_drop(st, GT_DROP_NOT_FOR_US, NULL, &seg, pkt, len, now);
 		return;
 	}
+	/* RFC 1122 §3.2.1.3: martian sources. 127/8 never appears on a wire
+	 * (unless this stack itself lives on loopback), and a datagram from our
+	 * own address is a LAND attack: a SYN to ourselves would make a
+	 * connection that answers itself. */
+	if ((seg.src_addr >> 24) == 127 && (st->cfg.local_addr >> 24) != 127) {
+		gt_stack_drop(st, GT_DROP_SRC_LOOPBACK, NULL, &seg, pkt, len, now);
+		return;
+	}
+	if (seg.src_addr == st->cfg.local_addr) {
+		gt_stack_drop(st, GT_DROP_SRC_OWN_ADDR, NULL, &seg, pkt, len, now);
+		return;
+	}
 	if (seg.src_port == 0 || seg.dst_port == 0) {
 		gt_stack_drop(st, GT_DROP_BAD_PORT, NULL, &seg, pkt, len, now);
 		return;

@@ -475,6 +475,16 @@ static const gt_segment *trim_simultaneous_synack(const gt_tcb *tcb, const gt_se
 	return trimmed;
 }
 
+/* Whether an unacceptable segment is answered with an ACK every time: one
+ * with text or FIN is (the peer retransmits, and must learn RCV.NXT, as
+ * Linux answers out-of-window data). One that carries nothing, and any SYN,
+ * goes through the RFC 5961 §7 limiter: an attacker can send those at will,
+ * and RFC 5961 §4.2 treats an out-of-window SYN like an in-window one. */
+static bool draws_plain_ack(const gt_segment *seg)
+{
+	return (seg->payload_len > 0 || (seg->flags & GT_TCP_FIN)) && !(seg->flags & GT_TCP_SYN);
+}
+
 /* RFC 7323 §3.2 and §5.3: the timestamp checks that come before the sequence
  * number check. */
 static step_result step_timestamps(gt_tcb *tcb, const gt_segment *seg, gt_time_us now)
@@ -497,7 +507,7 @@ static step_result step_timestamps(gt_tcb *tcb, const gt_segment *seg, gt_time_u
 			/* RFC 7323 §5.3 R1: PAWS. An old duplicate: not acceptable, so
 			 * ACK it (rate-limited when it carries nothing) and drop it */
 			drop(tcb, GT_DROP_PAWS, seg, now);
-			if (seg_len(seg) > 0)
+			if (draws_plain_ack(seg))
 				gt_tcb_send_ack(tcb, now);
 			else
 				gt_tcb_send_ratelimited_ack(tcb, now);
@@ -556,7 +566,7 @@ static step_result unacceptable(gt_tcb *tcb, const gt_segment *seg, uint32_t rcv
 	 * each other forever. A keep-alive probe (RFC 1122 §4.2.3.6: empty, at
 	 * RCV.NXT-1) lands here too; probes come at least 1 s apart (Linux's and
 	 * our minimum interval), so each is answered. */
-	if (seg_len(seg) > 0)
+	if (draws_plain_ack(seg))
 		gt_tcb_send_ack(tcb, now);
 	else
 		gt_tcb_send_ratelimited_ack(tcb, now);

@@ -441,10 +441,13 @@ static void read_tcp_fields(const uint8_t *tcp, gt_segment *seg)
 }
 
 /* RFC 1122 §3.2.1.3: a datagram from an address that cannot be a host's own
- * (unspecified, limited broadcast, multicast) must be discarded. */
+ * (0/8 "this network", limited broadcast, multicast) must be discarded. The
+ * checks that depend on the receiver's own address (loopback, its own
+ * address) are the stack's. */
 static bool is_bad_source(uint32_t addr)
 {
-	return addr == 0 || addr == 0xffffffffu || (addr & 0xf0000000u) == 0xe0000000u;
+	return (addr & 0xff000000u) == 0 || addr == 0xffffffffu ||
+	       (addr & 0xf0000000u) == 0xe0000000u;
 }
 
 /* RFC 791: the IPv4 header checks every protocol shares, and that it

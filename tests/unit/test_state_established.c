@@ -343,6 +343,31 @@ static void test_unacceptable_ack_rate_limit(void **state)
 	}
 }
 
+/* RFC 5961 §4.2 (issue 12): a SYN outside the window draws its ACK through
+ * the same limiter as one inside: 1,000 in one second draw at most one ACK
+ * per 500 ms, while out-of-window data is still ACKed every time. */
+static void test_out_of_window_syn_rate_limited(void **state)
+{
+	fx_established(&F);
+	unsigned acks = 0;
+	for (int i = 0; i < 1000; i++) {
+		uint32_t seq = (i % 2) ? P(0) + 200000 + (uint32_t)i : P(0) - 1000 - (uint32_t)i;
+		fx_send(&F, GT_TCP_SYN, seq, 0, F.peer_wnd, NULL, 0);
+		while (fx_pending(&F)) {
+			fx_expect(&F, GT_TCP_ACK, F.iss + 1, P(0));
+			acks++;
+		}
+		fx_advance(&F, FX_MS); /* 1,000 SYNs in one second */
+	}
+	assert_true(acks >= 1);
+	assert_true(acks <= 2);
+	fx_assert_state(&F, GT_TCP_ESTABLISHED);
+	for (int i = 0; i < 3; i++) {
+		fx_send(&F, GT_TCP_ACK, P(0) - 50, F.iss + 1, F.peer_wnd, "old", 3);
+		fx_expect(&F, GT_TCP_ACK, F.iss + 1, P(0));
+	}
+}
+
 /* Two stacks that disagree about the sequence numbers cannot ACK each other
  * forever: each answers the other's unacceptable ACK at most every 500 ms. */
 static void test_no_ack_war_between_two_stacks(void **state)
@@ -556,6 +581,7 @@ int main(void)
 	    FX_TEST(test_ack_for_fin_rides_on_our_fin),
 	    FX_TEST(test_delayed_ack_policy),
 	    FX_TEST(test_unacceptable_ack_rate_limit),
+	    FX_TEST(test_out_of_window_syn_rate_limited),
 	    FX_TEST(test_no_ack_war_between_two_stacks),
 	    FX_TEST(test_receiver_sws_avoidance),
 	    FX_TEST(test_close_with_unread_data_sends_rst),

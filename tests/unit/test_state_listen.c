@@ -98,6 +98,39 @@ static void test_closed_bound_socket_answers_rst(void **state)
 /* "first check for an RST: an incoming RST segment could not be valid since
  * it could not have been sent in response to anything sent by this incarnation
  * of the connection. An incoming RST should be ignored." */
+/* RFC 1122 §3.2.1.3 (issue 12): martian sources create nothing and draw
+ * nothing, each under its own drop counter: a SYN from 127.0.0.1, a LAND SYN
+ * (our own address and port as the source), and one from 0/8. */
+static void test_listen_martian_sources_dropped(void **state)
+{
+	fx_listen(&F);
+	size_t conns = gt_stack_conn_count(F.st);
+	const struct {
+		uint32_t src;
+		uint16_t port;
+		gt_drop_reason why;
+	} cases[] = {
+	    {0x7f000001u, 40000, GT_DROP_SRC_LOOPBACK},
+	    {FX_LOCAL_ADDR, FX_LISTEN_PORT, GT_DROP_SRC_OWN_ADDR},
+	    {0x00010203u, 40000, GT_DROP_BAD_SRC_ADDR},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		fx_seg syn = {.src_addr = cases[i].src,
+		              .src_port = cases[i].port,
+		              .flags = GT_TCP_SYN,
+		              .seq = 1000,
+		              .wnd = 65535,
+		              .mss = 1460};
+		fx_send_seg(&F, &syn);
+		fx_expect_none(&F);
+		assert_int_equal(gt_stack_conn_count(F.st), conns);
+		assert_int_equal(gt_stack_get_counters(F.st)->drop[cases[i].why], 1);
+	}
+	/* a real client still gets its SYN-ACK */
+	fx_send(&F, GT_TCP_SYN, F.opts.peer_iss, 0, F.peer_wnd, NULL, 0);
+	fx_expect(&F, GT_TCP_SYN | GT_TCP_ACK, F.iss, F.opts.peer_iss + 1);
+}
+
 static void test_listen_rst_ignored(void **state)
 {
 	fx_listen(&F);
@@ -292,6 +325,7 @@ int main(void)
 	    FX_TEST(test_closed_rst_never_answered),
 	    FX_TEST(test_closed_port_next_to_listener),
 	    FX_TEST(test_closed_bound_socket_answers_rst),
+	    FX_TEST(test_listen_martian_sources_dropped),
 	    FX_TEST(test_listen_rst_ignored),
 	    FX_TEST(test_listen_ack_gets_rst),
 	    FX_TEST(test_listen_syn_gets_syn_ack),
