@@ -111,13 +111,12 @@ static int set_socket_level(gt_stack *st, int s, gt_tcb *tcb, int name, const vo
 	if (name == GT_SO_SNDBUF) {
 		tcb->sndbuf_size = (uint32_t)v;
 	} else {
-		/* as gt_stack_create does: 64 KiB is offered unscaled, as 65535 */
-		tcb->rcvbuf_size = v == 65536 ? 65535 : (uint32_t)v;
+		/* as gt_stack_create does: 64 KiB is offered unscaled, as 65535,
+		 * unless the stack scales its windows anyway */
+		tcb->rcvbuf_size = v == 65536 && st->cfg.rcvbuf_max <= 65536 ? 65535 : (uint32_t)v;
 		/* RFC 7323 §2.3: the shift a SYN will offer follows the buffer */
 		if (st->cfg.window_scaling)
-			tcb->rcv_wscale = gt_wscale_for(tcb->rcvbuf_size > st->cfg.rcvbuf_max
-			                                    ? tcb->rcvbuf_size
-			                                    : st->cfg.rcvbuf_max);
+			tcb->rcv_wscale = gt_tcb_offered_wscale(tcb);
 	}
 	return 0;
 }

@@ -104,6 +104,8 @@ int gt_stack_create(const gt_stack_config *cfg, gt_stack **out)
 		st->cfg.rcvbuf_max = GT_RCVBUF_LIMIT;
 	if (st->cfg.rcvbuf_max < st->cfg.rcvbuf)
 		st->cfg.rcvbuf_max = st->cfg.rcvbuf;
+	if (st->cfg.tso_max > GT_TSO_LIMIT)
+		st->cfg.tso_max = GT_TSO_LIMIT;
 
 	uint32_t nb = 16;
 	while (nb < cfg->max_conns * 2)

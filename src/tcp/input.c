@@ -127,10 +127,10 @@ static void ack_policy_in_order(gt_tcb *tcb, uint32_t len, gt_time_us now)
 	 * than the MSS we announced (from a peer with segmentation offload,
 	 * coalesced on its way) counts as the full-sized segments it holds. */
 	const gt_stack_config *cfg = tcb->env->cfg;
-	uint32_t rcv_mss = cfg->mss > 12 && tcb->ts_ok ? cfg->mss - 12u : cfg->mss;
-	uint32_t full = rcv_mss ? len / rcv_mss : 0;
-	if (full > 1)
-		tcb->segs_unacked += full - 1;
+	uint32_t ours = gt_tcb_our_mss(tcb);
+	uint32_t rcv_mss = ours > 12 && tcb->ts_ok ? ours - 12 : ours;
+	if (len >= 2 * rcv_mss && rcv_mss) /* (the division only for such segments) */
+		tcb->segs_unacked += len / rcv_mss - 1;
 	if (tcb->quickacks_left > 0) {
 		/* quick ACKs at the start (Linux's quick-ACK mode): the peer's slow
 		 * start is not held back by our delayed ACKs */

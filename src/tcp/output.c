@@ -278,9 +278,7 @@ static uint32_t segment_size(const gt_tcb *tcb, uint32_t n, uint32_t avail, bool
 	uint32_t tso = tcb->env->cfg->tso_max;
 	if (resend || tso <= mss || n <= mss)
 		return n < mss ? n : mss;
-	if (tso > GT_TSO_LIMIT)
-		tso = GT_TSO_LIMIT;
-	uint32_t max = tso - tso % mss;
+	uint32_t max = tso - tso % mss; /* tso_max <= GT_TSO_LIMIT: gt_stack_create */
 	if (n > max)
 		n = max;
 	uint32_t tail = n % mss;

@@ -35,8 +35,7 @@ gt_tcb *gt_tcb_new(gt_tcp_env *env)
 	tcb->sndbuf_size = cfg->sndbuf;
 	tcb->rcvbuf_size = cfg->rcvbuf;
 	tcb->user_timeout_us = cfg->user_timeout_us;
-	tcb->rcv_wscale =
-	    cfg->window_scaling ? gt_wscale_for(seq_max(tcb->rcvbuf_size, cfg->rcvbuf_max)) : 0;
+	tcb->rcv_wscale = cfg->window_scaling ? gt_tcb_offered_wscale(tcb) : 0;
 	/* the scoreboard lives in the TCB: no allocation per segment */
 	tcb->scoreboard.ranges = tcb->sb_ranges;
 	tcb->scoreboard.max = GT_SACK_SCOREBOARD;
@@ -313,6 +312,14 @@ uint32_t gt_tcb_poll(const gt_tcb *tcb)
 	return m;
 }
 
+uint8_t gt_tcb_offered_wscale(const gt_tcb *tcb)
+{
+	/* the shift covers the buffer a socket may grow to (rcvbuf_max), not
+	 * only the one it has */
+	uint32_t max = tcb->env->cfg->rcvbuf_max;
+	return gt_wscale_for(tcb->rcvbuf_size > max ? tcb->rcvbuf_size : max);
+}
+
 uint8_t gt_wscale_for(uint32_t rcvbuf)
 {
 	/* RFC 7323 §2.3: the smallest shift that fits the buffer in 16 bits;
@@ -353,7 +360,7 @@ void gt_tcb_negotiate(gt_tcb *tcb, const gt_segment *syn, gt_time_us now)
 	if (tcb->ws_ok) {
 		/* RFC 7323 §2.3: a shift above 14 is used as 14 (wire.c clamps) */
 		tcb->snd_wscale = syn->opts.wscale > 14 ? 14 : syn->opts.wscale;
-		tcb->rcv_wscale = gt_wscale_for(seq_max(tcb->rcvbuf_size, cfg->rcvbuf_max));
+		tcb->rcv_wscale = gt_tcb_offered_wscale(tcb);
 	} else {
 		tcb->snd_wscale = 0;
 		tcb->rcv_wscale = 0;

@@ -231,6 +231,9 @@ void gt_tcb_negotiate(gt_tcb *tcb, const gt_segment *syn, gt_time_us now);
 uint32_t gt_tcb_ts_now(gt_time_us now);
 /* RFC 7323 §2.3: the shift that lets a window of rcvbuf bytes be offered. */
 uint8_t gt_wscale_for(uint32_t rcvbuf);
+/* The shift this connection offers (RFC 7323 §2.3): for its receive buffer,
+ * or the largest one SO_RCVBUF may set (rcvbuf_max), whichever is larger. */
+uint8_t gt_tcb_offered_wscale(const gt_tcb *tcb);
 
 /* Chooses the ISN (RFC 6528) and sets the send sequence variables. */
 void gt_tcb_init_sequence(gt_tcb *tcb, gt_time_us now);
