@@ -69,6 +69,15 @@ typedef struct gt_stack_config {
 	                                     after this; default 60 s */
 	uint32_t max_retries;     /* data/FIN retransmissions before ETIMEDOUT; default 12 */
 	uint32_t max_syn_retries; /* SYN/SYN-ACK retransmissions; default 6 */
+	/* An orphan (closed by the application, in FIN_WAIT_1, CLOSING or
+	 * LAST_ACK) gives up after this many retransmissions or zero-window
+	 * probes, answered or not, and sends RST (Linux's tcp_orphan_retries);
+	 * never more than max_retries. 0 = default 8, as Linux's 0 means 8 */
+	uint32_t orphan_retries;
+	/* Orphans the stack keeps at most: one more resets the oldest (RST).
+	 * 0 = default: max_conns / 2 (Linux's tcp_max_orphans: half its
+	 * connection hash), at least 1 */
+	uint32_t max_orphans;
 	/* Segments in the initial congestion window: 0 = RFC 5681 §3.1 (2 to 4
 	 * by MSS, default); RFC 6928 (Linux): 10 */
 	uint32_t initial_window;
@@ -152,6 +161,9 @@ typedef struct gt_stack_counters {
 	uint64_t conns_opened;        /* reached ESTABLISHED */
 	uint64_t conns_reset;         /* aborted by an RST received */
 	uint64_t conns_timedout;
+	uint64_t orphans_timedout;       /* orphans that gave up after orphan_retries (also
+	                                    in conns_timedout) */
+	uint64_t orphans_reset_overflow; /* oldest orphans reset because of max_orphans */
 	uint64_t rx_icmp_errors;  /* ICMP errors about our segments acted on (RFC 1122 §4.2.3.9) */
 	uint64_t syncookies_sent; /* SYN-ACKs with a SYN cookie (RFC 4987 §3.6) */
 	uint64_t syncookies_ok;   /* ACKs whose cookie was valid: a connection made */

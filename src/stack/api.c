@@ -308,6 +308,8 @@ int gt_close(gt_stack *st, int s, gt_time_us now)
 		return 0;
 	}
 	close_send_side(tcb, "close()", now);
+	/* already in FIN_WAIT_1 or LAST_ACK after shutdown(): an orphan now */
+	gt_stack_orphan_update(st, tcb, now);
 	if (tcb->state == GT_TCP_FIN_WAIT_2 && tcb->t_fin_wait_2 == GT_TIME_NEVER) {
 		tcb->t_fin_wait_2 = now + st->cfg.fin_wait_2_timeout_us;
 		gt_tcb_timers_changed(tcb);

@@ -26,6 +26,7 @@ void gt_stack_config_default(gt_stack_config *cfg)
 	cfg->fin_wait_2_timeout_us = 60 * 1000000ull;
 	cfg->max_retries = 12;
 	cfg->max_syn_retries = 6;
+	cfg->orphan_retries = 8; /* Linux's tcp_orphan_retries 0, read as 8 */
 	cfg->ephemeral_lo = 49152;
 	cfg->ephemeral_hi = 65535;
 	cfg->timestamps = true;
@@ -92,6 +93,7 @@ int gt_stack_create(const gt_stack_config *cfg, gt_stack **out)
 		st->cfg.keepalive_intvl_us = defaults.keepalive_intvl_us;
 	if (st->cfg.keepalive_probes == 0)
 		st->cfg.keepalive_probes = defaults.keepalive_probes;
+	gt_stack_orphan_config(&st->cfg);
 	/* A 64 KiB buffer is kept at 65535 bytes and offered unscaled (shift 0),
 	 * as before window scaling: traces of default connections keep the
 	 * window numbers they had (a profile offering a larger shift keeps
@@ -212,6 +214,7 @@ void gt_stack_free_tcb(gt_stack *st, gt_tcb *tcb)
 	gt_stack_hash_remove(st, tcb);
 	heap_remove(st, tcb);
 	tw_remove(st, tcb);
+	gt_stack_orphan_remove(st, tcb);
 	if (tcb->all_prev)
 		tcb->all_prev->all_next = tcb->all_next;
 	else
@@ -509,13 +512,14 @@ static void env_deadline_changed(gt_tcp_env *env, gt_tcb *tcb)
 	heap_update(gt_stack_of_env(env), tcb);
 }
 
-static void env_state_changed(gt_tcp_env *env, gt_tcb *tcb, gt_tcp_state from)
+static void env_state_changed(gt_tcp_env *env, gt_tcb *tcb, gt_tcp_state from, gt_time_us now)
 {
 	/* TIME_WAIT connections, oldest first, for gt_stack_tw_recycle */
 	if (tcb->state == GT_TCP_TIME_WAIT)
 		tw_add(gt_stack_of_env(env), tcb);
 	else if (from == GT_TCP_TIME_WAIT)
 		tw_remove(gt_stack_of_env(env), tcb);
+	gt_stack_orphan_update(gt_stack_of_env(env), tcb, now); /* max_orphans */
 }
 
 static gt_drop_reason env_established(gt_tcp_env *env, gt_tcb *tcb)

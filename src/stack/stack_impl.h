@@ -35,6 +35,8 @@ struct gt_stack {
 	bool tx_syncookie;         /* the packet being sent is a SYN cookie's SYN-ACK (trace) */
 	gt_tcb *tw_head, *tw_tail; /* TIME_WAIT, oldest first */
 	size_t tw_count;
+	gt_tcb *orphan_head, *orphan_tail; /* orphans (gt_tcb_orphan), oldest first */
+	size_t orphan_count;
 
 	gt_tcb **heap; /* TCBs with a timer, by deadline */
 	size_t heap_len;
@@ -72,6 +74,15 @@ uint16_t gt_stack_pick_port(gt_stack *st, uint32_t raddr, uint16_t rport);
  * their TCB; the oldest is recycled when the stack is full). Frees the oldest
  * TIME_WAIT connection; false when there is none. */
 bool gt_stack_tw_recycle(gt_stack *st, gt_time_us now);
+
+/* Orphan age list (orphan.c; Linux's tcp_max_orphans): connections the
+ * application closed that still hold their buffers (gt_tcb_orphan). Resolves
+ * the orphan defaults of a config (orphan_retries, max_orphans). */
+void gt_stack_orphan_config(gt_stack_config *cfg);
+/* tcb may have become an orphan or stopped being one (state change, close());
+ * a new orphan beyond max_orphans resets the oldest ones. */
+void gt_stack_orphan_update(gt_stack *st, gt_tcb *tcb, gt_time_us now);
+void gt_stack_orphan_remove(gt_stack *st, gt_tcb *tcb);
 
 /* Counts and traces a dropped packet (seg and pkt may be NULL). */
 void gt_stack_drop(gt_stack *st, gt_drop_reason reason, const gt_tcb *tcb, const gt_segment *seg,

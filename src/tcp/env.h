@@ -31,8 +31,10 @@ typedef struct gt_tcp_env_ops {
 	             const gt_segment *seg, gt_time_us now);
 	/* tcb->deadline changed (GT_TIME_NEVER: no timer armed). */
 	void (*deadline_changed)(gt_tcp_env *env, struct gt_tcb *tcb);
-	/* tcb went from state from to tcb->state (after the trace event). */
-	void (*state_changed)(gt_tcp_env *env, struct gt_tcb *tcb, gt_tcp_state from);
+	/* tcb went from state from to tcb->state (after the trace event). The
+	 * stack may end other connections here (max_orphans), never tcb. */
+	void (*state_changed)(gt_tcp_env *env, struct gt_tcb *tcb, gt_tcp_state from,
+	                      gt_time_us now);
 	/* A passive connection completed its handshake (RFC 9293 §3.10.7.4
 	 * fifth, SYN-RECEIVED): the stack gives it its buffers and its listener
 	 * queues it for accept(). GT_DROP_NONE, or why not (accept queue full,

@@ -533,6 +533,16 @@ static void send_window_probe(gt_tcb *tcb, gt_time_us now)
 	tcb->snd_max = seq_max(tcb->snd_max, tcb->snd_nxt);
 }
 
+/* An orphan out of retries: RST (the peer may be alive, answering probes,
+ * and should free its side too), CLOSED, the TCB freed. */
+static void orphan_give_up(gt_tcb *tcb, gt_time_us now)
+{
+	tcb->env->counters->orphans_timedout++;
+	gt_tcb_set_state(tcb, GT_TCP_CLOSED, "orphan retries", now);
+	gt_tcb_send_rst(tcb, now);
+	gt_tcb_close(tcb, -ETIMEDOUT, "orphan retries", now);
+}
+
 void gt_tcb_rexmit_timeout(gt_tcb *tcb, gt_time_us now)
 {
 	const gt_stack_config *cfg = tcb->env->cfg;
@@ -553,12 +563,21 @@ void gt_tcb_rexmit_timeout(gt_tcb *tcb, gt_time_us now)
 		return;
 	}
 	/* A peer that keeps answering zero-window probes is alive: probing may go
-	 * on without limit (RFC 1122 §4.2.2.17). */
-	if (!(tcb->snd_wnd == 0 && tcb->window_probed))
+	 * on without limit (RFC 1122 §4.2.2.17), but not for an orphan, which no
+	 * application will ever end: every probe counts (Linux's
+	 * tcp_orphan_retries bounds orphans' probes and retransmissions). */
+	bool orphan = gt_tcb_orphan(tcb);
+	if (orphan || !(tcb->snd_wnd == 0 && tcb->window_probed))
 		tcb->rexmit_count++;
 	tcb->window_probed = false;
-	if (tcb->rexmit_count > cfg->max_retries) {
-		gt_tcb_close(tcb, -ETIMEDOUT, "retransmission limit", now);
+	uint32_t limit = cfg->max_retries;
+	if (orphan && cfg->orphan_retries < limit)
+		limit = cfg->orphan_retries;
+	if (tcb->rexmit_count > limit) {
+		if (orphan)
+			orphan_give_up(tcb, now);
+		else
+			gt_tcb_close(tcb, -ETIMEDOUT, "retransmission limit", now);
 		return;
 	}
 	gt_rto_backoff(&tcb->rto); /* RFC 6298 §5.5 */

@@ -91,7 +91,7 @@ void gt_tcb_set_state(gt_tcb *tcb, gt_tcp_state to, const char *cause, gt_time_u
 		               .sock = tcb->sock};
 		gt_env_emit(env, &ev);
 	}
-	env->ops->state_changed(env, tcb, from);
+	env->ops->state_changed(env, tcb, from, now);
 }
 
 static void stop_timers(gt_tcb *tcb)

@@ -32,8 +32,10 @@ typedef struct gt_tcb {
 	bool bound; /* local port chosen: in the demux table */
 	struct gt_tcb *hash_next;
 	struct gt_tcb *all_prev, *all_next;
-	struct gt_tcb *tw_prev, *tw_next; /* TIME_WAIT age list */
-	size_t heap_idx;                  /* in the timer heap, or SIZE_MAX */
+	struct gt_tcb *tw_prev, *tw_next;         /* TIME_WAIT age list */
+	struct gt_tcb *orphan_prev, *orphan_next; /* orphan age list (max_orphans) */
+	bool in_orphans;
+	size_t heap_idx; /* in the timer heap, or SIZE_MAX */
 
 	/* listener side: parent links a passive child until accept() */
 	struct gt_tcb *parent;
@@ -178,6 +180,16 @@ static inline bool gt_state_fin_received(gt_tcp_state s)
 {
 	return s == GT_TCP_CLOSE_WAIT || s == GT_TCP_CLOSING || s == GT_TCP_LAST_ACK ||
 	       s == GT_TCP_TIME_WAIT;
+}
+/* An orphan (Linux's SOCK_DEAD): the application closed it (no socket, our
+ * side shut) and it still holds its buffers, waiting for the peer to take our
+ * data or FIN. FIN_WAIT_2 has its own timeout (fin_wait_2_timeout_us) and
+ * TIME_WAIT its own list; a connection not accepted yet was never closed. */
+static inline bool gt_tcb_orphan(const gt_tcb *tcb)
+{
+	return tcb->sock < 0 && tcb->wr_shut &&
+	       (tcb->state == GT_TCP_FIN_WAIT_1 || tcb->state == GT_TCP_CLOSING ||
+	        tcb->state == GT_TCP_LAST_ACK);
 }
 /* states in which we may still receive data */
 static inline bool gt_state_can_receive(gt_tcp_state s)

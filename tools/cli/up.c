@@ -178,6 +178,12 @@ int gt_cli_up(int argc, char **argv)
 	        (unsigned long long)ts->tx_bytes, (unsigned long long)ts->tx_rexmit_bytes,
 	        (unsigned long long)ts->rx_packets, (unsigned long long)ts->tx_packets);
 	tun_run_print_drops(&r, stderr);
+	if (sc->orphans_timedout || sc->orphans_reset_overflow)
+		fprintf(
+		    stderr,
+		    "; closed connections reset: %llu out of orphan_retries, %llu over max_orphans",
+		    (unsigned long long)sc->orphans_timedout,
+		    (unsigned long long)sc->orphans_reset_overflow);
 	fputc('\n', stderr);
 
 	for (size_t i = 0; i < a.nsvc; i++)
