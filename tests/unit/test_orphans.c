@@ -280,22 +280,28 @@ static void test_max_orphans_default_half(void **state)
 	assert_int_equal(F.st->orphan_count, 4);
 }
 
-/* (d) The issue: 1,024 connection slots, a listener and 1,023 orphans whose
+/* (d) The issue: 1,024 connection slots, a listener and 1,022 orphans whose
  * peers keep their windows at 0 and answer every probe. max_orphans is set
- * out of the way, so only orphan_retries can free the stack: until the bound
+ * out of the way (and one slot stays for connect()), so only orphan_retries
+ * can free the listeners' share: until the bound
  * a new SYN finds no slot (no SYN-ACK); after it, the SYN gets its SYN-ACK. */
 #define ISSUE_CONNS 1024
+#define ORPHANS     (ISSUE_CONNS - 2) /* the listener, and one slot for connect() */
 
 static void issue_stack(fx_opts *o)
 {
 	o->cfg.max_conns = ISSUE_CONNS;
 	o->cfg.max_orphans = ISSUE_CONNS;
+	/* listeners may take all but one slot (the one kept for connect());
+	 * without SYN cookies a SYN that finds no slot is dropped */
+	o->cfg.conn_reserve = 1;
+	o->cfg.syncookies = GT_SYNCOOKIES_OFF;
 }
 
-static void fill_with_orphans(gt_time_us *t_close)
+static void fill_with_orphans(uint16_t n, gt_time_us *t_close)
 {
 	fx_listen(&F);
-	for (uint16_t i = 0; i < ISSUE_CONNS - 1; i++) {
+	for (uint16_t i = 0; i < n; i++) {
 		int s = open_zero_window((uint16_t)(10000 + i));
 		assert_int_equal(gt_close(F.st, s, F.now), 0);
 		fx_drain(&F); /* RSTs of orphans reset by max_orphans, if any */
@@ -317,16 +323,16 @@ static void test_issue_orphans_fill_stack(void **state)
 {
 	fx_reinit_with(issue_stack);
 	gt_time_us t_close;
-	fill_with_orphans(&t_close);
-	assert_int_equal(gt_stack_conn_count(F.st), ISSUE_CONNS);
-	assert_int_equal(F.st->orphan_count, ISSUE_CONNS - 1);
+	fill_with_orphans(ORPHANS, &t_close);
+	assert_int_equal(gt_stack_conn_count(F.st), ISSUE_CONNS - 1);
+	assert_int_equal(F.st->orphan_count, ORPHANS);
 	/* full: the SYN is dropped */
 	new_syn(60000);
 	fx_expect_none(&F);
 	assert_int_equal(gt_stack_get_counters(F.st)->drop[GT_DROP_CONN_LIMIT], 1);
 	peer_tally t = {0};
 	gt_time_us bound = t_close + ((gt_time_us)1 << 9) * RTO; /* 102.4 s */
-	while (t.rsts < ISSUE_CONNS - 1 && F.now < bound + 600 * FX_S) {
+	while (t.rsts < ORPHANS && F.now < bound + 600 * FX_S) {
 		fx_step(&F);
 		peer_answers(&t);
 		fx_clear_events(&F);
@@ -336,10 +342,10 @@ static void test_issue_orphans_fill_stack(void **state)
 			fx_expect_none(&F);
 		}
 	}
-	assert_int_equal(t.rsts, ISSUE_CONNS - 1);
+	assert_int_equal(t.rsts, ORPHANS);
 	assert_int_equal(t.rst_at, bound);
-	assert_int_equal(t.probes, 9 * (ISSUE_CONNS - 1));
-	assert_int_equal(gt_stack_get_counters(F.st)->orphans_timedout, ISSUE_CONNS - 1);
+	assert_int_equal(t.probes, 9 * ORPHANS);
+	assert_int_equal(gt_stack_get_counters(F.st)->orphans_timedout, ORPHANS);
 	assert_int_equal(gt_stack_conn_count(F.st), 1);
 	new_syn(60000);
 	fx_expect(&F, GT_TCP_SYN | GT_TCP_ACK, F.iss, PEER_ISS + 1);
@@ -357,7 +363,7 @@ static void test_issue_default_cap_keeps_room(void **state)
 {
 	fx_reinit_with(issue_stack_default_cap);
 	gt_time_us t_close;
-	fill_with_orphans(&t_close);
+	fill_with_orphans(ISSUE_CONNS - 1, &t_close);
 	assert_int_equal(F.st->cfg.max_orphans, ISSUE_CONNS / 2);
 	assert_int_equal(F.st->orphan_count, ISSUE_CONNS / 2);
 	assert_int_equal(gt_stack_get_counters(F.st)->orphans_reset_overflow,
