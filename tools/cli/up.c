@@ -179,6 +179,7 @@ int gt_cli_up(int argc, char **argv)
 	        (unsigned long long)ts->rx_packets, (unsigned long long)ts->tx_packets);
 	tun_run_print_drops(&r, stderr);
 	fputc('\n', stderr);
+	tun_run_print_counters(&r, stderr);
 
 	for (size_t i = 0; i < a.nsvc; i++)
 		gt_service_free(a.svc[i]);
