@@ -25,6 +25,15 @@ typedef void (*gt_output_fn)(void *user, const uint8_t *pkt, size_t len);
 /* Chooses an initial sequence number (tests use it to start near 2^32). */
 typedef uint32_t (*gt_isn_fn)(void *user, const gt_conn_tuple *conn, gt_time_us now);
 
+/* SYN cookies (RFC 4987 §3.6): a SYN-ACK whose ISN encodes what the SYN
+ * asked for, so that a listener answers SYNs without keeping state. */
+typedef enum gt_syncookies_mode {
+	GT_SYNCOOKIES_ON_OVERFLOW = 0, /* when the SYN queue (or the stack) is full:
+	                                  Linux's tcp_syncookies=1; the default */
+	GT_SYNCOOKIES_OFF,             /* never: a full SYN queue drops SYNs */
+	GT_SYNCOOKIES_ALWAYS,          /* every SYN (tcp_syncookies=2): no SYN queue */
+} gt_syncookies_mode;
+
 typedef struct gt_stack_config {
 	const char *name;    /* host name in events ("client"); copied */
 	uint32_t local_addr; /* host byte order */
@@ -34,17 +43,20 @@ typedef struct gt_stack_config {
 	gt_event_fn on_event; /* may be NULL */
 	void *event_user;
 
-	uint16_t mss;              /* MSS we advertise; default 1460 */
-	uint32_t sndbuf;           /* per-connection send buffer bytes; default 65536 */
-	uint32_t rcvbuf;           /* per-connection receive buffer bytes; default 65536. Up
-	                              to 65536 the window is offered unscaled (65535 at most);
-	                              larger buffers (up to GT_RCVBUF_LIMIT) need window
-	                              scaling */
-	uint32_t rcvbuf_max;       /* the largest receive buffer a socket may ask for
-	                              (SO_RCVBUF), up to GT_RCVBUF_LIMIT; the window
-	                              scale offered covers it. 0 = rcvbuf (default) */
-	uint32_t max_conns;        /* connections (incl. TIME_WAIT, SYN queue); default 1024 */
-	uint32_t reasm_max_ranges; /* out-of-order holes kept per connection; default 16 */
+	uint16_t mss;                  /* MSS we advertise; default 1460 */
+	uint32_t sndbuf;               /* per-connection send buffer bytes; default 65536 */
+	uint32_t rcvbuf;               /* per-connection receive buffer bytes; default 65536. Up
+	                                  to 65536 the window is offered unscaled (65535 at most);
+	                                  larger buffers (up to GT_RCVBUF_LIMIT) need window
+	                                  scaling */
+	uint32_t rcvbuf_max;           /* the largest receive buffer a socket may ask for
+	                                  (SO_RCVBUF), up to GT_RCVBUF_LIMIT; the window
+	                                  scale offered covers it. 0 = rcvbuf (default) */
+	uint32_t max_conns;            /* connections (incl. TIME_WAIT, SYN queue); default 1024 */
+	uint32_t conn_reserve;         /* slots of max_conns that listeners never take, kept
+	                                  for connect(): 0 = max_conns / 16 (none below 16) */
+	gt_syncookies_mode syncookies; /* default GT_SYNCOOKIES_ON_OVERFLOW */
+	uint32_t reasm_max_ranges;     /* out-of-order holes kept per connection; default 16 */
 
 	gt_time_us msl_us;          /* Maximum Segment Lifetime; TIME_WAIT = 2*MSL; default 30 s */
 	gt_time_us rto_initial_us;  /* RFC 6298 §2.1: default 1 s */
@@ -140,8 +152,11 @@ typedef struct gt_stack_counters {
 	uint64_t conns_opened;        /* reached ESTABLISHED */
 	uint64_t conns_reset;         /* aborted by an RST received */
 	uint64_t conns_timedout;
-	uint64_t rx_icmp_errors; /* ICMP errors about our segments acted on (RFC 1122 §4.2.3.9) */
-	uint64_t drops;          /* sum of drop[] */
+	uint64_t rx_icmp_errors;  /* ICMP errors about our segments acted on (RFC 1122 §4.2.3.9) */
+	uint64_t syncookies_sent; /* SYN-ACKs with a SYN cookie (RFC 4987 §3.6) */
+	uint64_t syncookies_ok;   /* ACKs whose cookie was valid: a connection made */
+	uint64_t syncookies_bad;  /* ACKs to a listener that had sent cookies, cookie invalid */
+	uint64_t drops;           /* sum of drop[] */
 	uint64_t drop[GT_DROP_REASON_COUNT];
 } gt_stack_counters;
 

@@ -36,8 +36,9 @@ typedef struct gt_seg_info {
 	 * scaling, 0 only when win is 0. */
 	uint32_t wnd;
 	uint8_t flags;
-	bool rexmit;  /* tx: a retransmission */
-	uint16_t mss; /* MSS option value, 0 if absent */
+	bool rexmit;    /* tx: a retransmission */
+	bool syncookie; /* tx: a SYN-ACK whose ISN is a SYN cookie (RFC 4987 §3.6) */
+	uint16_t mss;   /* MSS option value, 0 if absent */
 } gt_seg_info;
 
 /* The window in bytes; a gt_seg_info built without wnd (0 while win is not)

@@ -102,7 +102,8 @@ typedef enum gt_drop_reason {
 	GT_DROP_LISTEN_BAD,        /* ACK or junk to a listener (RST sent for ACK) */
 	GT_DROP_SYN_QUEUE_FULL,    /* listener's SYN queue full */
 	GT_DROP_ACCEPT_QUEUE_FULL, /* listener's accept queue full */
-	GT_DROP_CONN_LIMIT,        /* stack's connection limit reached */
+	GT_DROP_CONN_LIMIT,        /* stack's connection limit (or listeners' share) reached */
+	GT_DROP_NO_MEMORY,         /* no memory for a new connection's buffers */
 	GT_DROP_REASM_FULL,        /* out-of-order queue bound reached */
 	GT_DROP_DATA_AFTER_FIN,    /* data past the peer's FIN */
 	GT_DROP_DATA_AFTER_CLOSE,  /* data after our close(): RST sent */

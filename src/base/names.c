@@ -118,6 +118,7 @@ static const char *const drop_reason_names[] = {
     [GT_DROP_SYN_QUEUE_FULL] = "syn_queue_full",
     [GT_DROP_ACCEPT_QUEUE_FULL] = "accept_queue_full",
     [GT_DROP_CONN_LIMIT] = "conn_limit",
+    [GT_DROP_NO_MEMORY] = "no_memory",
     [GT_DROP_REASM_FULL] = "reasm_full",
     [GT_DROP_DATA_AFTER_FIN] = "data_after_fin",
     [GT_DROP_DATA_AFTER_CLOSE] = "data_after_close",

@@ -3,6 +3,7 @@
  * to SYN_RECEIVED (gt_tcb_passive_open); once the handshake completes it waits
  * in the accept queue for gt_accept(). */
 #include "stack/stack_impl.h"
+#include "tcp/syncookie.h"
 
 #include <errno.h>
 
@@ -35,6 +36,108 @@ static void inherit_settings(gt_tcb *child, const gt_tcb *lst)
 	child->reuseaddr = lst->reuseaddr;
 }
 
+/* A TCB for a new connection of lst: within the listeners' share of the
+ * stack (a TIME_WAIT connection may give its place), with the listener's
+ * settings and the segment's tuple, linked as lst's child. NULL when there
+ * is no room. */
+static gt_tcb *new_child(gt_stack *st, gt_tcb *lst, const gt_segment *seg, gt_time_us now)
+{
+	if (st->tcb_count >= st->passive_limit && !gt_stack_tw_recycle(st, now))
+		return NULL;
+	gt_tcb *child = gt_stack_new_tcb(st);
+	if (!child)
+		return NULL;
+	inherit_settings(child, lst);
+	child->tuple = gt_seg_tuple(seg);
+	link_child(lst, child);
+	gt_stack_hash_insert(st, child);
+	return child;
+}
+
+/* RFC 4987 §3.6: answer the SYN with a cookie, keeping nothing. */
+static void syncookie_reply(gt_stack *st, gt_tcb *lst, const gt_segment *syn, gt_time_us now)
+{
+	gt_tcb tmp;
+	gt_tcb_init(&tmp, &st->env);
+	inherit_settings(&tmp, lst);
+	tmp.tuple = gt_seg_tuple(syn);
+	lst->syncookie_last = now;
+	st->tx_syncookie = true;
+	gt_tcb_syncookie_reply(&tmp, syn, now);
+	st->tx_syncookie = false;
+}
+
+/* Whether an ACK to lst may carry a cookie: cookies are always on, or lst
+ * sent some lately (as Linux, an attacker cannot guess at cookies while the
+ * listener is not under a flood). */
+static bool syncookies_expected(const gt_stack *st, const gt_tcb *lst, gt_time_us now)
+{
+	if (st->cfg.syncookies == GT_SYNCOOKIES_ALWAYS)
+		return true;
+	return st->cfg.syncookies == GT_SYNCOOKIES_ON_OVERFLOW &&
+	       lst->syncookie_last != GT_TIME_NEVER &&
+	       now - lst->syncookie_last <= GT_SYNCOOKIE_MAX_AGE * GT_SYNCOOKIE_PERIOD_US;
+}
+
+/* An ACK (no SYN, no RST) to a listener: the third segment of a handshake
+ * answered with a cookie? true when it was taken (or dropped for want of
+ * room); false when it is no cookie's. */
+static bool syncookie_ack(gt_stack *st, gt_tcb *lst, const gt_segment *seg, gt_time_us now)
+{
+	if (!syncookies_expected(st, lst, now))
+		return false;
+	gt_conn_tuple c = gt_seg_tuple(seg);
+	gt_syncookie ck;
+	if (!gt_syncookie_check(st->cfg.isn_key, &c, seg, st->cfg.timestamps, now, &ck)) {
+		st->counters.syncookies_bad++;
+		return false;
+	}
+	/* full: drop the ACK as Linux does; the peer's retransmission of its
+	 * data (or of this ACK) carries the cookie again */
+	if (lst->acq_len >= lst->backlog) {
+		gt_stack_drop(st, GT_DROP_ACCEPT_QUEUE_FULL, lst, seg, NULL, 0, now);
+		return true;
+	}
+	gt_tcb *child = new_child(st, lst, seg, now);
+	if (!child) {
+		gt_stack_drop(st, GT_DROP_CONN_LIMIT, lst, seg, NULL, 0, now);
+		return true;
+	}
+	st->counters.syncookies_ok++;
+	gt_tcb_syncookie_open(child, seg, &ck, now);
+	gt_tcb_input(child, seg, now); /* SYN_RECEIVED -> ESTABLISHED, data */
+	return true;
+}
+
+/* The third step of LISTEN: a SYN. The SYN queue (backlog) and the
+ * listeners' share of the stack are bounded; when either is full, a SYN
+ * cookie answers (unless off: then the SYN is dropped and the peer retries). */
+static void listen_syn(gt_stack *st, gt_tcb *lst, const gt_segment *seg, gt_time_us now)
+{
+	gt_syncookies_mode mode = st->cfg.syncookies;
+	/* a full accept queue takes no more connections, cookies or not */
+	if (lst->acq_len >= lst->backlog) {
+		gt_stack_drop(st, GT_DROP_ACCEPT_QUEUE_FULL, lst, seg, NULL, 0, now);
+		return;
+	}
+	gt_drop_reason full = GT_DROP_NONE;
+	gt_tcb *child = NULL;
+	if (mode == GT_SYNCOOKIES_ALWAYS)
+		full = GT_DROP_SYN_QUEUE_FULL; /* no queue at all */
+	else if (lst->syn_len >= lst->backlog)
+		full = GT_DROP_SYN_QUEUE_FULL;
+	else if (!(child = new_child(st, lst, seg, now)))
+		full = GT_DROP_CONN_LIMIT;
+	if (child) {
+		gt_tcb_passive_open(child, seg, now);
+		return;
+	}
+	if (mode != GT_SYNCOOKIES_OFF)
+		syncookie_reply(st, lst, seg, now);
+	else
+		gt_stack_drop(st, full, lst, seg, NULL, 0, now);
+}
+
 void gt_listen_input(gt_stack *st, gt_tcb *lst, const gt_segment *seg, gt_time_us now)
 {
 	/* first: an RST is ignored */
@@ -42,8 +145,11 @@ void gt_listen_input(gt_stack *st, gt_tcb *lst, const gt_segment *seg, gt_time_u
 		gt_stack_drop(st, GT_DROP_LISTEN_BAD, lst, seg, NULL, 0, now);
 		return;
 	}
-	/* second: any ACK is bad here: <SEQ=SEG.ACK><CTL=RST> */
+	/* second: any ACK is bad here: <SEQ=SEG.ACK><CTL=RST>; unless it
+	 * completes a handshake answered with a SYN cookie */
 	if (seg->flags & GT_TCP_ACK) {
+		if (!(seg->flags & GT_TCP_SYN) && syncookie_ack(st, lst, seg, now))
+			return;
 		gt_stack_drop(st, GT_DROP_LISTEN_BAD, lst, seg, NULL, 0, now);
 		gt_tcp_send_reset_for(&st->env, seg, now);
 		return;
@@ -53,38 +159,19 @@ void gt_listen_input(gt_stack *st, gt_tcb *lst, const gt_segment *seg, gt_time_u
 		gt_stack_drop(st, GT_DROP_LISTEN_BAD, lst, seg, NULL, 0, now);
 		return;
 	}
-	/* third: the SYN. Queues are bounded; without SYN cookies a full queue
-	 * drops the SYN and the peer retries. */
-	if (lst->syn_len >= lst->backlog) {
-		gt_stack_drop(st, GT_DROP_SYN_QUEUE_FULL, lst, seg, NULL, 0, now);
-		return;
-	}
-	if (lst->acq_len >= lst->backlog) {
-		gt_stack_drop(st, GT_DROP_ACCEPT_QUEUE_FULL, lst, seg, NULL, 0, now);
-		return;
-	}
-	gt_tcb *child = gt_stack_new_tcb(st);
-	if (!child && gt_stack_tw_recycle(st, now))
-		child = gt_stack_new_tcb(st);
-	if (child)
-		inherit_settings(child, lst);
-	if (!child || gt_tcb_alloc_buffers(child) < 0) {
-		if (child)
-			gt_stack_free_tcb(st, child);
-		gt_stack_drop(st, GT_DROP_CONN_LIMIT, lst, seg, NULL, 0, now);
-		return;
-	}
-	child->tuple = gt_seg_tuple(seg);
-	link_child(lst, child);
-	gt_stack_hash_insert(st, child);
-	gt_tcb_passive_open(child, seg, now);
+	/* third: the SYN */
+	listen_syn(st, lst, seg, now);
 }
 
-bool gt_listen_child_established(gt_tcb *child)
+gt_drop_reason gt_listen_child_established(gt_tcb *child)
 {
 	gt_tcb *lst = child->parent;
 	if (lst->acq_len >= lst->backlog)
-		return false;
+		return GT_DROP_ACCEPT_QUEUE_FULL;
+	/* a half-open connection holds no buffer (a SYN flood costs a TCB per
+	 * SYN, not 128 KiB): it gets them once the peer has proven its address */
+	if (gt_tcb_alloc_buffers(child) < 0)
+		return GT_DROP_NO_MEMORY;
 	lst->syn_len--;
 	lst->acq_len++;
 	child->in_acq = true;
@@ -94,7 +181,7 @@ bool gt_listen_child_established(gt_tcb *child)
 	else
 		lst->acq_head = child;
 	lst->acq_tail = child;
-	return true;
+	return GT_DROP_NONE;
 }
 
 void gt_listen_child_detach(gt_tcb *child)

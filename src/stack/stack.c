@@ -73,7 +73,8 @@ int gt_stack_create(const gt_stack_config *cfg, gt_stack **out)
 	    (cfg->local_addr & 0xf0000000u) == 0xe0000000u)
 		return -EINVAL;
 	if (!keepalive_time_ok(cfg->keepalive_idle_us) ||
-	    !keepalive_time_ok(cfg->keepalive_intvl_us))
+	    !keepalive_time_ok(cfg->keepalive_intvl_us) || cfg->conn_reserve >= cfg->max_conns ||
+	    (unsigned)cfg->syncookies > GT_SYNCOOKIES_ALWAYS)
 		return -EINVAL;
 	gt_stack *st = calloc(1, sizeof(*st));
 	if (!st)
@@ -106,6 +107,11 @@ int gt_stack_create(const gt_stack_config *cfg, gt_stack **out)
 		st->cfg.rcvbuf_max = st->cfg.rcvbuf;
 	if (st->cfg.tso_max > GT_TSO_LIMIT)
 		st->cfg.tso_max = GT_TSO_LIMIT;
+	/* connections that listeners never take: a flood of SYNs (or of
+	 * completed handshakes nobody accepts) leaves room for connect() */
+	if (st->cfg.conn_reserve == 0)
+		st->cfg.conn_reserve = cfg->max_conns / 16;
+	st->passive_limit = cfg->max_conns - st->cfg.conn_reserve;
 
 	uint32_t nb = 16;
 	while (nb < cfg->max_conns * 2)
@@ -183,6 +189,7 @@ gt_tcb *gt_stack_new_tcb(gt_stack *st)
 	if (!tcb)
 		return NULL;
 	tcb->heap_idx = SIZE_MAX;
+	tcb->syncookie_last = GT_TIME_NEVER;
 	tcb->all_next = st->all;
 	if (st->all)
 		st->all->all_prev = tcb;
@@ -458,6 +465,8 @@ static void transmit(gt_stack *st, const gt_conn_tuple *conn, size_t len, bool r
 	st->counters.tx_segments++;
 	if (rexmit)
 		st->counters.tx_rexmits++;
+	if (st->tx_syncookie)
+		st->counters.syncookies_sent++;
 	if (st->txbuf[GT_IPV4_HDR_LEN + 13] & GT_TCP_RST)
 		st->counters.tx_rsts++;
 	if (st->cfg.on_event) {
@@ -474,6 +483,7 @@ static void transmit(gt_stack *st, const gt_conn_tuple *conn, size_t len, bool r
 			ev.has_seg = true;
 			seg_info_of(&seg, wnd_shift, &ev.seg);
 			ev.seg.rexmit = rexmit;
+			ev.seg.syncookie = st->tx_syncookie;
 		}
 		emit(st, &ev);
 	}
@@ -508,7 +518,7 @@ static void env_state_changed(gt_tcp_env *env, gt_tcb *tcb, gt_tcp_state from)
 		tw_remove(gt_stack_of_env(env), tcb);
 }
 
-static bool env_established(gt_tcp_env *env, gt_tcb *tcb)
+static gt_drop_reason env_established(gt_tcp_env *env, gt_tcb *tcb)
 {
 	return gt_listen_child_established(tcb);
 }

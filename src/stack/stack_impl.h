@@ -31,6 +31,8 @@ struct gt_stack {
 
 	gt_tcb *all; /* every TCB */
 	size_t tcb_count;
+	size_t passive_limit;      /* listeners make connections while tcb_count is below */
+	bool tx_syncookie;         /* the packet being sent is a SYN cookie's SYN-ACK (trace) */
 	gt_tcb *tw_head, *tw_tail; /* TIME_WAIT, oldest first */
 	size_t tw_count;
 
@@ -86,9 +88,10 @@ gt_tcb *gt_stack_sock_tcb(const gt_stack *st, int s);
 
 /* listener: RFC 9293 §3.10.7.2, the SYN queue and the accept queue */
 void gt_listen_input(gt_stack *st, gt_tcb *lst, const gt_segment *seg, gt_time_us now);
-/* A passive child reached ESTABLISHED: move it to the accept queue; false
- * when the queue is full (the ACK is then dropped and the SYN-ACK retried). */
-bool gt_listen_child_established(gt_tcb *child);
+/* A passive child reached ESTABLISHED: give it its buffers and move it to the
+ * accept queue; GT_DROP_ACCEPT_QUEUE_FULL or GT_DROP_NO_MEMORY when it cannot
+ * (the ACK is then dropped and the SYN-ACK retried). */
+gt_drop_reason gt_listen_child_established(gt_tcb *child);
 void gt_listen_child_detach(gt_tcb *child);
 /* accept(): the first connection of the accept queue, detached; NULL if none. */
 gt_tcb *gt_listen_accept(gt_tcb *lst);

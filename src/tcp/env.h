@@ -34,9 +34,10 @@ typedef struct gt_tcp_env_ops {
 	/* tcb went from state from to tcb->state (after the trace event). */
 	void (*state_changed)(gt_tcp_env *env, struct gt_tcb *tcb, gt_tcp_state from);
 	/* A passive connection completed its handshake (RFC 9293 §3.10.7.4
-	 * fifth, SYN-RECEIVED): its listener queues it for accept(). False when
-	 * the accept queue is full: the engine then ignores the ACK. */
-	bool (*established)(gt_tcp_env *env, struct gt_tcb *tcb);
+	 * fifth, SYN-RECEIVED): the stack gives it its buffers and its listener
+	 * queues it for accept(). GT_DROP_NONE, or why not (accept queue full,
+	 * no memory): the engine then ignores the ACK. */
+	gt_drop_reason (*established)(gt_tcp_env *env, struct gt_tcb *tcb);
 	/* "Delete the TCB" (RFC 9293 §3.10.7.4): the connection is CLOSED, or a
 	 * passive one went back to LISTEN. The stack frees it and returns true,
 	 * unless a socket still holds it (to read EOF or the error): then the

@@ -4,6 +4,7 @@
  * TCB at all) in stack/stack.c. */
 #include "tcp/cc.h"
 #include "tcp/seq.h"
+#include "tcp/syncookie.h"
 #include "tcp/tcb.h"
 
 #include <errno.h>
@@ -365,10 +366,13 @@ static step_result step_ack(gt_tcb *tcb, const gt_segment *seg, gt_time_us now)
 			gt_tcp_send_reset_for(tcb->env, seg, now); /* <SEQ=SEG.ACK><CTL=RST> */
 			return STEP_DONE;
 		}
-		if (tcb->passive && !tcb->env->ops->established(tcb->env, tcb)) {
-			/* the accept queue is full: ignore the ACK, the SYN-ACK is
-			 * sent again and the peer's ACK with it */
-			drop(tcb, GT_DROP_ACCEPT_QUEUE_FULL, seg, now);
+		gt_drop_reason why =
+		    tcb->passive ? tcb->env->ops->established(tcb->env, tcb) : GT_DROP_NONE;
+		if (why != GT_DROP_NONE) {
+			/* the accept queue is full (or no memory for the buffers):
+			 * ignore the ACK, the SYN-ACK is sent again and the peer's
+			 * ACK with it */
+			drop(tcb, why, seg, now);
 			return STEP_DONE;
 		}
 		set_send_window(tcb, seg);
@@ -691,22 +695,73 @@ bool gt_tcb_syn_reopens(const gt_tcb *tcb, const gt_segment *seg)
 
 /* ---- §3.10.7.2: LISTEN, third: the SYN ---- */
 
-void gt_tcb_passive_open(gt_tcb *tcb, const gt_segment *syn, gt_time_us now)
+/* The variables of a connection made from syn, with our ISS iss. */
+static void passive_setup(gt_tcb *tcb, const gt_segment *syn, uint32_t iss, gt_time_us now)
 {
 	tcb->passive = true;
 	tcb->state = GT_TCP_LISTEN; /* the new connection starts as the listener's copy */
 	tcb->irs = syn->seq;
 	tcb->rcv_nxt = syn->seq + 1;
 	tcb->rcv_adv = tcb->rcv_nxt;
-	gt_tcb_init_sequence(tcb, now);
+	gt_tcb_set_iss(tcb, iss);
+	tcb->opened = true;
 	take_peer_mss(tcb, syn);
 	gt_tcb_negotiate(tcb, syn, now); /* RFC 7323, RFC 2018: the SYN's options */
 	tcb->snd_wnd = syn->wnd;         /* RFC 7323 §2.2: a SYN's window is never scaled */
 	tcb->max_snd_wnd = syn->wnd;
 	tcb->snd_wl1 = syn->seq;
 	gt_cc_init(tcb);
+}
+
+void gt_tcb_passive_open(gt_tcb *tcb, const gt_segment *syn, gt_time_us now)
+{
+	passive_setup(tcb, syn, gt_tcb_draw_iss(tcb, now), now);
 	gt_tcb_set_state(tcb, GT_TCP_SYN_RECEIVED, "rcv SYN", now);
 	/* <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>. Text on the SYN is not
 	 * acknowledged, so the peer sends it again after the handshake. */
 	gt_tcb_send_syn(tcb, false, now);
+}
+
+/* ---- SYN cookies (RFC 4987 §3.6, tcp/syncookie.h) ---- */
+
+void gt_tcb_syncookie_reply(gt_tcb *tmp, const gt_segment *syn, gt_time_us now)
+{
+	const gt_stack_config *cfg = tmp->env->cfg;
+	gt_conn_tuple c = gt_seg_tuple(syn);
+	passive_setup(tmp, syn, gt_syncookie_make(cfg->isn_key, &c, syn, now), now);
+	if (tmp->ts_ok) {
+		uint32_t ts_now = gt_tcb_ts_now(now);
+		tmp->ts_offset = gt_syncookie_tsval(ts_now, syn, tmp->sack_ok, tmp->ws_ok) - ts_now;
+	} else {
+		/* without TSval the cookie cannot keep the window scale or
+		 * SACK-permitted: offer neither (as Linux), or both ends would
+		 * disagree on the window's scale */
+		tmp->ws_ok = tmp->sack_ok = false;
+		tmp->rcv_wscale = tmp->snd_wscale = 0;
+	}
+	/* the SYN-ACK goes out as from SYN_RECEIVED, but nothing is kept: no
+	 * state change, no timer (the peer's SYN retransmission is ours) */
+	gt_tcb_send_ctl(tmp, GT_TCP_SYN | GT_TCP_ACK, tmp->iss, now);
+}
+
+void gt_tcb_syncookie_open(gt_tcb *tcb, const gt_segment *ack, const gt_syncookie *ck,
+                           gt_time_us now)
+{
+	/* the SYN the cookie stands for: what it kept of the peer's options */
+	gt_segment syn = {.seq = ck->irs, .flags = GT_TCP_SYN, .wnd = ack->wnd};
+	syn.src_addr = ack->src_addr;
+	syn.dst_addr = ack->dst_addr;
+	syn.src_port = ack->src_port;
+	syn.dst_port = ack->dst_port;
+	syn.opts.has_mss = true;
+	syn.opts.mss = ck->mss;
+	syn.opts.has_ts = ck->has_ts;
+	syn.opts.ts_val = ck->ts_val;
+	syn.opts.sack_permitted = ck->sack_ok;
+	syn.opts.has_wscale = ck->has_wscale;
+	syn.opts.wscale = ck->wscale;
+	passive_setup(tcb, &syn, ck->iss, now);
+	/* our SYN-ACK went out: SND.NXT = ISS + 1 (RFC 9293 §3.10.7.2) */
+	tcb->snd_nxt = tcb->snd_max = tcb->snd_sml = ck->iss + 1;
+	gt_tcb_set_state(tcb, GT_TCP_SYN_RECEIVED, "ACK with a valid SYN cookie", now);
 }

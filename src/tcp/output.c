@@ -39,7 +39,7 @@ static void send_segment(gt_tcb *tcb, uint32_t seq, uint8_t flags, uint32_t len,
 		h.opts.has_ts = tcb->ts_ok;
 	}
 	if (h.opts.has_ts) {
-		h.opts.ts_val = gt_tcb_ts_now(now);
+		h.opts.ts_val = gt_tcb_tsval(tcb, now);
 		/* RFC 7323 §3.2: TSecr is TS.Recent when ACK is set; a first SYN
 		 * has nothing to echo */
 		h.opts.ts_ecr = (flags & GT_TCP_ACK) ? tcb->ts_recent : 0;
@@ -446,7 +446,7 @@ void gt_tcb_on_ack_advance(gt_tcb *tcb, uint32_t acked, gt_time_us now)
 		 * TSval of the segment that caused it, retransmissions included,
 		 * so Karn's rule is not needed (RFC 7323 §4.2, RFC 6298 §3) and the
 		 * backoff ends with the first ACK after a timeout. */
-		uint32_t ticks = gt_tcb_ts_now(now) - tcb->rx_tsecr;
+		uint32_t ticks = gt_tcb_tsval(tcb, now) - tcb->rx_tsecr;
 		tcb->rx_tsecr_valid = false;
 		tcb->rtt_timing = false;
 		/* an echo from the future or the distant past is garbage */
@@ -492,7 +492,7 @@ void gt_tcb_on_ack_advance(gt_tcb *tcb, uint32_t acked, gt_time_us now)
 static void arm_eifel(gt_tcb *tcb, uint32_t pipe_prev, gt_time_us now)
 {
 	tcb->eifel = tcb->ts_ok;
-	tcb->eifel_tsval = gt_tcb_ts_now(now);
+	tcb->eifel_tsval = gt_tcb_tsval(tcb, now);
 	tcb->eifel_seq = tcb->snd_una;
 	tcb->pipe_prev = pipe_prev;
 }

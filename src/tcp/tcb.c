@@ -11,10 +11,16 @@
 
 gt_tcb *gt_tcb_new(gt_tcp_env *env)
 {
+	gt_tcb *tcb = malloc(sizeof(*tcb));
+	if (tcb)
+		gt_tcb_init(tcb, env);
+	return tcb;
+}
+
+void gt_tcb_init(gt_tcb *tcb, gt_tcp_env *env)
+{
 	const gt_stack_config *cfg = env->cfg;
-	gt_tcb *tcb = calloc(1, sizeof(*tcb));
-	if (!tcb)
-		return NULL;
+	memset(tcb, 0, sizeof(*tcb));
 	tcb->env = env;
 	tcb->state = GT_TCP_CLOSED;
 	tcb->sock = -1;
@@ -39,7 +45,6 @@ gt_tcb *gt_tcb_new(gt_tcp_env *env)
 	/* the scoreboard lives in the TCB: no allocation per segment */
 	tcb->scoreboard.ranges = tcb->sb_ranges;
 	tcb->scoreboard.max = GT_SACK_SCOREBOARD;
-	return tcb;
 }
 
 int gt_tcb_alloc_buffers(gt_tcb *tcb)
@@ -267,21 +272,24 @@ void gt_tcb_on_timers(gt_tcb *tcb, gt_time_us now)
 
 uint32_t gt_tcb_rcv_window(gt_tcb *tcb)
 {
-	if (!tcb->rcvbuf.data) {
+	/* RFC 7323 §2.3: the largest window the 16-bit field can carry */
+	uint32_t max_wnd = (uint32_t)65535 << tcb->rcv_wscale;
+	/* a half-open connection has no buffer yet (it comes with
+	 * ESTABLISHED): it offers the one it will have */
+	bool unbuffered = !tcb->rcvbuf.data;
+	if (unbuffered && gt_state_synchronized(tcb->state)) {
 		/* an orphan in TIME_WAIT gave its buffer back; keep offering the
 		 * window it had rather than announcing a zero window */
 		return seq_gt(tcb->rcv_adv, tcb->rcv_nxt) ? tcb->rcv_adv - tcb->rcv_nxt : 0;
 	}
-	uint32_t free_space = gt_ringbuf_free_space(&tcb->rcvbuf);
-	/* RFC 7323 §2.3: the largest window the 16-bit field can carry */
-	uint32_t max_wnd = (uint32_t)65535 << tcb->rcv_wscale;
+	uint32_t free_space = unbuffered ? tcb->rcvbuf_size : gt_ringbuf_free_space(&tcb->rcvbuf);
 	if (free_space > max_wnd)
 		free_space = max_wnd;
 	uint32_t right = tcb->rcv_nxt + free_space;
 	uint32_t cur = seq_gt(tcb->rcv_adv, tcb->rcv_nxt) ? tcb->rcv_adv - tcb->rcv_nxt : 0;
 	/* RFC 9293 §3.8.6.2.2 (receiver SWS avoidance): move the right edge only
 	 * by at least min(half the buffer, one MSS); never shrink it. */
-	uint32_t step = tcb->rcvbuf.cap / 2;
+	uint32_t step = (unbuffered ? tcb->rcvbuf_size : tcb->rcvbuf.cap) / 2;
 	if (tcb->snd_mss && tcb->snd_mss < step)
 		step = tcb->snd_mss;
 	if (seq_ge(right, tcb->rcv_adv) && (right - tcb->rcv_nxt) - cur >= step)
@@ -369,9 +377,19 @@ void gt_tcb_negotiate(gt_tcb *tcb, const gt_segment *syn, gt_time_us now)
 
 void gt_tcb_init_sequence(gt_tcb *tcb, gt_time_us now)
 {
+	gt_tcb_set_iss(tcb, gt_tcb_draw_iss(tcb, now));
+}
+
+uint32_t gt_tcb_draw_iss(const gt_tcb *tcb, gt_time_us now)
+{
 	const gt_stack_config *cfg = tcb->env->cfg;
-	tcb->iss = cfg->isn_fn ? cfg->isn_fn(cfg->isn_user, &tcb->tuple, now)
-	                       : gt_isn_generate(cfg->isn_key, &tcb->tuple, now);
+	return cfg->isn_fn ? cfg->isn_fn(cfg->isn_user, &tcb->tuple, now)
+	                   : gt_isn_generate(cfg->isn_key, &tcb->tuple, now);
+}
+
+void gt_tcb_set_iss(gt_tcb *tcb, uint32_t iss)
+{
+	tcb->iss = iss;
 	tcb->snd_una = tcb->iss;
 	tcb->snd_nxt = tcb->iss;
 	tcb->snd_max = tcb->iss;

@@ -44,6 +44,7 @@ typedef struct gt_tcb {
 	uint32_t acq_len;
 	uint32_t syn_len; /* children still in SYN_RECEIVED */
 	uint32_t backlog;
+	gt_time_us syncookie_last; /* when it last answered with a SYN cookie, or NEVER */
 	bool in_acq;
 	uint32_t last_ready; /* last GT_POLL* mask announced */
 	/* ---- end of the stack's part ---- */
@@ -96,6 +97,7 @@ typedef struct gt_tcb {
 	bool ws_ok;               /* RFC 7323 §2.2: both SYNs carried Window Scale */
 	uint8_t snd_wscale;       /* the peer's shift (Snd.Wind.Shift) */
 	uint8_t rcv_wscale;       /* ours (Rcv.Wind.Shift) */
+	uint32_t ts_offset;       /* added to our TS clock (a SYN cookie's SYN-ACK) */
 	uint32_t ts_recent;       /* RFC 7323 §4.3 TS.Recent */
 	gt_time_us ts_recent_age; /* when TS.Recent was set (RFC 7323 §5.5) */
 	uint32_t last_ack_sent;   /* RFC 7323 §4.3 Last.ACK.sent */
@@ -192,6 +194,9 @@ static inline bool gt_state_can_send(gt_tcp_state s)
 /* A TCB in CLOSED with the settings of env; NULL when out of memory. The
  * stack links it into its tables and frees it with gt_tcb_destroy. */
 gt_tcb *gt_tcb_new(gt_tcp_env *env);
+/* The same in caller's memory (a SYN cookie's SYN-ACK is built in one that
+ * lives only for the call); it holds nothing to free. */
+void gt_tcb_init(gt_tcb *tcb, gt_tcp_env *env);
 /* Frees the TCB and everything it holds (no event, nothing sent). The stack
  * has unlinked it. */
 void gt_tcb_destroy(gt_tcb *tcb);
@@ -229,6 +234,11 @@ uint32_t gt_tcb_rcv_window(gt_tcb *tcb);
 void gt_tcb_negotiate(gt_tcb *tcb, const gt_segment *syn, gt_time_us now);
 /* RFC 7323 §4.1: our TSval clock, 1 ms per tick. */
 uint32_t gt_tcb_ts_now(gt_time_us now);
+/* Our TSval on tcb at now (RFC 7323 §3.2). */
+static inline uint32_t gt_tcb_tsval(const gt_tcb *tcb, gt_time_us now)
+{
+	return gt_tcb_ts_now(now) + tcb->ts_offset;
+}
 /* RFC 7323 §2.3: the shift that lets a window of rcvbuf bytes be offered. */
 uint8_t gt_wscale_for(uint32_t rcvbuf);
 /* The shift this connection offers (RFC 7323 §2.3): for its receive buffer,
@@ -237,6 +247,10 @@ uint8_t gt_tcb_offered_wscale(const gt_tcb *tcb);
 
 /* Chooses the ISN (RFC 6528) and sets the send sequence variables. */
 void gt_tcb_init_sequence(gt_tcb *tcb, gt_time_us now);
+/* The ISS for tcb->tuple (RFC 6528, or the configured isn_fn). */
+uint32_t gt_tcb_draw_iss(const gt_tcb *tcb, gt_time_us now);
+/* The sequence space from a given ISS (gt_tcb_init_sequence draws one). */
+void gt_tcb_set_iss(gt_tcb *tcb, uint32_t iss);
 
 /* ---- output.c ---- */
 /* Sends what the windows allow (data, FIN), or a pending ACK. */
@@ -307,9 +321,21 @@ gt_drop_reason gt_tcb_icmp_error(gt_tcb *tcb, const gt_icmp_error *e, gt_time_us
 /* SEGMENT ARRIVES for a tcb in any state but LISTEN/CLOSED (RFC 9293 §3.10.7.3-4). */
 void gt_tcb_input(gt_tcb *tcb, const gt_segment *seg, gt_time_us now);
 /* RFC 9293 §3.10.7.2 third, for the new connection a listener made for a SYN
- * (tuple set, buffers allocated): take the SYN's sequence number and options,
- * choose the ISN, enter SYN_RECEIVED and send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>. */
+ * (tuple set; no buffers yet: they come with ESTABLISHED): take the SYN's
+ * sequence number and options, choose the ISN, enter SYN_RECEIVED and send
+ * <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>. */
 void gt_tcb_passive_open(gt_tcb *tcb, const gt_segment *syn, gt_time_us now);
+/* SYN cookies (RFC 4987 §3.6, tcp/syncookie.h). The SYN-ACK for syn with a
+ * cookie as ISN (and, with timestamps, the options in TSval), built in tmp
+ * (gt_tcb_init'ed with the listener's settings, tuple set), which keeps
+ * nothing afterwards. */
+void gt_tcb_syncookie_reply(gt_tcb *tmp, const gt_segment *syn, gt_time_us now);
+struct gt_syncookie;
+/* A new connection (tuple set) for the ACK of a valid cookie, in
+ * SYN_RECEIVED as if it had sent the SYN-ACK: gt_tcb_input(ack) then
+ * completes the handshake. */
+void gt_tcb_syncookie_open(gt_tcb *tcb, const gt_segment *ack, const struct gt_syncookie *ck,
+                           gt_time_us now);
 /* RFC 9293 §3.10.7.4 fourth with RFC 6191 §2: a new SYN, above the old
  * sequence space, that may reopen a connection in TIME_WAIT (when a listener
  * is there to take it; the stack decides). */

@@ -559,8 +559,9 @@ static size_t allocated_bytes(void)
 }
 
 /* 100k SYNs from random addresses and ports against one listener: the TCBs
- * never exceed max_conns, each SYN either makes a child or is counted as a
- * queue/limit drop, and memory stays within max_conns connections. */
+ * never exceed max_conns, each SYN either makes a child or is answered with
+ * a SYN cookie (RFC 4987 §3.6: the queue or the listeners' share is full),
+ * and memory stays within max_conns half-open connections. */
 static void syn_flood(uint32_t backlog, unsigned syns, uint64_t seed)
 {
 	fz_ctx *c = malloc(sizeof *c);
@@ -580,9 +581,9 @@ static void syn_flood(uint32_t backlog, unsigned syns, uint64_t seed)
 	c->want = GT_TCP_SYN_RECEIVED; /* keep fz_app from closing accepted children */
 
 	size_t base = allocated_bytes(), peak = base;
-	/* what one connection may hold: its TCB, both buffers, the ranges */
-	size_t per_conn = sizeof(gt_tcb) + c->cfg.sndbuf + c->cfg.rcvbuf +
-	                  c->cfg.reasm_max_ranges * sizeof(gt_reasm_range) + 512;
+	/* what one half-open connection may hold: its TCB and the allocator's
+	 * overhead; no buffers before ESTABLISHED */
+	size_t per_conn = sizeof(gt_tcb) + 64;
 	const gt_stack_counters *k = gt_stack_get_counters(c->st);
 	gen g = {.x = seed};
 	uint64_t made = 0, dropped = 0, dup = 0;
@@ -599,16 +600,17 @@ static void syn_flood(uint32_t backlog, unsigned syns, uint64_t seed)
 		uint64_t before_drops = k->drop[GT_DROP_SYN_QUEUE_FULL] +
 		                        k->drop[GT_DROP_ACCEPT_QUEUE_FULL] +
 		                        k->drop[GT_DROP_CONN_LIMIT];
+		before_drops += k->syncookies_sent;
 		uint64_t before_made = c->syn_received;
 		size_t len = fz_build(c, GT_TCP_SYN, (uint32_t)rnd(&g), 0, 8192, &mss, NULL, 0);
 		fz_input(c, c->pkt, len);
 		uint64_t d_drop = k->drop[GT_DROP_SYN_QUEUE_FULL] +
-		                  k->drop[GT_DROP_ACCEPT_QUEUE_FULL] + k->drop[GT_DROP_CONN_LIMIT] -
-		                  before_drops;
+		                  k->drop[GT_DROP_ACCEPT_QUEUE_FULL] + k->drop[GT_DROP_CONN_LIMIT] +
+		                  k->syncookies_sent - before_drops;
 		uint64_t d_made = c->syn_received - before_made;
 		if (d_drop + d_made != 1)
-			fail_msg("SYN %u: %" PRIu64 " children, %" PRIu64 " drops", i, d_made,
-			         d_drop);
+			fail_msg("SYN %u: %" PRIu64 " children, %" PRIu64 " drops or cookies", i,
+			         d_made, d_drop);
 		made += d_made;
 		dropped += d_drop;
 		assert_true(c->st->tcb_count <= c->cfg.max_conns);
@@ -618,12 +620,17 @@ static void syn_flood(uint32_t backlog, unsigned syns, uint64_t seed)
 		peak = now_bytes > peak ? now_bytes : peak;
 	}
 	printf("syn flood (backlog %u, max_conns %u): %u SYNs, %" PRIu64 " children, %" PRIu64
-	       " dropped (syn_queue_full %" PRIu64 ", conn_limit %" PRIu64 "), %" PRIu64
+	       " answered with a cookie or dropped (cookies %" PRIu64 ", syn_queue_full %" PRIu64
+	       ", conn_limit %" PRIu64 "), %" PRIu64
 	       " repeated tuples, peak heap +%zu bytes (bound %zu)\n",
-	       backlog, c->cfg.max_conns, syns, made, dropped, k->drop[GT_DROP_SYN_QUEUE_FULL],
-	       k->drop[GT_DROP_CONN_LIMIT], dup, peak - base, c->cfg.max_conns * per_conn);
+	       backlog, c->cfg.max_conns, syns, made, dropped, k->syncookies_sent,
+	       k->drop[GT_DROP_SYN_QUEUE_FULL], k->drop[GT_DROP_CONN_LIMIT], dup, peak - base,
+	       c->cfg.max_conns * per_conn);
 	fflush(stdout);
 	assert_true(made > 0 && dropped > 0);
+	assert_true(k->syncookies_sent == dropped); /* every SYN answered */
+	/* the listeners' share (max_conns - max_conns/16) is never exceeded */
+	assert_true(made <= syns && c->st->tcb_count <= c->st->passive_limit);
 	assert_true(made + dropped + dup == syns);
 	if (base)
 		assert_true(peak - base <= c->cfg.max_conns * per_conn);
@@ -669,7 +676,9 @@ static void test_time_wait_recycled(void **state)
 	assert_int_equal(c->syn_received - made_before, 4);
 	assert_int_equal(c->tw_ended - tw_before, 4 - (FZ_MAX_CONNS - 1 - n_tw));
 	assert_int_equal(c->st->tw_count, n_tw - 4);
-	assert_int_equal(k->drop[GT_DROP_SYN_QUEUE_FULL], 2 * FZ_MAX_CONNS - 4);
+	/* the others were answered with SYN cookies, keeping nothing */
+	assert_int_equal(k->syncookies_sent, 2 * FZ_MAX_CONNS - 4);
+	assert_int_equal(k->drop[GT_DROP_SYN_QUEUE_FULL], 0);
 	fz_teardown(c);
 	free(c);
 }

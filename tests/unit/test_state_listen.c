@@ -213,9 +213,16 @@ static void test_listen_syn_without_mss_uses_536(void **state)
 	fx_expect_none(&F);
 }
 
-/* Backlog: a full SYN queue drops (and counts) the SYN; no RST (the peer retries). */
+static void no_syncookies(fx_opts *o)
+{
+	o->cfg.syncookies = GT_SYNCOOKIES_OFF;
+}
+
+/* Backlog, SYN cookies off: a full SYN queue drops (and counts) the SYN; no
+ * RST (the peer retries). */
 static void test_listen_backlog_full(void **state)
 {
+	fx_reinit_with(no_syncookies);
 	F.opts.backlog = 1;
 	fx_listen(&F);
 	fx_send(&F, GT_TCP_SYN, 1000, 0, 8192, NULL, 0);
