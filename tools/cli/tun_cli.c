@@ -365,6 +365,9 @@ void tun_run_print_counters(const tun_run *r, FILE *f)
 	    {"conns_reset", sc->conns_reset},
 	    {"conns_timedout", sc->conns_timedout},
 	    {"rx_icmp_errors", sc->rx_icmp_errors},
+	    {"syncookies_sent", sc->syncookies_sent},
+	    {"syncookies_ok", sc->syncookies_ok},
+	    {"syncookies_bad", sc->syncookies_bad},
 	    {"drops", sc->drops},
 	};
 	fputs("glasstcp: counters:", f);
