@@ -7,13 +7,15 @@
 # SACK/TS/WS layouts real stacks send. glasstcp's SYN-ACKs to those sources
 # come back into the namespace and an nftables rule drops (and counts) them:
 # nobody answers, as with a real flood, so every half-open connection stays
-# half-open until it times out and the listener's SYN queue (511) stays full.
+# half-open until it times out (~2 min: longer than the test) and the
+# listener's SYN queue (backlog 511) stays full.
 #
 # While the flood runs, curl (the kernel's TCP, same namespace) fetches a 1 MB
 # file 20 times, each on a new connection. Asserted:
 #   - every fetch succeeds, byte-exact (sha256), within generous timeouts:
 #     the SYN queue overflowed (syn_queue_full drops or SYN cookies sent) and
-#     curl still got in, which needs SYN cookies (RFC 4987 §3.6);
+#     curl still got in, which needs SYN cookies (RFC 4987 §3.6): with them,
+#     every fetch's connection was made from a valid cookie (syncookies_ok);
 #   - the flood arrived: glasstcp read at least the SYNs sent minus the ones
 #     the TUN device's queue dropped (it says how many), and most of them;
 #     the flood was still running when the last fetch ended;
