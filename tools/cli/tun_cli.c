@@ -347,6 +347,39 @@ void tun_run_print_drops(const tun_run *r, FILE *f)
 	}
 }
 
+void tun_run_print_counters(const tun_run *r, FILE *f)
+{
+	const gt_stack_counters *sc = gt_stack_get_counters(r->st);
+	const struct {
+		const char *name;
+		uint64_t v;
+	} c[] = {
+	    {"rx_packets", sc->rx_packets},
+	    {"rx_segments", sc->rx_segments},
+	    {"tx_segments", sc->tx_segments},
+	    {"tx_rexmits", sc->tx_rexmits},
+	    {"tx_rsts", sc->tx_rsts},
+	    {"tx_challenge_acks", sc->tx_challenge_acks},
+	    {"tx_keepalive_probes", sc->tx_keepalive_probes},
+	    {"conns_opened", sc->conns_opened},
+	    {"conns_reset", sc->conns_reset},
+	    {"conns_timedout", sc->conns_timedout},
+	    {"rx_icmp_errors", sc->rx_icmp_errors},
+	    {"syncookies_sent", sc->syncookies_sent},
+	    {"syncookies_ok", sc->syncookies_ok},
+	    {"syncookies_bad", sc->syncookies_bad},
+	    {"drops", sc->drops},
+	};
+	fputs("glasstcp: counters:", f);
+	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
+		fprintf(f, " %s=%llu", c[i].name, (unsigned long long)c[i].v);
+	for (int d = 0; d < GT_DROP_REASON_COUNT; d++)
+		if (sc->drop[d])
+			fprintf(f, " drop.%s=%llu", gt_drop_reason_name((gt_drop_reason)d),
+			        (unsigned long long)sc->drop[d]);
+	fputc('\n', f);
+}
+
 int tun_run_finish(tun_run *r)
 {
 	int status = 0;

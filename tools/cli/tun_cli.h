@@ -62,6 +62,10 @@ int tun_run_start(tun_run *r, const tun_opts *o);
 int tun_run_loop(tun_run *r, const gt_tun_app *app);
 /* Drops summary: "drops: ..." (no newline) on f. */
 void tun_run_print_drops(const tun_run *r, FILE *f);
+/* The stack's counters, one line: "glasstcp: counters: rx_packets=N
+ * rx_segments=N ... drop.REASON=N" (every counter of gt_stack_counters, and
+ * the drop reasons that are not 0), for scripts to read. */
+void tun_run_print_counters(const tun_run *r, FILE *f);
 /* Frees everything; 0, or 1 with a message when an output could not be
  * written. */
 int tun_run_finish(tun_run *r);

@@ -185,6 +185,7 @@ int gt_cli_up(int argc, char **argv)
 		    (unsigned long long)sc->orphans_timedout,
 		    (unsigned long long)sc->orphans_reset_overflow);
 	fputc('\n', stderr);
+	tun_run_print_counters(&r, stderr);
 
 	for (size_t i = 0; i < a.nsvc; i++)
 		gt_service_free(a.svc[i]);
