@@ -761,7 +761,11 @@ void gt_tcb_syncookie_open(gt_tcb *tcb, const gt_segment *ack, const gt_syncooki
 	syn.opts.has_wscale = ck->has_wscale;
 	syn.opts.wscale = ck->wscale;
 	passive_setup(tcb, &syn, ck->iss, now);
-	/* our SYN-ACK went out: SND.NXT = ISS + 1 (RFC 9293 §3.10.7.2) */
+	/* our SYN-ACK went out: SND.NXT = ISS + 1 (RFC 9293 §3.10.7.2), with
+	 * the window it offered (unscaled, RFC 7323 §2.2), in which data on
+	 * this ACK may come */
 	tcb->snd_nxt = tcb->snd_max = tcb->snd_sml = ck->iss + 1;
+	uint32_t wnd = gt_tcb_rcv_window(tcb);
+	tcb->rcv_adv = tcb->rcv_nxt + (wnd > 65535 ? 65535 : wnd);
 	gt_tcb_set_state(tcb, GT_TCP_SYN_RECEIVED, "ACK with a valid SYN cookie", now);
 }

@@ -211,6 +211,13 @@ static void test_jsonl_segments(void **state)
 	    "\"conn\":\"192.0.2.1:49152>192.0.2.2:80\",\"flags\":\"PA\",\"seq\":1,\"ack\":2,"
 	    "\"win\":64240,\"len\":100,\"rexmit\":true}\n");
 	free(m.buf);
+	/* a SYN cookie's SYN-ACK says so */
+	mem_open(&m);
+	gt_event ck = seg_event(GT_EV_TX, "server", 7, SA, 99, 12346, 0);
+	ck.seg.syncookie = true;
+	assert_int_equal(gt_trace_jsonl_write(m.f, &ck), 0);
+	assert_non_null(strstr(mem_close(&m), "\"len\":0,\"syncookie\":true}\n"));
+	free(m.buf);
 }
 
 static void test_jsonl_drop(void **state)
