@@ -98,7 +98,9 @@ int gt_sock_set_keepalive(gt_stack *st, int s, const gt_keepalive *ka, gt_time_u
  *                  gt_close an ABORT, RFC 9293 §3.10.5; with a time gt_close
  *                  is the normal CLOSE and a blocking caller may wait up to it)
  *                SO_KEEPALIVE (gt_sock_set_keepalive with the socket's values)
- *                SO_REUSEADDR (recorded; bind already reuses TIME_WAIT ports)
+ *                SO_REUSEADDR (without it gt_bind is -EADDRINUSE while any
+ *                  connection, TIME_WAIT included, has that local port; with
+ *                  it only a listener or bound socket there conflicts)
  *                SO_RCVBUF, SO_SNDBUF (bytes, GT_SOCKBUF_MIN..GT_SOCKBUF_MAX; only
  *                  before connect/listen, else -EISCONN; read back as set,
  *                  not doubled as Linux does)
@@ -189,6 +191,14 @@ int gt_sock_soft_error(gt_stack *st, int s);
 int gt_sock_state(const gt_stack *st, int s);
 /* The connection tuple (local first); -ENOTCONN when none. */
 int gt_sock_tuple(const gt_stack *st, int s, gt_conn_tuple *out);
+/* getsockname()/getpeername() as BSD has them: a struct sockaddr_in (AF_INET,
+ * network byte order) in addr, cut to *len bytes, *len set to its full size.
+ * gt_getsockname of a socket not bound gives 0.0.0.0:0; gt_getpeername is
+ * -ENOTCONN for a listener, in SYN_SENT and once CLOSED (as Linux's).
+ * -EBADF, -EINVAL (NULL). */
+struct sockaddr;
+int gt_getsockname(const gt_stack *st, int s, struct sockaddr *addr, size_t *len);
+int gt_getpeername(const gt_stack *st, int s, struct sockaddr *addr, size_t *len);
 /* Bytes readable now / bytes queued but not acknowledged. */
 size_t gt_sock_readable(const gt_stack *st, int s);
 size_t gt_sock_unacked(const gt_stack *st, int s);

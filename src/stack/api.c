@@ -4,7 +4,9 @@
 #include "stack/stack_impl.h"
 #include "tcp/seq.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <string.h>
 
 #define GT_DEFAULT_BACKLOG 128
@@ -42,9 +44,11 @@ int gt_bind(gt_stack *st, int s, uint32_t addr, uint16_t port)
 		if (port == 0)
 			return -EADDRINUSE;
 	}
-	/* Only another bound socket or listener conflicts: connections that
-	 * merely use the port (in TIME_WAIT, say) do not, as with SO_REUSEADDR. */
-	if (gt_stack_lookup(st, addr, port, 0, 0))
+	/* A bound socket or listener on the port always conflicts; connections
+	 * that use it (in TIME_WAIT, say, after a server's restart) do only
+	 * without SO_REUSEADDR, as in BSD and Linux */
+	if (gt_stack_lookup(st, addr, port, 0, 0) ||
+	    (!tcb->reuseaddr && gt_stack_port_in_use(st, addr, port)))
 		return -EADDRINUSE;
 	tcb->tuple.local_addr = addr;
 	tcb->tuple.local_port = port;
@@ -431,6 +435,42 @@ int gt_sock_tuple(const gt_stack *st, int s, gt_conn_tuple *out)
 		return -ENOTCONN;
 	*out = tcb->tuple;
 	return 0;
+}
+
+static int put_sockaddr(uint32_t addr, uint16_t port, struct sockaddr *out, size_t *len)
+{
+	if (!out || !len)
+		return -EINVAL;
+	struct sockaddr_in sin;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(addr);
+	sin.sin_port = htons(port);
+	memcpy(out, &sin, *len < sizeof(sin) ? *len : sizeof(sin));
+	*len = sizeof(sin);
+	return 0;
+}
+
+int gt_getsockname(const gt_stack *st, int s, struct sockaddr *addr, size_t *len)
+{
+	const gt_tcb *tcb = gt_stack_sock_tcb(st, s);
+	if (!tcb)
+		return -EBADF;
+	bool named = tcb->bound || tcb->opened;
+	return put_sockaddr(named ? tcb->tuple.local_addr : 0, named ? tcb->tuple.local_port : 0,
+	                    addr, len);
+}
+
+int gt_getpeername(const gt_stack *st, int s, struct sockaddr *addr, size_t *len)
+{
+	const gt_tcb *tcb = gt_stack_sock_tcb(st, s);
+	if (!tcb)
+		return -EBADF;
+	/* as Linux's inet_getname: no peer yet (SYN_SENT) or any more (CLOSED) */
+	if (tcb->state == GT_TCP_LISTEN || tcb->state == GT_TCP_CLOSED ||
+	    tcb->state == GT_TCP_SYN_SENT || tcb->tuple.remote_port == 0)
+		return -ENOTCONN;
+	return put_sockaddr(tcb->tuple.remote_addr, tcb->tuple.remote_port, addr, len);
 }
 
 size_t gt_sock_readable(const gt_stack *st, int s)

@@ -270,6 +270,16 @@ void gt_stack_hash_remove(gt_stack *st, gt_tcb *tcb)
 	tcb->bound = false;
 }
 
+bool gt_stack_port_in_use(const gt_stack *st, uint32_t addr, uint16_t port)
+{
+	/* bind() is rare: a walk over every TCB, not an index per port */
+	for (const gt_tcb *t = st->all; t; t = t->all_next)
+		if (t->bound && t->tuple.local_port == port && t->tuple.local_addr == addr &&
+		    t->state != GT_TCP_CLOSED)
+			return true;
+	return false;
+}
+
 uint16_t gt_stack_pick_port(gt_stack *st, uint32_t raddr, uint16_t rport)
 {
 	uint32_t lo = st->cfg.ephemeral_lo, range = (uint32_t)st->cfg.ephemeral_hi - lo + 1;

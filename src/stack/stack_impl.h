@@ -66,6 +66,8 @@ gt_tcb *gt_stack_lookup(gt_stack *st, uint32_t laddr, uint16_t lport, uint32_t r
                         uint16_t rport);
 void gt_stack_hash_insert(gt_stack *st, gt_tcb *tcb);
 void gt_stack_hash_remove(gt_stack *st, gt_tcb *tcb);
+/* Whether a connection (any state, TIME_WAIT included) has local addr:port. */
+bool gt_stack_port_in_use(const gt_stack *st, uint32_t addr, uint16_t port);
 /* Picks a free ephemeral port for tcb's remote end (RFC 6056 §3.3.3 style);
  * returns 0 when none is free. */
 uint16_t gt_stack_pick_port(gt_stack *st, uint32_t raddr, uint16_t rport);

@@ -5,6 +5,7 @@
 #include "fixture.h"
 #include "stack/stack_impl.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <linux/tcp.h>
 #include <netinet/in.h>
@@ -139,6 +140,69 @@ static void test_reuseaddr(void **state)
 	assert_int_equal(set_int(s, SOL_SOCKET, SO_REUSEADDR, 1), 0);
 	assert_int_equal(get_int(s, SOL_SOCKET, SO_REUSEADDR), 1);
 	assert_int_equal(gt_bind(F.st, s, 0, 8080), 0);
+}
+
+static void test_getsockname_getpeername(void **state)
+{
+	int s = gt_socket(F.st);
+	struct sockaddr_in sin;
+	size_t len = sizeof(sin);
+	assert_int_equal(gt_getsockname(F.st, s, (struct sockaddr *)&sin, &len), 0);
+	assert_int_equal(sin.sin_family, AF_INET);
+	assert_int_equal(sin.sin_port, 0);
+	assert_int_equal(sin.sin_addr.s_addr, 0);
+	assert_int_equal(gt_getpeername(F.st, s, (struct sockaddr *)&sin, &len), -ENOTCONN);
+	assert_int_equal(gt_getsockname(F.st, 999, (struct sockaddr *)&sin, &len), -EBADF);
+	assert_int_equal(gt_getsockname(F.st, s, NULL, &len), -EINVAL);
+	fx_established(&F);
+	len = sizeof(sin);
+	assert_int_equal(gt_getsockname(F.st, F.sock, (struct sockaddr *)&sin, &len), 0);
+	assert_int_equal(len, sizeof(sin));
+	assert_int_equal(ntohl(sin.sin_addr.s_addr), FX_LOCAL_ADDR);
+	assert_int_equal(ntohs(sin.sin_port), FX_LISTEN_PORT);
+	assert_int_equal(gt_getpeername(F.st, F.sock, (struct sockaddr *)&sin, &len), 0);
+	assert_int_equal(ntohl(sin.sin_addr.s_addr), FX_PEER_ADDR);
+	assert_int_equal(ntohs(sin.sin_port), F.rport);
+	assert_int_equal(gt_getpeername(F.st, F.lsock, (struct sockaddr *)&sin, &len), -ENOTCONN);
+	/* a short buffer is filled as far as it goes; len says the full size */
+	uint8_t two[2] = {0};
+	len = sizeof(two);
+	assert_int_equal(gt_getpeername(F.st, F.sock, (struct sockaddr *)two, &len), 0);
+	assert_int_equal(len, sizeof(sin));
+	uint16_t family;
+	memcpy(&family, two, sizeof(family));
+	assert_int_equal(family, AF_INET);
+}
+
+/* A server restarts while its old connection sits in TIME_WAIT on its port:
+ * without SO_REUSEADDR bind() is EADDRINUSE, with it the new listener binds,
+ * and a new SYN on the old 4-tuple (above its sequence space) reopens it
+ * (RFC 9293 §3.10.7.4, RFC 6191 §2). */
+static void test_reuseaddr_server_restart(void **state)
+{
+	fx_established(&F); /* passive: accepted from the listener on port 80 */
+	fx_goto(&F, GT_TCP_TIME_WAIT);
+	assert_int_equal(gt_close(F.st, F.sock, F.now), 0);
+	assert_int_equal(gt_close(F.st, F.lsock, F.now), 0);
+	fx_drain(&F);
+	int s = gt_socket(F.st);
+	assert_int_equal(gt_bind(F.st, s, 0, FX_LISTEN_PORT), -EADDRINUSE);
+	assert_int_equal(gt_bind(F.st, s, 0, FX_LISTEN_PORT + 1), 0); /* another port is free */
+	int r = gt_socket(F.st);
+	assert_int_equal(set_int(r, SOL_SOCKET, SO_REUSEADDR, 1), 0);
+	assert_int_equal(gt_bind(F.st, r, 0, FX_LISTEN_PORT), 0);
+	assert_int_equal(gt_listen(F.st, r, 8, F.now), 0);
+	/* a listener owns the port now: even SO_REUSEADDR does not share it */
+	int t = gt_socket(F.st);
+	assert_int_equal(set_int(t, SOL_SOCKET, SO_REUSEADDR, 1), 0);
+	assert_int_equal(gt_bind(F.st, t, 0, FX_LISTEN_PORT), -EADDRINUSE);
+	/* the old peer connects again: the TIME_WAIT 4-tuple is reopened */
+	fx_assert_state(&F, GT_TCP_TIME_WAIT);
+	fx_send(&F, GT_TCP_SYN, F.peer_snd_nxt + 100000, 0, 8192, NULL, 0);
+	const fx_pkt *p = fx_pop(&F);
+	assert_int_equal(p->seg.flags, GT_TCP_SYN | GT_TCP_ACK);
+	assert_int_equal(p->seg.ack, F.peer_snd_nxt + 100001);
+	fx_assert_state(&F, GT_TCP_SYN_RECEIVED);
 }
 
 static void test_buffer_sizes(void **state)
@@ -404,6 +468,8 @@ int main(void)
 	    FX_TEST(test_linger_time_closes_normally),
 	    FX_TEST(test_keepalive_options),
 	    FX_TEST(test_reuseaddr),
+	    FX_TEST(test_reuseaddr_server_restart),
+	    FX_TEST(test_getsockname_getpeername),
 	    FX_TEST(test_buffer_sizes),
 	    FX_TEST(test_nodelay_per_connection),
 	    FX_TEST(test_maxseg),
