@@ -171,6 +171,15 @@ typedef struct gt_sock_info {
 	uint32_t probes;          /* keep-alive probes unanswered */
 	gt_time_us since_recv_us; /* since the last acceptable segment arrived, at the
 	                             latest time the stack was given (input or timers) */
+	/* RFC 4898 statistics, as Linux's tcp_info has them */
+	uint64_t bytes_acked;       /* SND.UNA advanced by (the SYN and FIN count, as Linux) */
+	uint64_t bytes_received;    /* in-order data received */
+	uint64_t bytes_sent;        /* data sent, retransmissions included */
+	uint64_t bytes_retrans;     /* data retransmitted */
+	uint32_t segs_out, segs_in; /* segments sent / received */
+	uint32_t data_segs_out, data_segs_in; /* of which carried data */
+	gt_time_us since_data_sent_us;        /* since data last went (0: never sent) */
+	gt_time_us since_data_recv_us;        /* since data last came (0: never came) */
 } gt_sock_info;
 /* 0 and *out, -EBADF, -EINVAL (out NULL). On a socket without a connection
  * the state is CLOSED (or LISTEN) and the sizes the configured ones. */

@@ -83,6 +83,18 @@ int gt_sock_get_info(const gt_stack *st, int s, gt_sock_info *out)
 	out->probes = tcb->ka_probes_out;
 	if (gt_state_synchronized(tcb->state) && st->last_now > tcb->ka_since)
 		out->since_recv_us = st->last_now - tcb->ka_since;
+	out->bytes_acked = tcb->acked_total;
+	out->bytes_received = tcb->bytes_received;
+	out->bytes_sent = tcb->bytes_sent;
+	out->bytes_retrans = tcb->bytes_retrans;
+	out->segs_out = tcb->segs_out;
+	out->segs_in = tcb->segs_in;
+	out->data_segs_out = tcb->data_segs_out;
+	out->data_segs_in = tcb->data_segs_in;
+	if (tcb->data_segs_out && st->last_now > tcb->last_data_sent)
+		out->since_data_sent_us = st->last_now - tcb->last_data_sent;
+	if (tcb->data_segs_in && st->last_now > tcb->last_data_recv)
+		out->since_data_recv_us = st->last_now - tcb->last_data_recv;
 	fill_options(tcb, out);
 	if (gt_state_synchronized(tcb->state) || tcb->state == GT_TCP_SYN_SENT ||
 	    tcb->state == GT_TCP_SYN_RECEIVED)

@@ -307,6 +307,16 @@ static int get_tcp_info(const gt_stack *st, int s, void *val, size_t *len)
 	ti.tcpi_notsent_bytes = in.unsent;
 	ti.tcpi_probes = (uint8_t)(in.probes > 255 ? 255 : in.probes);
 	ti.tcpi_last_ack_recv = clamp32(in.since_recv_us / 1000);
+	ti.tcpi_last_data_sent = clamp32(in.since_data_sent_us / 1000);
+	ti.tcpi_last_data_recv = clamp32(in.since_data_recv_us / 1000);
+	ti.tcpi_bytes_acked = in.bytes_acked;
+	ti.tcpi_bytes_received = in.bytes_received;
+	ti.tcpi_bytes_sent = in.bytes_sent;
+	ti.tcpi_bytes_retrans = in.bytes_retrans;
+	ti.tcpi_segs_out = in.segs_out;
+	ti.tcpi_segs_in = in.segs_in;
+	ti.tcpi_data_segs_out = in.data_segs_out;
+	ti.tcpi_data_segs_in = in.data_segs_in;
 	size_t n = *len < sizeof(ti) ? *len : sizeof(ti);
 	memcpy(val, &ti, n);
 	*len = n;

@@ -166,6 +166,7 @@ static void receive_text(gt_tcb *tcb, uint32_t seq, const uint8_t *data, uint32_
 		bool had_gap = !gt_reasm_empty(&tcb->reasm);
 		uint32_t nxt = gt_reasm_pull(&tcb->reasm, tcb->rcv_nxt);
 		rb->len += nxt - tcb->rcv_nxt;
+		tcb->bytes_received += len + (nxt - tcb->rcv_nxt);
 		tcb->rcv_nxt = nxt;
 		/* RFC 5681 §4.2: ACK at once a segment that fills all or part of a
 		 * gap (held data lay above it) */
@@ -261,6 +262,7 @@ static void syn_sent_input(gt_tcb *tcb, const gt_segment *seg, gt_time_us now)
 	tcb->rx_tsecr_valid = tcb->ts_ok && has_ack;
 	tcb->rx_tsecr = seg->opts.ts_ecr;
 	if (has_ack) {
+		tcb->acked_total += seg->ack - tcb->snd_una;
 		tcb->snd_una = seg->ack;
 		set_send_window(tcb, seg);
 		established(tcb, "rcv SYN,ACK", now);
@@ -391,6 +393,7 @@ static step_result step_ack(gt_tcb *tcb, const gt_segment *seg, gt_time_us now)
 	uint32_t newly_sacked = gt_sack_update(tcb, seg);
 	if (seq_gt(seg->ack, tcb->snd_una)) {
 		uint32_t acked = seg->ack - tcb->snd_una;
+		tcb->acked_total += seg->ack - tcb->snd_una;
 		tcb->snd_una = seg->ack;
 		gt_tcb_on_ack_advance(tcb, acked, now);
 	} else if (seg->ack == tcb->snd_una && tcb->snd_max != tcb->snd_una &&
@@ -647,6 +650,11 @@ static void take_ts_recent(gt_tcb *tcb, const gt_segment *seg, gt_time_us now)
 
 void gt_tcb_input(gt_tcb *tcb, const gt_segment *seg, gt_time_us now)
 {
+	tcb->segs_in++;
+	if (seg->payload_len) {
+		tcb->data_segs_in++;
+		tcb->last_data_recv = now;
+	}
 	if (tcb->state == GT_TCP_SYN_SENT) {
 		syn_sent_input(tcb, seg, now);
 		return;

@@ -95,6 +95,13 @@ static void send_segment(gt_tcb *tcb, uint32_t seq, uint8_t flags, uint32_t len,
 	}
 	if (rexmit)
 		tcb->total_retrans++;
+	tcb->segs_out++;
+	if (len) {
+		tcb->data_segs_out++;
+		tcb->bytes_sent += len;
+		tcb->bytes_retrans += rexmit ? len : 0;
+		tcb->last_data_sent = now;
+	}
 	size_t hl = gt_wire_write_headers(env->txbuf, &h, len, env->ip_id++);
 	if (len)
 		gt_ringbuf_peek(&tcb->sndbuf, seq - tcb->snd_buf_seq, env->txbuf + hl, len);

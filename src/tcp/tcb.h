@@ -156,6 +156,13 @@ typedef struct gt_tcb {
 	gt_time_us linger_us;
 	bool reuseaddr;         /* SO_REUSEADDR: recorded (bind already allows TIME_WAIT reuse) */
 	uint32_t total_retrans; /* segments retransmitted (TCP_INFO) */
+	/* RFC 4898 (TCP_INFO) per-connection statistics */
+	uint64_t acked_total;    /* SND.UNA advanced by (SYN and FIN count, as Linux) */
+	uint64_t bytes_received; /* RCV.NXT advanced by with data */
+	uint64_t bytes_sent;     /* data bytes sent, retransmissions included */
+	uint64_t bytes_retrans;  /* data bytes retransmitted */
+	uint32_t segs_out, segs_in, data_segs_out, data_segs_in;
+	gt_time_us last_data_sent, last_data_recv;
 
 	int error;      /* pending error (negative errno) */
 	int soft_error; /* RFC 1122 §4.2.3.9: the last ICMP soft error, for SO_ERROR */
