@@ -292,6 +292,31 @@ static bool end_unsynchronized(gt_stack *st, gt_tcb *tcb, const char *cause, gt_
 	}
 }
 
+/* RFC 9293 §3.10.5 ABORT, with the cause the trace shows. */
+static int abort_because(gt_stack *st, int s, const char *cause, gt_time_us now)
+{
+	gt_tcb *tcb = gt_stack_sock_tcb(st, s);
+	if (!tcb)
+		return -EBADF;
+	gt_stack_sock_release(st, s);
+	if (end_unsynchronized(st, tcb, cause, now))
+		return 0;
+	switch (tcb->state) {
+	case GT_TCP_SYN_RECEIVED:
+	case GT_TCP_ESTABLISHED:
+	case GT_TCP_FIN_WAIT_1:
+	case GT_TCP_FIN_WAIT_2:
+	case GT_TCP_CLOSE_WAIT:
+		/* RFC 9293 §3.10.5: <SEQ=SND.NXT><CTL=RST> */
+		gt_tcb_reset(tcb, cause, now);
+		return 0;
+	default: /* CLOSING, LAST_ACK, TIME_WAIT: just delete */
+		break;
+	}
+	gt_tcb_close(tcb, 0, cause, now);
+	return 0;
+}
+
 int gt_close(gt_stack *st, int s, gt_time_us now)
 {
 	gt_tcb *tcb = gt_stack_sock_tcb(st, s);
@@ -300,7 +325,7 @@ int gt_close(gt_stack *st, int s, gt_time_us now)
 	/* SO_LINGER on with a time of 0: close() is an ABORT (RFC 9293 §3.10.5),
 	 * the connection reset rather than closed in order */
 	if (tcb->linger_on && tcb->linger_us == 0)
-		return gt_abort(st, s, now);
+		return abort_because(st, s, "close() with SO_LINGER 0", now);
 	gt_stack_sock_release(st, s);
 	if (end_unsynchronized(st, tcb, "close()", now))
 		return 0;
@@ -323,26 +348,7 @@ int gt_close(gt_stack *st, int s, gt_time_us now)
 
 int gt_abort(gt_stack *st, int s, gt_time_us now)
 {
-	gt_tcb *tcb = gt_stack_sock_tcb(st, s);
-	if (!tcb)
-		return -EBADF;
-	gt_stack_sock_release(st, s);
-	if (end_unsynchronized(st, tcb, "abort()", now))
-		return 0;
-	switch (tcb->state) {
-	case GT_TCP_SYN_RECEIVED:
-	case GT_TCP_ESTABLISHED:
-	case GT_TCP_FIN_WAIT_1:
-	case GT_TCP_FIN_WAIT_2:
-	case GT_TCP_CLOSE_WAIT:
-		/* RFC 9293 §3.10.5: <SEQ=SND.NXT><CTL=RST> */
-		gt_tcb_reset(tcb, "abort()", now);
-		return 0;
-	default: /* CLOSING, LAST_ACK, TIME_WAIT: just delete */
-		break;
-	}
-	gt_tcb_close(tcb, 0, "abort()", now);
-	return 0;
+	return abort_because(st, s, "abort()", now);
 }
 
 int gt_sock_get_keepalive(const gt_stack *st, int s, gt_keepalive *out)

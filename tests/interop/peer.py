@@ -18,6 +18,10 @@ expected, 1 otherwise (with a message on stderr).
   peer.py linger-server PORT READYFILE
       Listens on 0.0.0.0:PORT (READYFILE is created once listening), accepts
       one connection, reads 5 bytes, then closes with SO_LINGER {on, 0}.
+  peer.py expect-reset PORT READYFILE
+      Listens on 0.0.0.0:PORT, accepts one connection, reads 5 bytes, then
+      reads on: the peer's RST must end the connection with ECONNRESET (not
+      EOF). Prints "ECONNRESET after 5 bytes".
 """
 import errno
 import os
@@ -120,6 +124,25 @@ def main():
         linger0(c)
         lsock.close()
         print("reset sent")
+    elif cmd == "expect-reset":
+        port, ready = args
+        lsock = socket.socket()
+        lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        lsock.bind(("0.0.0.0", int(port)))
+        lsock.listen(1)
+        lsock.settimeout(TIMEOUT)
+        open(ready, "w").close()
+        c, _ = lsock.accept()
+        c.settimeout(TIMEOUT)
+        got = read_all(c, 5)
+        if len(got) != 5:
+            die(f"read {len(got)} bytes, expected 5")
+        try:
+            more = c.recv(100)
+        except ConnectionResetError:
+            print(f"ECONNRESET after {len(got)} bytes")
+            return
+        die(f"recv returned {len(more)} bytes (EOF={not more}), expected ECONNRESET")
     else:
         sys.exit(__doc__)
 

@@ -18,7 +18,10 @@
 #      exits 1 with ECONNREFUSED.
 #   6. A Linux server closes with SO_LINGER 0: `glasstcp connect` exits 1
 #      with ECONNRESET.
-# 1-4 run against one `glasstcp up` (namespace S), 5-6 with `glasstcp
+#   7. The reverse: `glasstcp connect --linger 0` closes with RST once its
+#      bytes are ACKed; the Linux server's recv() fails with ECONNRESET, and
+#      glasstcp goes ESTABLISHED -> CLOSED (no FIN, no TIME_WAIT).
+# 1-4 run against one `glasstcp up` (namespace S), 5-7 with `glasstcp
 # connect` (namespace C) while S waits out both TIME_WAITs (about 62 s).
 # Plus tshark on every pcap and the kernel's counters (the resets and
 # refusals move exactly the counters they should).
@@ -107,6 +110,19 @@ grep -q 'connection reset by peer (ECONNRESET)' c6.err ||
 gt_wait_pid "$PY6" 10 || fail "6: the python server did not exit"
 [ "$GT_RC" -eq 0 ] || fail "6: the python server: $(cat c6.py)"
 
+# ---- 7. glasstcp resets Linux with SO_LINGER 0 (the reverse of 6) ----
+gt_bg ip netns exec "$NS_C" python3 "$PEERPY" expect-reset 5007 "$TMP/c7.ready" >c7.py 2>&1
+PY7=$!
+gt_wait_for 10 test -e c7.ready || fail "7: the python server is not listening"
+{ printf hello; sleep 1; } | timeout 30 ip netns exec "$NS_C" "$GT" connect "${CONN[@]}" \
+	--linger 0 --json c7.json --pcap c7.pcap --kernel-states "$CPEER" 5007 >c7.out 2>c7.err
+rc=$?
+log "7: glasstcp connect --linger 0: exit $rc"
+[ $rc -eq 0 ] || fail "7: glasstcp connect --linger 0 exited $rc: $(cat c7.err)"
+gt_wait_pid "$PY7" 10 || fail "7: the python server did not exit"
+[ "$GT_RC" -eq 0 ] || fail "7: the python server: $(cat c7.py)"
+grep -q '^ECONNRESET after 5 bytes$' c7.py || fail "7: the python server saw: $(cat c7.py)"
+
 # ---- the TIME_WAITs of 1 (glasstcp's) and 2 (Linux's) end ----
 tw_over() {
 	gt_states s.json glasstcp ":80>$SPEER" | grep -q 'TIME_WAIT CLOSED$' &&
@@ -144,6 +160,11 @@ expect_path c6.json glasstcp ">$CPEER:5006" 'CLOSED SYN_SENT ESTABLISHED CLOSED'
 expect_path c6.json linux "^$CPEER:5006>" 'LISTEN SYN_RECEIVED ESTABLISHED CLOSED' "6. reset by Linux"
 trace causes c6.json glasstcp ">$CPEER:5006" | grep -q ' CLOSED(rcv RST)$' ||
 	fail "6. reset: glasstcp's CLOSED is not caused by 'rcv RST'"
+# 7: RST, no FIN and no TIME_WAIT on glasstcp's side; Linux's socket reset
+expect_path c7.json glasstcp ">$CPEER:5007" 'CLOSED SYN_SENT ESTABLISHED CLOSED' "7. SO_LINGER 0 (glasstcp)"
+expect_path c7.json linux "^$CPEER:5007>" 'LISTEN SYN_RECEIVED ESTABLISHED CLOSED' "7. SO_LINGER 0 (glasstcp)"
+trace causes c7.json glasstcp ">$CPEER:5007" | grep -q ' CLOSED(close() with SO_LINGER 0)$' ||
+	fail "7. SO_LINGER 0: glasstcp's CLOSED is not caused by 'close() with SO_LINGER 0': $(trace causes c7.json glasstcp ">$CPEER:5007")"
 
 # glasstcp refused 3 with RST|ACK (RFC 9293 §3.10.7.1: no listener, a SYN gets <SEQ=0><ACK=SEG.SEQ+1><CTL=RST,ACK>)
 for p in 9999 9998; do
@@ -221,15 +242,17 @@ expect_row c6.table "" 'ESTABLISHED -> CLOSED +<--- R[A-Z]* .* ESTABLISHED -> CL
 gt_check_pcap s.pcap "$SPEER" 7 17
 gt_check_pcap c5.pcap "$CPEER"
 gt_check_pcap c6.pcap "$CPEER"
+gt_check_pcap c7.pcap "$CPEER"
 log "S counters: $(gt_nstat_show nstat-s0 nstat-s1 TcpAttemptFails TcpOutRsts TcpEstabResets TcpExtTCPAbortOnData TcpExtTCPAbortOnLinger TcpExtTCPAbortOnClose)"
 log "C counters: $(gt_nstat_show nstat-c0 nstat-c1 TcpAttemptFails TcpOutRsts TcpEstabResets TcpExtTCPAbortOnData TcpExtTCPAbortOnLinger TcpExtTCPAbortOnClose)"
 # S: two refused connects (3), one SO_LINGER 0 reset (4); C: one refused SYN
-# answered by the kernel (5), one SO_LINGER 0 reset (6). Nothing else.
+# answered by the kernel (5), one SO_LINGER 0 reset (6), and its server's
+# established connection reset by glasstcp's SO_LINGER 0 (7). Nothing else.
 gt_nstat_check nstat-s0 nstat-s1 "S" TcpAttemptFails=2 TcpOutRsts=1 TcpEstabResets=1 TcpExtTCPAbortOnData=1
-gt_nstat_check nstat-c0 nstat-c1 "C" TcpOutRsts=2 TcpEstabResets=1 TcpExtTCPAbortOnData=1
+gt_nstat_check nstat-c0 nstat-c1 "C" TcpOutRsts=2 TcpEstabResets=2 TcpExtTCPAbortOnData=1
 # and exactly so: the refusals and resets really happened, once each
 for c in s:TcpAttemptFails:2 s:TcpOutRsts:1 s:TcpEstabResets:1 s:TcpExtTCPAbortOnData:1 \
-	c:TcpOutRsts:2 c:TcpEstabResets:1 c:TcpExtTCPAbortOnData:1; do
+	c:TcpOutRsts:2 c:TcpEstabResets:2 c:TcpExtTCPAbortOnData:1; do
 	IFS=: read -r ns name want <<<"$c"
 	d=$(gt_nstat_delta "nstat-${ns}0" "nstat-${ns}1" "$name")
 	[ "$d" -eq "$want" ] || fail "namespace ${ns^^}: $name grew by $d, expected $want"

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define BUF_SIZE (64 * 1024)
@@ -28,7 +29,10 @@ static void usage(FILE *f)
 	        "  --keepalive IDLE,INTVL,COUNT\n"
 	        "                     TCP keep-alive (RFC 1122 4.2.3.6), seconds: after IDLE\n"
 	        "                     with nothing received a probe, then one every INTVL;\n"
-	        "                     COUNT unanswered: the connection is aborted (RST)\n",
+	        "                     COUNT unanswered: the connection is aborted (RST)\n"
+	        "  --linger SECS      SO_LINGER: with 0, stdin's EOF (once what was sent is\n"
+	        "                     acknowledged) closes with RST instead of FIN, and no\n"
+	        "                     TIME_WAIT; the command then exits 0\n",
 	        tun_opts_usage);
 }
 
@@ -43,6 +47,8 @@ typedef struct conn_app {
 	bool stdin_pollable; /* epoll can watch fd 0 (not a regular file) */
 	bool stdin_eof;
 	bool wr_shut;
+	bool linger_set; /* --linger */
+	int linger_s;
 	bool rd_eof;
 	bool stdout_waiting; /* stdout would block: waiting for EPOLLOUT */
 
@@ -201,6 +207,16 @@ static void conn_poll(void *user, gt_tun *t, gt_time_us now)
 		if (c->stdin_pollable)
 			break; /* more when epoll says so */
 	}
+	if (c->stdin_eof && !c->in_len && !c->wr_shut && c->linger_set && c->linger_s == 0) {
+		/* SO_LINGER 0: close() is an ABORT (RFC 9293 §3.10.5), sent once
+		 * the peer has everything, so that the RST is all it loses */
+		if (gt_sock_unacked(c->st, c->sock) == 0) {
+			gt_close(c->st, c->sock, now);
+			c->sock = -1;
+			finish(c, t, 0, NULL, NULL);
+		}
+		return;
+	}
 	if (c->stdin_eof && !c->in_len && !c->wr_shut) {
 		int rc = gt_shutdown(c->st, c->sock, GT_SHUT_WR, now);
 		if (rc < 0) {
@@ -303,6 +319,35 @@ static bool parse_keepalive(const char *s, gt_keepalive *ka)
 	return true;
 }
 
+/* connect's own options: 1 when arg was one (taken), 0 when not, else the
+ * bad-usage status. */
+static int parse_conn_option(const char *arg, int argc, char **argv, int *i, gt_keepalive *ka,
+                             int *linger)
+{
+	bool m;
+	const char *v = gt_cli_option_value(arg, "--keepalive", argc, argv, i, &m);
+	if (m) {
+		if (!parse_keepalive(v, ka))
+			return gt_cli_bad_usage("connect",
+			                        "--keepalive needs IDLE,INTVL,COUNT (whole "
+			                        "seconds, seconds, probes; each >= 1), got '%s'",
+			                        v ? v : "");
+		return 1;
+	}
+	v = gt_cli_option_value(arg, "--linger", argc, argv, i, &m);
+	if (m) {
+		char *end = NULL;
+		long secs = v ? strtol(v, &end, 10) : -1;
+		if (!v || !*v || *end || secs < 0 || secs > 65535)
+			return gt_cli_bad_usage("connect",
+			                        "--linger needs whole seconds 0..65535, got '%s'",
+			                        v ? v : "");
+		*linger = (int)secs;
+		return 1;
+	}
+	return 0;
+}
+
 int gt_cli_connect(int argc, char **argv)
 {
 	tun_opts o;
@@ -310,6 +355,7 @@ int gt_cli_connect(int argc, char **argv)
 	const char *pos[2];
 	int npos = 0;
 	gt_keepalive ka = {.on = false};
+	int c_linger = -1; /* --linger: seconds, -1 = not set */
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i];
 		int rc = tun_opts_parse(&o, argc, argv, &i);
@@ -317,17 +363,11 @@ int gt_cli_connect(int argc, char **argv)
 			continue;
 		if (rc)
 			return rc;
-		bool m;
-		const char *v = gt_cli_option_value(arg, "--keepalive", argc, argv, &i, &m);
-		if (m) {
-			if (!parse_keepalive(v, &ka))
-				return gt_cli_bad_usage(
-				    "connect",
-				    "--keepalive needs IDLE,INTVL,COUNT (whole "
-				    "seconds, seconds, probes; each >= 1), got '%s'",
-				    v ? v : "");
+		rc = parse_conn_option(arg, argc, argv, &i, &ka, &c_linger);
+		if (rc == 1)
 			continue;
-		}
+		if (rc)
+			return rc;
 		if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
 			usage(stdout);
 			return 0;
@@ -346,7 +386,7 @@ int gt_cli_connect(int argc, char **argv)
 	if (npos < 2)
 		return gt_cli_bad_usage("connect", "HOST and PORT are required (glasstcp connect "
 		                                   "--help)");
-	conn_app c = {.sock = -1};
+	conn_app c = {.sock = -1, .linger_set = c_linger >= 0, .linger_s = c_linger};
 	if (gt_ipv4_parse(pos[0], &c.host) < 0 || !c.host)
 		return gt_cli_bad_usage("connect", "HOST must be an IPv4 address, got '%s'",
 		                        pos[0]);
@@ -377,6 +417,10 @@ int gt_cli_connect(int argc, char **argv)
 	rc = c.sock;
 	if (rc >= 0 && ka.on)
 		rc = gt_sock_set_keepalive(c.st, c.sock, &ka, now);
+	if (rc >= 0 && c.linger_set) {
+		struct linger l = {.l_onoff = 1, .l_linger = c.linger_s};
+		rc = gt_setsockopt(c.st, c.sock, SOL_SOCKET, SO_LINGER, &l, sizeof l, now);
+	}
 	if (rc >= 0)
 		rc = gt_connect(c.st, c.sock, c.host, c.port, now);
 	if (rc < 0 && rc != -EINPROGRESS) {
