@@ -96,10 +96,10 @@ static void conn_text(void *user, const gt_conn_info *ci)
 		        ci->accept_queue, ci->backlog);
 		return;
 	}
-	fprintf(f, " rto:%llu", (unsigned long long)(ci->rto_us / 1000));
-	if (ci->rtt_us)
-		fprintf(f, " rtt:%.3f/%.3f", ci->rtt_us / 1000.0, ci->rttvar_us / 1000.0);
-	fprintf(f, " mss:%u cwnd:%u", ci->snd_mss, ci->snd_cwnd);
+	/* ss's units: ms (rtt 0/0 before a sample) */
+	fprintf(f, " rto:%llu rtt:%.3f/%.3f mss:%u cwnd:%u",
+	        (unsigned long long)(ci->rto_us / 1000), ci->rtt_us / 1000.0,
+	        ci->rttvar_us / 1000.0, ci->snd_mss, ci->snd_cwnd);
 	if (ci->snd_ssthresh != UINT32_MAX)
 		fprintf(f, " ssthresh:%u", ci->snd_ssthresh);
 	fprintf(f, " retrans:%u/%u bytes_acked:%llu bytes_received:%llu\n", ci->retransmits,
