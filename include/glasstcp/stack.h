@@ -170,11 +170,56 @@ typedef struct gt_stack_counters {
 	uint64_t syncookies_bad;  /* ACKs to a listener that had sent cookies, cookie invalid */
 	uint64_t drops;           /* sum of drop[] */
 	uint64_t drop[GT_DROP_REASON_COUNT];
+	/* RFC 4022's (and Linux's nstat) connection counters, by their state
+	 * changes; the names in brackets are nstat's */
+	uint64_t active_opens;  /* CLOSED -> SYN_SENT: connect() (TcpActiveOpens) */
+	uint64_t passive_opens; /* LISTEN -> SYN_RECEIVED: a listener's new connection,
+	                           SYN cookies' included (TcpPassiveOpens) */
+	uint64_t attempt_fails; /* SYN_SENT or SYN_RECEIVED -> CLOSED, and SYN_RECEIVED
+	                           -> LISTEN (TcpAttemptFails) */
+	uint64_t estab_resets;  /* ESTABLISHED or CLOSE_WAIT -> CLOSED: reset either way,
+	                           or timed out (TcpEstabResets) */
+	uint64_t curr_estab;    /* a gauge: connections in ESTABLISHED or CLOSE_WAIT now
+	                           (TcpCurrEstab) */
+	uint64_t rx_rsts;       /* segments with RST among those in rx_segments */
 } gt_stack_counters;
 
 const gt_stack_counters *gt_stack_get_counters(const gt_stack *st);
 /* Connections the stack holds (any state but CLOSED, listeners included). */
 size_t gt_stack_conn_count(const gt_stack *st);
+
+/* One connection as `ss -tin` shows it (gt_stack_foreach_conn). */
+typedef struct gt_conn_info {
+	gt_conn_tuple tuple; /* a listener's remote end is 0.0.0.0:0 */
+	gt_tcp_state state;
+	int sock;        /* the socket handle, or -1: closed by the application (an
+	                    orphan, TIME_WAIT) or not accepted yet */
+	bool orphan;     /* closed by the application, still sending (FIN_WAIT_1,
+	                    CLOSING, LAST_ACK) */
+	uint32_t recv_q; /* bytes received and not read */
+	uint32_t send_q; /* bytes queued and not acknowledged: in flight and unsent */
+	/* a listener's queues */
+	uint32_t syn_queue;    /* its connections in SYN_RECEIVED */
+	uint32_t accept_queue; /* established, waiting for accept() */
+	uint32_t backlog;
+	/* what TCP_INFO says (gt_sock_get_info of socket.h, which this is the
+	 * same as for a socket's connection); times in microseconds */
+	gt_time_us rtt_us; /* RFC 6298 SRTT, 0 before a sample */
+	gt_time_us rttvar_us;
+	gt_time_us rto_us;
+	uint32_t snd_mss;
+	uint32_t snd_cwnd;       /* segments */
+	uint32_t snd_ssthresh;   /* segments; UINT32_MAX while unset */
+	uint32_t retransmits;    /* consecutive timeouts of the current segment */
+	uint32_t total_retrans;  /* segments retransmitted */
+	uint64_t bytes_acked;    /* as tcpi_bytes_acked */
+	uint64_t bytes_received; /* as tcpi_bytes_received */
+} gt_conn_info;
+typedef void (*gt_conn_fn)(void *user, const gt_conn_info *ci);
+/* Calls fn for every connection the stack holds (those gt_stack_conn_count
+ * counts: listeners, connections not accepted yet, orphans, TIME_WAIT), in
+ * no particular order; fn must not call into the stack. Returns how many. */
+size_t gt_stack_foreach_conn(const gt_stack *st, gt_conn_fn fn, void *user);
 
 #ifdef __cplusplus
 }

@@ -65,6 +65,12 @@ int gt_sock_get_info(const gt_stack *st, int s, gt_sock_info *out)
 		return -EBADF;
 	if (!out)
 		return -EINVAL;
+	gt_stack_tcb_info(st, tcb, out);
+	return 0;
+}
+
+void gt_stack_tcb_info(const gt_stack *st, const gt_tcb *tcb, gt_sock_info *out)
+{
 	memset(out, 0, sizeof(*out));
 	const gt_stack_config *cfg = &st->cfg;
 	out->state = tcb->state;
@@ -99,5 +105,4 @@ int gt_sock_get_info(const gt_stack *st, int s, gt_sock_info *out)
 	if (gt_state_synchronized(tcb->state) || tcb->state == GT_TCP_SYN_SENT ||
 	    tcb->state == GT_TCP_SYN_RECEIVED)
 		fill_sequence(tcb, out);
-	return 0;
 }

@@ -222,6 +222,10 @@ void gt_stack_free_tcb(gt_stack *st, gt_tcb *tcb)
 	if (tcb->all_next)
 		tcb->all_next->all_prev = tcb->all_prev;
 	st->tcb_count--;
+	/* freed without a state change (the stack's own end): it is no longer
+	 * established */
+	if (tcb->state == GT_TCP_ESTABLISHED || tcb->state == GT_TCP_CLOSE_WAIT)
+		st->counters.curr_estab--;
 	gt_tcb_destroy(tcb);
 }
 
@@ -629,6 +633,8 @@ void gt_stack_input(gt_stack *st, const uint8_t *pkt, size_t len, gt_time_us now
 		return;
 	}
 	st->counters.rx_segments++;
+	if (seg.flags & GT_TCP_RST)
+		st->counters.rx_rsts++;
 
 	gt_tcb *tcb = gt_stack_lookup(st, seg.dst_addr, seg.dst_port, seg.src_addr, seg.src_port);
 	if (!tcb || tcb->state == GT_TCP_CLOSED)

@@ -99,6 +99,10 @@ int gt_stack_sock_alloc(gt_stack *st, gt_tcb *tcb);
 void gt_stack_sock_release(gt_stack *st, int s);
 gt_tcb *gt_stack_sock_tcb(const gt_stack *st, int s);
 
+/* STATUS (sockinfo.c): what gt_sock_get_info tells of a connection, for any
+ * TCB (one without a socket too: gt_stack_foreach_conn). */
+void gt_stack_tcb_info(const gt_stack *st, const gt_tcb *tcb, gt_sock_info *out);
+
 /* listener: RFC 9293 §3.10.7.2, the SYN queue and the accept queue */
 void gt_listen_input(gt_stack *st, gt_tcb *lst, const gt_segment *seg, gt_time_us now);
 /* A passive child reached ESTABLISHED: give it its buffers and move it to the

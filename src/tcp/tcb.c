@@ -70,6 +70,30 @@ static void free_buffers(gt_tcb *tcb)
 	gt_reasm_free(&tcb->reasm);
 }
 
+static bool counts_as_estab(gt_tcp_state s)
+{
+	return s == GT_TCP_ESTABLISHED || s == GT_TCP_CLOSE_WAIT;
+}
+
+/* RFC 4022 §4's tcpActiveOpens ... tcpCurrEstab, each defined by the
+ * transitions it counts */
+static void count_transition(gt_stack_counters *c, gt_tcp_state from, gt_tcp_state to)
+{
+	if (from == GT_TCP_CLOSED && to == GT_TCP_SYN_SENT)
+		c->active_opens++;
+	if (from == GT_TCP_LISTEN && to == GT_TCP_SYN_RECEIVED)
+		c->passive_opens++;
+	if (((from == GT_TCP_SYN_SENT || from == GT_TCP_SYN_RECEIVED) && to == GT_TCP_CLOSED) ||
+	    (from == GT_TCP_SYN_RECEIVED && to == GT_TCP_LISTEN))
+		c->attempt_fails++;
+	if (counts_as_estab(from) && to == GT_TCP_CLOSED)
+		c->estab_resets++;
+	if (counts_as_estab(to) && !counts_as_estab(from))
+		c->curr_estab++;
+	if (counts_as_estab(from) && !counts_as_estab(to))
+		c->curr_estab--;
+}
+
 void gt_tcb_set_state(gt_tcb *tcb, gt_tcp_state to, const char *cause, gt_time_us now)
 {
 	gt_tcp_env *env = tcb->env;
@@ -79,6 +103,7 @@ void gt_tcb_set_state(gt_tcb *tcb, gt_tcp_state to, const char *cause, gt_time_u
 	tcb->state = to;
 	if (to == GT_TCP_ESTABLISHED)
 		env->counters->conns_opened++;
+	count_transition(env->counters, from, to);
 	if (env->cfg->on_event) {
 		gt_event ev = {.kind = GT_EV_STATE,
 		               .t_us = now,

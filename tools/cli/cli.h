@@ -8,6 +8,9 @@ int gt_cli_demo(int argc, char **argv);
 int gt_cli_up(int argc, char **argv);
 int gt_cli_connect(int argc, char **argv);
 int gt_cli_get(int argc, char **argv);
+/* A running up's connections and counters, through its control socket
+ * (tools/cli/ss.c; up's side in up_status.c, the rendering in stats.c). */
+int gt_cli_ss(int argc, char **argv);
 /* Views (tools/cli/draw.c, fsm_cmd.c, explain_cmd.c; the renderers in tools/view). */
 int gt_cli_draw(int argc, char **argv);
 int gt_cli_fsm(int argc, char **argv);

@@ -14,6 +14,7 @@ static void usage(FILE *f)
 	    "  up           run glasstcp on a TUN device and serve echo, discard, http\n"
 	    "  connect      like nc: stdin and stdout over a glasstcp connection\n"
 	    "  get          HTTP/1.1 GET of a URL over glasstcp\n"
+	    "  ss           a running up's connections (like ss -tin) or counters (-s)\n"
 	    "  draw TRACE   the ladder diagram of a JSON Lines trace as SVG (or --html)\n"
 	    "  fsm          the RFC 9293 state diagram, with the transitions traces took\n"
 	    "  explain CAP  the state sequences of both ends of every TCP connection in a\n"
@@ -38,6 +39,8 @@ int main(int argc, char **argv)
 		return gt_cli_connect(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "get"))
 		return gt_cli_get(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "ss"))
+		return gt_cli_ss(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "draw"))
 		return gt_cli_draw(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "fsm"))

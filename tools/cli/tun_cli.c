@@ -2,6 +2,7 @@
 #include "cli/tun_cli.h"
 
 #include "cli/cli_args.h"
+#include "cli/stats.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -350,29 +351,12 @@ void tun_run_print_drops(const tun_run *r, FILE *f)
 void tun_run_print_counters(const tun_run *r, FILE *f)
 {
 	const gt_stack_counters *sc = gt_stack_get_counters(r->st);
-	const struct {
-		const char *name;
-		uint64_t v;
-	} c[] = {
-	    {"rx_packets", sc->rx_packets},
-	    {"rx_segments", sc->rx_segments},
-	    {"tx_segments", sc->tx_segments},
-	    {"tx_rexmits", sc->tx_rexmits},
-	    {"tx_rsts", sc->tx_rsts},
-	    {"tx_challenge_acks", sc->tx_challenge_acks},
-	    {"tx_keepalive_probes", sc->tx_keepalive_probes},
-	    {"conns_opened", sc->conns_opened},
-	    {"conns_reset", sc->conns_reset},
-	    {"conns_timedout", sc->conns_timedout},
-	    {"rx_icmp_errors", sc->rx_icmp_errors},
-	    {"syncookies_sent", sc->syncookies_sent},
-	    {"syncookies_ok", sc->syncookies_ok},
-	    {"syncookies_bad", sc->syncookies_bad},
-	    {"drops", sc->drops},
-	};
+	stats_counter c[STATS_MAX_COUNTERS];
+	size_t n = stats_counters(sc, c);
 	fputs("glasstcp: counters:", f);
-	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
-		fprintf(f, " %s=%llu", c[i].name, (unsigned long long)c[i].v);
+	for (size_t i = 0; i < n; i++)
+		if (c[i].field)
+			fprintf(f, " %s=%llu", c[i].field, (unsigned long long)c[i].v);
 	for (int d = 0; d < GT_DROP_REASON_COUNT; d++)
 		if (sc->drop[d])
 			fprintf(f, " drop.%s=%llu", gt_drop_reason_name((gt_drop_reason)d),

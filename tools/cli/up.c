@@ -1,10 +1,13 @@
 /* `glasstcp up`: runs the stack on a TUN device and hosts services on it
  * (echo, discard, http) until SIGINT/SIGTERM, then closes every connection
- * gracefully (FINs), waits for them within a bound, and exits 0. */
+ * gracefully (FINs), waits for them within a bound, and exits 0. SIGUSR1
+ * prints its counters and connections; its control socket answers
+ * `glasstcp ss` (up_status.c). */
 #include "apps/service.h"
 #include "cli/cli.h"
 #include "cli/cli_args.h"
 #include "cli/tun_cli.h"
+#include "cli/up_status.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -23,6 +26,10 @@ static void usage(FILE *f)
 	        "Prints one line when ready; Ctrl-C closes every connection gracefully.\n\n"
 	        "  --serve SPEC       a service: echo:PORT, discard:PORT, http:PORT:DIR\n"
 	        "                     (repeatable; none: every port refuses)\n"
+	        "  --ctl PATH         the control socket `glasstcp ss` asks (default\n"
+	        "                     /run/glasstcp/NAME.sock as root, else in\n"
+	        "                     $XDG_RUNTIME_DIR/glasstcp or /tmp/glasstcp-UID);\n"
+	        "                     SIGUSR1 prints the same on stderr\n"
 	        "%s",
 	        tun_opts_usage);
 }
@@ -31,6 +38,7 @@ typedef struct up_app {
 	tun_run *r;
 	gt_service *svc[MAX_SERVICES];
 	size_t nsvc;
+	up_status *status;
 	bool draining;
 	gt_time_us drain_until;
 	bool timed_out;
@@ -50,6 +58,7 @@ static void up_poll(void *user, gt_tun *t, gt_time_us now)
 	up_app *a = user;
 	for (size_t i = 0; i < a->nsvc; i++)
 		gt_service_poll(a->svc[i], now);
+	up_status_poll(a->status, now);
 	if (!a->draining)
 		return;
 	if (active(a) == 0 && gt_tun_live_conns(t) == 0) {
@@ -64,6 +73,9 @@ static gt_time_us up_deadline(void *user, gt_tun *t)
 {
 	up_app *a = user;
 	gt_time_us d = a->draining ? a->drain_until : GT_TIME_NEVER;
+	gt_time_us c = up_status_deadline(a->status);
+	if (c < d)
+		d = c;
 	for (size_t i = 0; i < a->nsvc; i++) {
 		gt_time_us s = gt_service_deadline(a->svc[i]);
 		if (s < d)
@@ -87,12 +99,46 @@ static void up_signal(void *user, gt_tun *t, int signo, gt_time_us now)
 		gt_service_shutdown(a->svc[i], now);
 }
 
+/* Frees the services, the status outputs and the run: tun_run_finish's
+ * status. */
+static int up_free(up_app *a)
+{
+	up_status_free(a->status);
+	for (size_t i = 0; i < a->nsvc; i++)
+		gt_service_free(a->svc[i]);
+	return tun_run_finish(a->r);
+}
+
+/* SIGUSR1 and the control socket: an explicit --ctl that cannot be served
+ * fails the run, the default one only warns. 0 or 1. */
+static int start_status(up_app *a, const char *ctl)
+{
+	char err[320], title[64], addr[16], path[256];
+	gt_stack *st = a->r->st;
+	snprintf(title, sizeof title, "glasstcp %s %s", gt_tun_ifname(a->r->tun),
+	         gt_ipv4_str(gt_stack_addr(st), addr));
+	if (!(a->status = up_status_new(a->r->tun, title, err, sizeof err))) {
+		fprintf(stderr, "glasstcp up: %s\n", err);
+		return 1;
+	}
+	if (ctl)
+		snprintf(path, sizeof path, "%s", ctl);
+	else
+		up_ctl_default_path(gt_tun_ifname(a->r->tun), path, sizeof path);
+	if (up_status_listen(a->status, path, !ctl, err, sizeof err) == 0)
+		return 0;
+	fprintf(stderr, "glasstcp up: control socket: %s%s\n", err,
+	        ctl ? "" : "; going on without it (glasstcp ss cannot reach this up)");
+	return ctl ? 1 : 0;
+}
+
 int gt_cli_up(int argc, char **argv)
 {
 	tun_opts o;
 	tun_opts_init(&o, "up");
 	const char *specs[MAX_SERVICES];
 	size_t nspecs = 0;
+	const char *ctl = NULL;
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i];
 		bool m;
@@ -113,6 +159,12 @@ int gt_cli_up(int argc, char **argv)
 			if (nspecs == MAX_SERVICES)
 				return gt_cli_bad_usage("up", "at most %d services", MAX_SERVICES);
 			specs[nspecs++] = v;
+			continue;
+		}
+		if ((v = gt_cli_option_value(arg, "--ctl", argc, argv, &i, &m)), m) {
+			if (!v || !*v)
+				return gt_cli_bad_usage("up", "--ctl needs a path");
+			ctl = v;
 			continue;
 		}
 		if (arg[0] == '-')
@@ -137,12 +189,14 @@ int gt_cli_up(int argc, char **argv)
 			 * and give every service back */
 			fprintf(stderr, "glasstcp up: --serve %s: %s\n", specs[i],
 			        err[0] ? err : "cannot start");
-			for (size_t j = 0; j < a.nsvc; j++)
-				gt_service_free(a.svc[j]);
-			tun_run_finish(&r);
+			up_free(&a);
 			return 2;
 		}
 		a.svc[a.nsvc++] = s;
+	}
+	if (start_status(&a, ctl)) {
+		up_free(&a);
+		return 1;
 	}
 
 	char a_s[16], p_s[16];
@@ -187,9 +241,7 @@ int gt_cli_up(int argc, char **argv)
 	fputc('\n', stderr);
 	tun_run_print_counters(&r, stderr);
 
-	for (size_t i = 0; i < a.nsvc; i++)
-		gt_service_free(a.svc[i]);
-	if (tun_run_finish(&r))
+	if (up_free(&a))
 		status = 1;
 	if (fflush(stdout) != 0)
 		status = 1;
