@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build and the tests need, when missing.
 # As root it uses apt-get; otherwise it only says what is missing.
+#   install-deps.sh          everything `make test` needs
+#   install-deps.sh --build  only what `make demo` needs: cmake and a C compiler
 set -euo pipefail
+if [ "${1-}" = "--build" ]; then
+  need=(cmake gcc make libc6-dev)
+else
 need=(cmake gcc make pkg-config clang-format libcmocka-dev libpcap-dev libjansson-dev tshark xxd
       # the views: SVG checked by xmllint, DOT by Graphviz, the HTML report
       # rendered by headless Chromium; explain's real captures by tcpdump
       libxml2-utils graphviz chromium fonts-dejavu-core tcpdump
       # the Linux interop tests: real peers inside network namespaces
       curl netcat-openbsd iproute2 nftables iptables python3)
+fi
 missing=()
 for p in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

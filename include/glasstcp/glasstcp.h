@@ -7,5 +7,6 @@
 #include "stack.h"
 #include "trace.h"
 #include "types.h"
+#include "version.h"
 
 #endif

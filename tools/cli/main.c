@@ -1,6 +1,7 @@
 /* glasstcp — the command-line tool: one file per subcommand. */
 #include "cli/cli.h"
 
+#include <glasstcp/version.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -21,7 +22,8 @@ static void usage(FILE *f)
 	    "               pcap/pcapng capture, with anomalies explained\n"
 	    "  watch        the Linux kernel's TCP state changes, live (root)\n"
 	    "  script PKT   run packetdrill scripts on glasstcp, in virtual time\n"
-	    "  help         this text\n\n"
+	    "  help         this text\n"
+	    "  --version    the version of glasstcp (and of its library)\n\n"
 	    "up, connect and get need a TUN device (root, or CAP_NET_ADMIN); each has --help.\n");
 }
 
@@ -51,6 +53,10 @@ int main(int argc, char **argv)
 		return gt_cli_watch(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "script"))
 		return gt_cli_script(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "--version")) {
+		printf("glasstcp %s\n", gt_version());
+		return 0;
+	}
 	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		usage(stdout);
 		return 0;

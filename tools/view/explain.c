@@ -19,7 +19,9 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#ifdef GT_HAVE_PCAP
 #include <pcap/pcap.h>
+#endif
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,6 +81,9 @@ void gt_explain_opts_default(gt_explain_opts *o)
 	if (o)
 		*o = (gt_explain_opts){.time_wait_us = DEFAULT_TIME_WAIT_US};
 }
+
+/* The reader of captures (libpcap); without it, a stub that names the package. */
+#ifdef GT_HAVE_PCAP
 
 /* ---- sequence numbers (RFC 9293 §3.4: modulo 2^32) ---- */
 
@@ -1457,6 +1462,23 @@ int gt_explain_pcap(const char *path, const gt_explain_opts *opts, gt_explain *o
 	}
 	return rc;
 }
+
+#else
+
+int gt_explain_pcap(const char *path, const gt_explain_opts *opts, gt_explain *out, char *err,
+                    size_t errlen)
+{
+	if (out)
+		memset(out, 0, sizeof *out);
+	if (err && errlen)
+		snprintf(err, errlen,
+		         "%s: glasstcp was built without libpcap, so it cannot read captures "
+		         "(install the Debian package libpcap-dev and rebuild)",
+		         path ? path : "capture");
+	return -ENOTSUP;
+}
+
+#endif
 
 void gt_explain_free(gt_explain *e)
 {

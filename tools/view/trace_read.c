@@ -5,7 +5,9 @@
 #include "view/trace_read.h"
 
 #include <errno.h>
+#ifdef GT_HAVE_JANSSON
 #include <jansson.h>
+#endif
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -116,7 +118,9 @@ int gt_conn_parse(const char *s, gt_conn_tuple *out)
 	return 0;
 }
 
-/* ---- the line reader ---- */
+/* ---- the line reader (jansson; without it, a stub that names the package) ---- */
+
+#ifdef GT_HAVE_JANSSON
 
 typedef struct reader {
 	const char *name;
@@ -415,3 +419,17 @@ int gt_trace_read_jsonl(FILE *f, const char *name, gt_trace_log *log, char *err,
 	free(line);
 	return rc;
 }
+
+#else
+
+int gt_trace_read_jsonl(FILE *f, const char *name, gt_trace_log *log, char *err, size_t errlen)
+{
+	if (err && errlen)
+		snprintf(err, errlen,
+		         "%s: glasstcp was built without jansson, so it cannot read JSON Lines "
+		         "(install the Debian package libjansson-dev and rebuild)",
+		         name ? name : "trace");
+	return -ENOTSUP;
+}
+
+#endif
