@@ -1,8 +1,10 @@
 /* nstat- and ss-like views of a stack (stats.h). */
 #include "cli/stats.h"
 
-#include <jansson.h>
 #include <string.h>
+#ifdef GT_HAVE_JANSSON
+#include <jansson.h>
+#endif
 
 size_t stats_counters(const gt_stack_counters *sc, stats_counter *out)
 {
@@ -116,6 +118,7 @@ static void conns_text(FILE *f, const gt_stack *st)
 
 /* ---- JSON ---- */
 
+#ifdef GT_HAVE_JANSSON
 static json_t *counters_json(const gt_stack_counters *sc)
 {
 	stats_counter c[STATS_MAX_COUNTERS];
@@ -171,6 +174,8 @@ static void conn_json_add(void *user, const gt_conn_info *ci)
 	json_array_append_new(user, conn_json(ci));
 }
 
+#endif /* GT_HAVE_JANSSON */
+
 int stats_render(FILE *f, const gt_stack *st, const char *title, unsigned what, bool json)
 {
 	const gt_stack_counters *sc = gt_stack_get_counters(st);
@@ -181,6 +186,11 @@ int stats_render(FILE *f, const gt_stack *st, const char *title, unsigned what, 
 			conns_text(f, st);
 		return ferror(f) ? -1 : 0;
 	}
+#ifndef GT_HAVE_JANSSON
+	fprintf(f, "error: --json needs glasstcp built with jansson (apt-get install "
+	           "libjansson-dev)\n");
+	return -1;
+#else
 	json_t *o = json_object();
 	if (o && (what & STATS_COUNTERS))
 		json_object_set_new(o, "counters", counters_json(sc));
@@ -194,4 +204,5 @@ int stats_render(FILE *f, const gt_stack *st, const char *title, unsigned what, 
 	if (rc == 0)
 		fputc('\n', f);
 	return rc < 0 || ferror(f) ? -1 : 0;
+#endif
 }
