@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build and the tests need, when missing.
 # As root it uses apt-get; otherwise it only says what is missing.
+#   usage: install-deps.sh          the build and `make test`
+#          install-deps.sh fuzz     the libFuzzer targets (`make fuzz`, `make fuzz-smoke`):
+#                                   clang and its runtimes (libFuzzer, ASan, UBSan), which
+#                                   Debian 12 ships in libclang-rt-14-dev, only recommended
+#                                   by clang-14's libclang-common-14-dev
 set -euo pipefail
+if [ "${1:-}" = fuzz ]; then
+  need=(cmake make clang libclang-rt-14-dev)
+else
 need=(cmake gcc make pkg-config clang-format libcmocka-dev libpcap-dev libjansson-dev tshark xxd
       # the views: SVG checked by xmllint, DOT by Graphviz, the HTML report
       # rendered by headless Chromium; explain's real captures by tcpdump
       libxml2-utils graphviz chromium fonts-dejavu-core tcpdump
       # the Linux interop tests: real peers inside network namespaces
       curl netcat-openbsd iproute2 nftables iptables python3)
+fi
 missing=()
 for p in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
