@@ -880,7 +880,8 @@ FZ_FN uint8_t fz_opt_selector(uint8_t b)
  *   then the option bytes, zero-padded (EOL) to a multiple of 4.
  * The IPv4 and TCP headers around them are valid, their checksums right.
  * Returns the bytes used, 0 when fewer than 4 are left. */
-#define FZ_OPT_REC_HDR 4
+#define FZ_OPT_REC_HDR    4
+#define FZ_PAWS_IDLE_STEP (25ull * 24 * 3600 * 1000000)
 FZ_FN size_t fz_opt_record(fz_ctx *c, const uint8_t *r, size_t left)
 {
 	if (left < FZ_OPT_REC_HDR)
@@ -928,7 +929,10 @@ FZ_FN size_t fz_opt_record(fz_ctx *c, const uint8_t *r, size_t left)
 	fz_input(c, p, total);
 	if (r[3] >> 6)
 		fz_app_call(c, r[3] >> 6);
-	fz_advance(c, fz_time_steps[(r[2] >> 3) & 7]);
+	/* the last step is 25 days: past RFC 7323 §5.5's 24 days of idleness,
+	 * after which TS.Recent is no longer valid (and TSvals move 2^31) */
+	unsigned step = (r[2] >> 3) & 7;
+	fz_advance(c, step == 7 ? FZ_PAWS_IDLE_STEP : fz_time_steps[step]);
 	return FZ_OPT_REC_HDR + olen;
 }
 

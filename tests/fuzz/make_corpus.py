@@ -213,6 +213,10 @@ OPTIONS_SEEDS = {
     "established_paws": (EST, [opt_record(ACK | PSH, plen=2, options=ts(-100)),
                                opt_record(ACK, options=ts(0x7fffffff)),
                                opt_record(ACK | PSH, plen=2, options=ts(1))]),
+    # 25 days idle (step 7): the peer's clock moved 2^31 on, its TSval looks old,
+    # but TS.Recent is no longer valid (RFC 7323 §5.5)
+    "established_idle": (EST, [opt_record(ACK, options=ts(1), step=7),
+                               opt_record(ACK | PSH, plen=2, options=ts(0))]),
     "established_ooo": (EST, [opt_record(ACK | PSH, seq=1, plen=2, options=ts(1)),
                               opt_record(ACK | PSH, plen=2, options=ts(2)),
                               opt_record(ACK | FIN, seq=2, options=ts(3))]),
