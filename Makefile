@@ -8,7 +8,7 @@ PREFIX        ?= /usr/local
 # and errors (stderr), which name any missing Debian package, always are.
 CONFIGURE = out=$$(cmake -S . $(1)) || { printf '%s\n' "$$out"; exit 1; }
 
-.PHONY: all demo test deps toolchain build build-test install fuzz format clean
+.PHONY: all demo test deps deps-fuzz toolchain build build-test install fuzz fuzz-build fuzz-smoke format clean
 
 all: build
 
@@ -40,10 +40,32 @@ test: build-test
 install: build
 	@cmake --install $(BUILD_RELEASE) --prefix $(PREFIX)
 
-# Long libFuzzer campaigns, outside CI: see docs/fuzzing.md
-fuzz:
-	@$(call CONFIGURE,-B build/fuzz -DCMAKE_C_COMPILER=clang -DGT_FUZZ=ON -DGT_TESTS=OFF)
-	@cmake --build build/fuzz -j $(JOBS)
+# libFuzzer (clang, ASan, UBSan): see docs/fuzzing.md. `make fuzz` builds
+# build/fuzz; with FUZZ_TIME=seconds it then runs a campaign, each target
+# that long in turn on one core at nice 19, the grown corpora and any crashes
+# kept in $(FUZZ_WORK). `make fuzz-smoke` (CI) runs each target
+# FUZZ_SMOKE_TIME seconds on a temporary copy of its corpus and fails on a crash.
+FUZZ_BUILD      ?= build/fuzz
+FUZZ_TARGETS    ?= fuzz_input fuzz_options
+FUZZ_TIME       ?= 0
+FUZZ_SMOKE_TIME ?= 60
+FUZZ_WORK       ?= fuzz-work
+
+deps-fuzz:
+	@bash scripts/install-deps.sh fuzz
+
+fuzz-build: deps-fuzz
+	@$(call CONFIGURE,-B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=clang -DGT_FUZZ=ON -DGT_TESTS=OFF)
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target $(FUZZ_TARGETS)
+
+fuzz: fuzz-build
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	@if [ "$(FUZZ_TIME)" -gt 0 ]; then \
+	  nice -n 19 tests/fuzz/run.sh --keep-going --work $(FUZZ_WORK) $(FUZZ_BUILD) $(FUZZ_TIME) $(FUZZ_TARGETS); \
+	fi
+
+fuzz-smoke: fuzz-build
+	@tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SMOKE_TIME) $(FUZZ_TARGETS)
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')

@@ -3,9 +3,15 @@
 # As root it uses apt-get; otherwise it only says what is missing.
 #   install-deps.sh          everything `make test` needs
 #   install-deps.sh --build  only what `make demo` needs: cmake and a C compiler
+#   install-deps.sh fuzz     the libFuzzer targets (`make fuzz`, `make fuzz-smoke`):
+#                            clang and its runtimes (libFuzzer, ASan, UBSan), which
+#                            Debian 12 ships in libclang-rt-14-dev, only recommended
+#                            by clang-14's libclang-common-14-dev
 set -euo pipefail
 if [ "${1-}" = "--build" ]; then
   need=(cmake gcc make libc6-dev)
+elif [ "${1-}" = fuzz ]; then
+  need=(cmake make clang libclang-rt-14-dev)
 else
 need=(cmake gcc make pkg-config clang-format libcmocka-dev libpcap-dev libjansson-dev tshark xxd
       # the views: SVG checked by xmllint, DOT by Graphviz, the HTML report

@@ -2,9 +2,13 @@
  * deterministic in-CI test (test_fuzz_states.c): one stack (the target) and a
  * hand-driven peer that exists only as the packets we build.
  *
- * fz_setup() drives the target into one of ten states with real segments;
- * fz_input() feeds it one packet and checks the invariants after it;
- * fz_record() decodes one record of the fuzzer's input format (docs/fuzzing.md).
+ * fz_setup() drives the target into one of ten states with real segments,
+ * with the TCP options an option byte chooses (FZ_OPT_*: what the peer's SYN
+ * offers and what the target's configuration allows); once negotiated, the
+ * peer's segments carry timestamps (TSval from its own clock, TSecr echoing
+ * the target's last TSval). fz_input() feeds it one packet and checks the
+ * invariants after it; fz_record() decodes one record of fuzz_input's input
+ * format, fz_opt_record() one of fuzz_options' (docs/fuzzing.md).
  *
  * It reaches into the engine (stack_impl.h) for two things only: the
  * connection's sequence variables, so that packets can aim at the window edges,
@@ -51,6 +55,18 @@ enum {
 	FZ_SEL_EDGE = 0x80,   /* ISNs just below 2^32, small buffers, MSS 64, no delayed ACK */
 };
 #define FZ_NSTATES 10
+/* The option byte: the second byte of a fuzzer input. 0 is an MSS-only SYN
+ * against the default configuration (which offers and accepts everything). */
+enum {
+	FZ_OPT_SACK = 0x01,    /* the peer offers SACK-permitted (RFC 2018) */
+	FZ_OPT_TS = 0x02,      /* the peer offers timestamps (RFC 7323) */
+	FZ_OPT_WS = 0x04,      /* the peer offers window scaling (RFC 7323) */
+	FZ_OPT_NO_MSS = 0x08,  /* the peer's SYN has no MSS option (RFC 9293: 536) */
+	FZ_OPT_NO_SACK = 0x10, /* the target's config: sack = false */
+	FZ_OPT_NO_TS = 0x20,   /* the target's config: timestamps = false */
+	FZ_OPT_NO_WS = 0x40,   /* the target's config: window_scaling = false */
+	FZ_OPT_BIG = 0x80, /* peer shift 14, target rcvbuf_max 1 MiB (shift 4), FreeBSD layout */
+};
 static const gt_tcp_state fz_states[FZ_NSTATES] = {
     GT_TCP_LISTEN,     GT_TCP_SYN_SENT,   GT_TCP_SYN_RECEIVED, GT_TCP_ESTABLISHED,
     GT_TCP_FIN_WAIT_1, GT_TCP_FIN_WAIT_2, GT_TCP_CLOSE_WAIT,   GT_TCP_CLOSING,
@@ -76,9 +92,15 @@ typedef struct fz_ctx {
 	int lsock, sock;
 	gt_conn_tuple conn; /* the target's view: local = target */
 	uint32_t iss, peer_iss, peer_nxt;
+	uint8_t opt;                /* the option byte (FZ_OPT_*) */
+	bool ts_ok, sack_ok, ws_ok; /* what the handshake agrees on */
+	uint8_t peer_wscale;        /* the shift the peer offers */
+	uint32_t peer_ts_base;      /* the peer's TSval is this + now in ms */
+	uint32_t out_tsval;         /* the target's last TSval: the peer's TSecr */
 
 	/* what the target sent */
 	uint64_t out_pkts;
+	uint64_t out_ts, out_sack; /* of them with TSopt, with SACK blocks */
 	bool have_out;
 	uint8_t out_flags;
 	uint32_t out_seq, out_ack, out_len;
@@ -108,6 +130,28 @@ static void fz_on_output(void *user, const uint8_t *pkt, size_t len)
 		FZ_FAIL("the stack sent from 0x%08x", seg.src_addr);
 	if ((seg.flags & GT_TCP_SYN) && (seg.flags & (GT_TCP_RST | GT_TCP_FIN)))
 		FZ_FAIL("the stack sent flags 0x%02x", seg.flags);
+	/* MSS, window scale and SACK-permitted only ever ride on a SYN (RFC
+	 * 9293 §3.7.1, RFC 7323 §2.2, RFC 2018 §2) */
+	if (!(seg.flags & GT_TCP_SYN) &&
+	    (seg.opts.has_mss || seg.opts.has_wscale || seg.opts.sack_permitted))
+		FZ_FAIL("SYN-only option on a segment with flags 0x%02x", seg.flags);
+	gt_tcb *t = gt_stack_lookup(c->st, seg.src_addr, seg.src_port, seg.dst_addr, seg.dst_port);
+	if (t && !(seg.flags & GT_TCP_SYN)) {
+		/* RFC 7323 §3.2: once agreed, TSopt MUST be in every non-RST
+		 * segment (an RST SHOULD carry it); never if not agreed */
+		bool rst = seg.flags & GT_TCP_RST;
+		if (seg.opts.has_ts ? !t->ts_ok : t->ts_ok && !rst)
+			FZ_FAIL("%s segment (flags 0x%02x) with TSopt %d, timestamps agreed %d",
+			        gt_tcp_state_name(t->state), seg.flags, seg.opts.has_ts, t->ts_ok);
+		/* RFC 2018 §2: SACK blocks only after SACK-permitted both ways */
+		if (seg.opts.sack_count && !t->sack_ok)
+			FZ_FAIL("SACK blocks without SACK-permitted");
+	}
+	if (seg.opts.has_ts) {
+		c->out_tsval = seg.opts.ts_val;
+		c->out_ts++;
+	}
+	c->out_sack += seg.opts.sack_count > 0;
 	c->out_pkts++;
 	c->have_out = true;
 	c->out_flags = seg.flags;
@@ -408,10 +452,51 @@ FZ_FN void fz_advance(fz_ctx *c, gt_time_us dt)
 	fz_run_timers(c);
 }
 
-/* A valid segment from the peer, then the application runs. */
+/* ---- the peer's options ---- */
+
+/* The peer's timestamp clock: 1 ms a tick, from its own base. */
+FZ_FN uint32_t fz_peer_ts(const fz_ctx *c)
+{
+	return c->peer_ts_base + (uint32_t)(c->now / 1000);
+}
+
+/* The options of the peer's segments after the handshake: TSopt once agreed. */
+FZ_FN void fz_peer_opts(const fz_ctx *c, gt_tcp_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	if (c->ts_ok) {
+		o->has_ts = true;
+		o->ts_val = fz_peer_ts(c);
+		o->ts_ecr = c->out_tsval;
+	}
+}
+
+/* The peer's SYN (or, answering the target's SYN, its SYN,ACK, which offers
+ * only what the target's SYN did: RFC 7323 §2.2, §3.2; RFC 2018 §2). */
+FZ_FN void fz_syn_opts(const fz_ctx *c, gt_tcp_opts *o, bool synack)
+{
+	memset(o, 0, sizeof *o);
+	bool edge = c->sel & FZ_SEL_EDGE;
+	o->has_mss = !(c->opt & FZ_OPT_NO_MSS);
+	o->mss = edge ? 64 : 1460;
+	o->sack_permitted = synack ? c->sack_ok : (c->opt & FZ_OPT_SACK) != 0;
+	o->has_wscale = synack ? c->ws_ok : (c->opt & FZ_OPT_WS) != 0;
+	o->wscale = c->peer_wscale;
+	o->has_ts = synack ? c->ts_ok : (c->opt & FZ_OPT_TS) != 0;
+	o->ts_val = fz_peer_ts(c);
+	o->ts_ecr = synack ? c->out_tsval : 0;
+}
+
+/* A valid segment from the peer, then the application runs. Without opts it
+ * carries what the peer's segments carry after the handshake. */
 FZ_FN void fz_peer_send(fz_ctx *c, uint8_t flags, uint32_t seq, uint32_t ack, uint16_t wnd,
                         const gt_tcp_opts *opts, const uint8_t *data, uint32_t n)
 {
+	gt_tcp_opts o;
+	if (!opts) {
+		fz_peer_opts(c, &o);
+		opts = &o;
+	}
 	size_t len = fz_build(c, flags, seq, ack, wnd, opts, data, n);
 	fz_input(c, c->pkt, len);
 	fz_advance(c, 1000);
@@ -441,24 +526,10 @@ static void fz_close_side(fz_ctx *c)
 	fz_run_timers(c);
 }
 
-/* Creates the target and drives it into the state the selector names. */
-FZ_FN void fz_setup(fz_ctx *c, uint8_t sel)
+/* The target's configuration, by the selector and the option byte. */
+static void fz_config(fz_ctx *c)
 {
-	memset(c, 0, sizeof *c);
-	c->sel = sel;
-	c->want = fz_states[(sel & FZ_SEL_STATE) % FZ_NSTATES];
-	c->lsock = c->sock = -1;
-	c->now = 1000000;
-	c->trace = getenv("GT_FUZZ_TRACE") != NULL;
-	bool edge = sel & FZ_SEL_EDGE;
-	bool active = (sel & FZ_SEL_ACTIVE) || c->want == GT_TCP_SYN_SENT;
-	if (c->want == GT_TCP_LISTEN)
-		active = false;
-	/* near the wrap, so that window edges straddle 2^32 */
-	c->iss = edge ? 0xfffffff0u : 0x10000000u;
-	c->peer_iss = edge ? 0xffffffe0u : 0x20000000u;
-	c->peer_nxt = c->peer_iss;
-
+	bool edge = c->sel & FZ_SEL_EDGE;
 	gt_stack_config *cfg = &c->cfg;
 	gt_stack_config_default(cfg);
 	cfg->name = "target";
@@ -478,75 +549,110 @@ FZ_FN void fz_setup(fz_ctx *c, uint8_t sel)
 	cfg->fin_wait_2_timeout_us = 20000000;
 	cfg->max_syn_retries = 3;
 	cfg->max_retries = 5;
-	if (gt_stack_create(cfg, &c->st) != 0)
-		FZ_FAIL("gt_stack_create");
+	cfg->sack = !(c->opt & FZ_OPT_NO_SACK);
+	cfg->timestamps = !(c->opt & FZ_OPT_NO_TS);
+	cfg->window_scaling = !(c->opt & FZ_OPT_NO_WS);
+	if (c->opt & FZ_OPT_BIG) {
+		cfg->rcvbuf_max = 1u << 20;
+		cfg->opt_layout = GT_OPT_LAYOUT_FREEBSD;
+	}
+	/* what a correct peer and the target agree on */
+	c->sack_ok = (c->opt & FZ_OPT_SACK) && cfg->sack;
+	c->ts_ok = (c->opt & FZ_OPT_TS) && cfg->timestamps;
+	c->ws_ok = (c->opt & FZ_OPT_WS) && cfg->window_scaling;
+	c->peer_wscale = (c->opt & FZ_OPT_BIG) ? 14 : 2;
+	/* EDGE: the peer's TSval wraps 200 ms into the run */
+	c->peer_ts_base = edge ? 0u - (uint32_t)(c->now / 1000) - 200 : 0x30000000u;
+}
 
-	c->conn = (gt_conn_tuple){.local_addr = FZ_TARGET_ADDR,
-	                          .remote_addr = FZ_PEER_ADDR,
-	                          .local_port = FZ_PORT,
-	                          .remote_port = FZ_PEER_PORT};
-	const uint16_t wnd = edge ? 512 : 8192;
-	gt_tcp_opts mss = {.has_mss = true, .mss = edge ? 64 : 1460};
+/* LISTEN, then (by the peer's SYN and ACK) SYN_RECEIVED and ESTABLISHED. */
+static bool fz_open_passive(fz_ctx *c, uint16_t wnd)
+{
+	c->lsock = gt_socket(c->st);
+	if (c->lsock < 0 || gt_bind(c->st, c->lsock, 0, FZ_PORT) != 0 ||
+	    gt_listen(c->st, c->lsock, 4, c->now) != 0)
+		FZ_FAIL("listen");
+	if (c->want == GT_TCP_LISTEN)
+		return false;
+	gt_tcp_opts o;
+	fz_syn_opts(c, &o, false);
+	fz_peer_send(c, GT_TCP_SYN, c->peer_iss, 0, wnd, &o, NULL, 0);
+	c->peer_nxt = c->peer_iss + 1;
+	fz_expect(c, GT_TCP_SYN_RECEIVED, "SYN");
+	if (c->want == GT_TCP_SYN_RECEIVED)
+		return false;
+	fz_peer_send(c, GT_TCP_ACK, c->peer_nxt, c->iss + 1, wnd, NULL, NULL, 0);
+	fz_expect(c, GT_TCP_ESTABLISHED, "ACK of SYN,ACK");
+	if (c->sock < 0)
+		FZ_FAIL("nothing to accept");
+	return true;
+}
+
+/* connect(): SYN_SENT, then SYN_RECEIVED (simultaneous open) or ESTABLISHED. */
+static bool fz_open_active(fz_ctx *c, uint16_t wnd)
+{
+	c->sock = gt_socket(c->st);
+	if (c->sock < 0 ||
+	    gt_connect(c->st, c->sock, FZ_PEER_ADDR, FZ_PORT, c->now) != -EINPROGRESS)
+		FZ_FAIL("connect");
+	gt_conn_tuple t;
+	if (gt_sock_tuple(c->st, c->sock, &t) != 0)
+		FZ_FAIL("tuple");
+	c->conn = t;
+	fz_expect(c, GT_TCP_SYN_SENT, "connect()");
+	if (c->want == GT_TCP_SYN_SENT)
+		return false;
+	gt_tcp_opts o;
+	if (c->want == GT_TCP_SYN_RECEIVED) {
+		/* RFC 9293 §3.5 figure 7: simultaneous open */
+		fz_syn_opts(c, &o, false);
+		fz_peer_send(c, GT_TCP_SYN, c->peer_iss, 0, wnd, &o, NULL, 0);
+		c->peer_nxt = c->peer_iss + 1;
+		fz_expect(c, GT_TCP_SYN_RECEIVED, "SYN (simultaneous open)");
+		return false;
+	}
+	fz_syn_opts(c, &o, true);
+	fz_peer_send(c, GT_TCP_SYN | GT_TCP_ACK, c->peer_iss, c->iss + 1, wnd, &o, NULL, 0);
+	c->peer_nxt = c->peer_iss + 1;
+	fz_expect(c, GT_TCP_ESTABLISHED, "SYN,ACK");
+	return true;
+}
+
+/* DATA: unacknowledged data out, some read in. Left in ESTABLISHED, the
+ * target also holds out-of-order data (a hole of 100 bytes) and, with SACK,
+ * the peer has reported all but the first of its segments (RFC 2018 §4). */
+static void fz_setup_data(fz_ctx *c, uint16_t wnd)
+{
 	uint8_t data[3000];
 	for (size_t i = 0; i < sizeof data; i++)
 		data[i] = (uint8_t)(i * 31 + 7);
-
-	if (!active) {
-		c->lsock = gt_socket(c->st);
-		if (c->lsock < 0 || gt_bind(c->st, c->lsock, 0, FZ_PORT) != 0 ||
-		    gt_listen(c->st, c->lsock, 4, c->now) != 0)
-			FZ_FAIL("listen");
-		if (c->want == GT_TCP_LISTEN)
-			return;
-		fz_peer_send(c, GT_TCP_SYN, c->peer_iss, 0, wnd, &mss, NULL, 0);
-		c->peer_nxt = c->peer_iss + 1;
-		fz_expect(c, GT_TCP_SYN_RECEIVED, "SYN");
-		if (c->want == GT_TCP_SYN_RECEIVED)
-			return;
-		fz_peer_send(c, GT_TCP_ACK, c->peer_nxt, c->iss + 1, wnd, NULL, NULL, 0);
-		fz_expect(c, GT_TCP_ESTABLISHED, "ACK of SYN,ACK");
-		if (c->sock < 0)
-			FZ_FAIL("nothing to accept");
-	} else {
-		c->sock = gt_socket(c->st);
-		if (c->sock < 0 ||
-		    gt_connect(c->st, c->sock, FZ_PEER_ADDR, FZ_PORT, c->now) != -EINPROGRESS)
-			FZ_FAIL("connect");
-		gt_conn_tuple t;
-		if (gt_sock_tuple(c->st, c->sock, &t) != 0)
-			FZ_FAIL("tuple");
-		c->conn = t;
-		fz_expect(c, GT_TCP_SYN_SENT, "connect()");
-		if (c->want == GT_TCP_SYN_SENT)
-			return;
-		if (c->want == GT_TCP_SYN_RECEIVED) {
-			/* RFC 9293 §3.5 figure 7: simultaneous open */
-			fz_peer_send(c, GT_TCP_SYN, c->peer_iss, 0, wnd, &mss, NULL, 0);
-			c->peer_nxt = c->peer_iss + 1;
-			fz_expect(c, GT_TCP_SYN_RECEIVED, "SYN (simultaneous open)");
-			return;
-		}
-		fz_peer_send(c, GT_TCP_SYN | GT_TCP_ACK, c->peer_iss, c->iss + 1, wnd, &mss, NULL,
-		             0);
-		c->peer_nxt = c->peer_iss + 1;
-		fz_expect(c, GT_TCP_ESTABLISHED, "SYN,ACK");
-	}
-
-	if (sel & FZ_SEL_DATA) {
-		/* unacknowledged data out, some read in */
-		if (gt_send(c->st, c->sock, data, sizeof data, c->now) <= 0)
-			FZ_FAIL("send");
-		fz_advance(c, 1000);
-		fz_peer_send(c, GT_TCP_ACK | GT_TCP_PSH, c->peer_nxt, fz_snd_una(c), wnd, NULL,
-		             data, 100);
-		c->peer_nxt += 100;
-		fz_expect(c, GT_TCP_ESTABLISHED, "data");
-	}
-	switch (c->want) {
-	case GT_TCP_ESTABLISHED:
+	if (gt_send(c->st, c->sock, data, sizeof data, c->now) <= 0)
+		FZ_FAIL("send");
+	fz_advance(c, 1000);
+	fz_peer_send(c, GT_TCP_ACK | GT_TCP_PSH, c->peer_nxt, fz_snd_una(c), wnd, NULL, data, 100);
+	c->peer_nxt += 100;
+	fz_expect(c, GT_TCP_ESTABLISHED, "data");
+	if (c->want != GT_TCP_ESTABLISHED)
 		return;
-	case GT_TCP_CLOSE_WAIT:
-	case GT_TCP_LAST_ACK:
+	fz_peer_send(c, GT_TCP_ACK | GT_TCP_PSH, c->peer_nxt + 100, fz_snd_una(c), wnd, NULL,
+	             data + 200, 100);
+	fz_expect(c, GT_TCP_ESTABLISHED, "out-of-order data");
+	gt_tcb *t = fz_tcb(c);
+	if (c->sack_ok && t->snd_max - t->snd_una > t->snd_mss) {
+		gt_tcp_opts o;
+		fz_peer_opts(c, &o);
+		o.sack_count = 1;
+		o.sack[0].left = t->snd_una + t->snd_mss;
+		o.sack[0].right = t->snd_max;
+		fz_peer_send(c, GT_TCP_ACK, c->peer_nxt, t->snd_una, wnd, &o, NULL, 0);
+		fz_expect(c, GT_TCP_ESTABLISHED, "SACK");
+	}
+}
+
+/* From ESTABLISHED to the closing state wanted. */
+static void fz_setup_close(fz_ctx *c, uint16_t wnd)
+{
+	if (c->want == GT_TCP_CLOSE_WAIT || c->want == GT_TCP_LAST_ACK) {
 		fz_peer_send(c, GT_TCP_FIN | GT_TCP_ACK, c->peer_nxt, fz_snd_una(c), wnd, NULL,
 		             NULL, 0);
 		c->peer_nxt++;
@@ -556,8 +662,6 @@ FZ_FN void fz_setup(fz_ctx *c, uint8_t sel)
 		fz_close_side(c);
 		fz_expect(c, GT_TCP_LAST_ACK, "close()");
 		return;
-	default:
-		break;
 	}
 	/* FIN_WAIT_1, FIN_WAIT_2, CLOSING, TIME_WAIT */
 	fz_close_side(c);
@@ -586,6 +690,47 @@ FZ_FN void fz_setup(fz_ctx *c, uint8_t sel)
 	             0);
 	c->peer_nxt++;
 	fz_expect(c, GT_TCP_TIME_WAIT, "FIN");
+}
+
+/* Creates the target and drives it into the state the selector names, with
+ * the options the option byte chooses. */
+FZ_FN void fz_setup_opts(fz_ctx *c, uint8_t sel, uint8_t opt)
+{
+	memset(c, 0, sizeof *c);
+	c->sel = sel;
+	c->opt = opt;
+	c->want = fz_states[(sel & FZ_SEL_STATE) % FZ_NSTATES];
+	c->lsock = c->sock = -1;
+	c->now = 1000000;
+	c->trace = getenv("GT_FUZZ_TRACE") != NULL;
+	bool edge = sel & FZ_SEL_EDGE;
+	bool active = (sel & FZ_SEL_ACTIVE) || c->want == GT_TCP_SYN_SENT;
+	if (c->want == GT_TCP_LISTEN)
+		active = false;
+	/* near the wrap, so that window edges straddle 2^32 */
+	c->iss = edge ? 0xfffffff0u : 0x10000000u;
+	c->peer_iss = edge ? 0xffffffe0u : 0x20000000u;
+	c->peer_nxt = c->peer_iss;
+	fz_config(c);
+	if (gt_stack_create(&c->cfg, &c->st) != 0)
+		FZ_FAIL("gt_stack_create");
+	c->conn = (gt_conn_tuple){.local_addr = FZ_TARGET_ADDR,
+	                          .remote_addr = FZ_PEER_ADDR,
+	                          .local_port = FZ_PORT,
+	                          .remote_port = FZ_PEER_PORT};
+	const uint16_t wnd = edge ? 512 : 8192;
+	if (!(active ? fz_open_active(c, wnd) : fz_open_passive(c, wnd)))
+		return;
+	if (sel & FZ_SEL_DATA)
+		fz_setup_data(c, wnd);
+	if (c->want != GT_TCP_ESTABLISHED)
+		fz_setup_close(c, wnd);
+}
+
+/* The same with an MSS-only SYN and the default configuration. */
+FZ_FN void fz_setup(fz_ctx *c, uint8_t sel)
+{
+	fz_setup_opts(c, sel, 0);
 }
 
 /* Frees the target; LeakSanitizer checks at exit that nothing is left. */
@@ -630,6 +775,33 @@ FZ_FN void fz_app_call(fz_ctx *c, unsigned op)
 	fz_run_timers(c);
 }
 
+/* REL for options: in a TSopt, TSval += the peer's clock and TSecr += the
+ * target's last TSval; in SACK blocks, the edges += SND.UNA. So a fuzzer's
+ * option bytes of small numbers stay plausible however the run goes. */
+FZ_FN void fz_rel_options(fz_ctx *c, uint8_t *o, size_t len)
+{
+	uint32_t una = fz_snd_una(c);
+	for (size_t i = 0; i < len;) {
+		if (o[i] == 0) /* EOL */
+			break;
+		if (o[i] == 1) { /* NOP */
+			i++;
+			continue;
+		}
+		size_t n = i + 1 < len ? o[i + 1] : 0;
+		if (n < 2 || n > len - i)
+			break;
+		if (o[i] == 8 && n == 10) {
+			fz_put32(o + i + 2, fz_be32(o + i + 2) + fz_peer_ts(c));
+			fz_put32(o + i + 6, fz_be32(o + i + 6) + c->out_tsval);
+		} else if (o[i] == 5) {
+			for (size_t k = i + 2; k + 4 <= i + n; k += 4)
+				fz_put32(o + k, fz_be32(o + k) + una);
+		}
+		i += n;
+	}
+}
+
 /* One record of the fuzzer's input: hdr and the len packet bytes after it. */
 FZ_FN void fz_record(fz_ctx *c, uint16_t hdr, const uint8_t *data, size_t len)
 {
@@ -647,6 +819,9 @@ FZ_FN void fz_record(fz_ctx *c, uint16_t hdr, const uint8_t *data, size_t len)
 			fz_put16(t + 2, c->conn.local_port);
 			fz_put32(t + 4, fz_be32(t + 4) + fz_rcv_nxt(c));
 			fz_put32(t + 8, fz_be32(t + 8) + fz_snd_una(c));
+			size_t doff = (size_t)(t[12] >> 4) * 4;
+			if (doff > GT_TCP_HDR_LEN && ihl + doff <= len)
+				fz_rel_options(c, t + GT_TCP_HDR_LEN, doff - GT_TCP_HDR_LEN);
 		}
 		if ((hdr & FZ_REC_FIX) && len >= GT_IPV4_HDR_LEN) {
 			p[0] = (uint8_t)(0x40 | (p[0] & 0x0f));
@@ -662,16 +837,16 @@ FZ_FN void fz_record(fz_ctx *c, uint16_t hdr, const uint8_t *data, size_t len)
 	fz_advance(c, fz_time_steps[(hdr & FZ_REC_TIME) >> 11]);
 }
 
-/* A whole fuzzer input: selector byte, then records. */
+/* A whole fuzz_input input: selector byte, option byte, then records. */
 FZ_FN void fz_run_input(const uint8_t *data, size_t size)
 {
-	if (size == 0)
+	if (size < 2)
 		return;
 	fz_ctx *c = malloc(sizeof *c);
 	if (!c)
 		return;
-	fz_setup(c, data[0]);
-	size_t i = 1;
+	fz_setup_opts(c, data[0], data[1]);
+	size_t i = 2;
 	for (unsigned n = 0; i + 2 <= size && n < 512; n++) {
 		uint16_t hdr = (uint16_t)(data[i] << 8 | data[i + 1]);
 		i += 2;
@@ -680,6 +855,102 @@ FZ_FN void fz_run_input(const uint8_t *data, size_t size)
 			len = size - i;
 		fz_record(c, hdr, data + i, len);
 		i += len;
+	}
+	fz_teardown(c);
+	free(c);
+}
+
+/* ---- fuzz_options: options and flags inside valid headers ---- */
+
+/* fuzz_options' first byte: the scenario. LISTEN, SYN_SENT, or ESTABLISHED
+ * with data in flight both ways and out-of-order data queued (FZ_SEL_DATA);
+ * ACTIVE and EDGE as in the selector. */
+static const uint8_t fz_opt_scenarios[3] = {0, 1, 3 | FZ_SEL_DATA};
+FZ_FN uint8_t fz_opt_selector(uint8_t b)
+{
+	return (uint8_t)(fz_opt_scenarios[(b & 0x0f) % 3] | (b & (FZ_SEL_ACTIVE | FZ_SEL_EDGE)));
+}
+
+/* A record of fuzz_options (docs/fuzzing.md):
+ *   [0] TCP flags, as they are
+ *   [1] bits 0-2 seq, 3-5 ack (picked near the connection's edges),
+ *       6 REL: option values relative (fz_rel_options), 7 unused
+ *   [2] bits 0-2 window, 3-5 clock step, 6-7 payload length
+ *   [3] bits 0-5 option length (at most 40), 6-7 an application call after it
+ *   then the option bytes, zero-padded (EOL) to a multiple of 4.
+ * The IPv4 and TCP headers around them are valid, their checksums right.
+ * Returns the bytes used, 0 when fewer than 4 are left. */
+#define FZ_OPT_REC_HDR    4
+#define FZ_PAWS_IDLE_STEP (25ull * 24 * 3600 * 1000000)
+FZ_FN size_t fz_opt_record(fz_ctx *c, const uint8_t *r, size_t left)
+{
+	if (left < FZ_OPT_REC_HDR)
+		return 0;
+	size_t olen = r[3] & 0x3f;
+	olen = olen > GT_TCP_MAX_OPT_LEN ? GT_TCP_MAX_OPT_LEN : olen;
+	olen = olen > left - FZ_OPT_REC_HDR ? left - FZ_OPT_REC_HDR : olen;
+	gt_tcb *t = fz_tcb(c);
+	uint32_t nxt = fz_rcv_nxt(c), una = fz_snd_una(c);
+	uint32_t snxt = t ? t->snd_nxt : c->iss + 1, smax = t ? t->snd_max : c->iss + 1;
+	uint32_t rwnd = t && seq_gt(t->rcv_adv, t->rcv_nxt) ? t->rcv_adv - t->rcv_nxt : 0;
+	uint32_t mss = t && t->snd_mss ? t->snd_mss : 536;
+	const uint32_t seqs[8] = {nxt,       nxt + 100,  nxt + 1000,  nxt - 1,
+	                          nxt - 100, nxt + rwnd, c->peer_iss, nxt + 0x40000000u};
+	const uint32_t acks[8] = {una, snxt, smax, una + mss, una - 1, smax + 1, c->iss + 1, 0};
+	static const uint16_t wnds[8] = {8192, 0, 1, 65535, 512, 4096, 1460, 100};
+	static const uint32_t lens[4] = {0, 1, 100, 1000};
+	size_t olen4 = (olen + 3) & ~(size_t)3;
+	uint32_t n = lens[r[2] >> 6];
+	size_t total = GT_IPV4_HDR_LEN + GT_TCP_HDR_LEN + olen4 + n;
+	uint8_t *p = c->pkt;
+	memset(p, 0, total);
+	p[0] = 0x45;
+	fz_put16(p + 2, (uint16_t)total);
+	fz_put16(p + 4, 0x4747);
+	fz_put16(p + 6, 0x4000); /* DF */
+	p[8] = 64;
+	p[9] = GT_IP_PROTO_TCP;
+	fz_put32(p + 12, c->conn.remote_addr);
+	fz_put32(p + 16, c->conn.local_addr);
+	uint8_t *h = p + GT_IPV4_HDR_LEN;
+	fz_put16(h, c->conn.remote_port);
+	fz_put16(h + 2, c->conn.local_port);
+	fz_put32(h + 4, seqs[r[1] & 7]);
+	fz_put32(h + 8, acks[(r[1] >> 3) & 7]);
+	h[12] = (uint8_t)((GT_TCP_HDR_LEN + olen4) / 4 << 4);
+	h[13] = r[0];
+	fz_put16(h + 14, wnds[r[2] & 7]);
+	memcpy(h + GT_TCP_HDR_LEN, r + FZ_OPT_REC_HDR, olen);
+	if (r[1] & 0x40)
+		fz_rel_options(c, h + GT_TCP_HDR_LEN, olen4);
+	for (uint32_t i = 0; i < n; i++)
+		h[GT_TCP_HDR_LEN + olen4 + i] = (uint8_t)(i * 13 + 1);
+	fz_fix_checksums(p, total);
+	fz_input(c, p, total);
+	if (r[3] >> 6)
+		fz_app_call(c, r[3] >> 6);
+	/* the last step is 25 days: past RFC 7323 §5.5's 24 days of idleness,
+	 * after which TS.Recent is no longer valid (and TSvals move 2^31) */
+	unsigned step = (r[2] >> 3) & 7;
+	fz_advance(c, step == 7 ? FZ_PAWS_IDLE_STEP : fz_time_steps[step]);
+	return FZ_OPT_REC_HDR + olen;
+}
+
+/* A whole fuzz_options input: scenario byte, option byte, then records. */
+FZ_FN void fz_opt_run_input(const uint8_t *data, size_t size)
+{
+	if (size < 2)
+		return;
+	fz_ctx *c = malloc(sizeof *c);
+	if (!c)
+		return;
+	fz_setup_opts(c, fz_opt_selector(data[0]), data[1]);
+	size_t i = 2;
+	for (unsigned k = 0; k < 512; k++) {
+		size_t used = fz_opt_record(c, data + i, size - i);
+		if (!used)
+			break;
+		i += used;
 	}
 	fz_teardown(c);
 	free(c);

@@ -157,6 +157,49 @@ static void random_opts(gen *g, gt_tcp_opts *o)
 	}
 }
 
+/* The options of the peer's segments once the handshake agreed on some: its
+ * TSopt (now and then an old TSval, for PAWS, or none at all) and SACK
+ * blocks within what the target sent (now and then one below SND.UNA: a
+ * D-SACK, RFC 2883). */
+static void peer_opts(fz_ctx *c, gen *g, gt_tcp_opts *o)
+{
+	fz_peer_opts(c, o);
+	if (o->has_ts) {
+		if (chance(g, 5))
+			o->ts_val -= 1 + below(g, 100000);
+		if (chance(g, 5))
+			o->ts_ecr = (uint32_t)rnd(g);
+		if (chance(g, 3))
+			o->has_ts = false;
+	}
+	gt_tcb *t = fz_tcb(c);
+	if (!c->sack_ok || !t || !seq_gt(t->snd_max, t->snd_una) || !chance(g, 40))
+		return;
+	uint32_t una = t->snd_una, span = t->snd_max - t->snd_una;
+	o->sack_count = (uint8_t)(1 + below(g, o->has_ts ? 3 : 4));
+	for (int i = 0; i < o->sack_count; i++) {
+		uint32_t left = una + below(g, span);
+		o->sack[i].left = left;
+		o->sack[i].right = left + 1 + below(g, una + span - left);
+		if (chance(g, 10)) {
+			o->sack[i].left = una - 1 - below(g, 3000);
+			o->sack[i].right = o->sack[i].left + 1 + below(g, 1460);
+		}
+	}
+}
+
+/* A segment's options: the peer's (when options were agreed, mostly), random
+ * ones, or none. */
+static const gt_tcp_opts *pick_opts(fz_ctx *c, gen *g, gt_tcp_opts *o)
+{
+	if ((c->ts_ok || c->sack_ok) && chance(g, 85)) {
+		peer_opts(c, g, o);
+		return o;
+	}
+	random_opts(g, o);
+	return chance(g, 40) ? o : NULL;
+}
+
 static const uint8_t typical_flags[] = {
     GT_TCP_ACK,
     GT_TCP_ACK,
@@ -185,11 +228,11 @@ static size_t gen_valid(fz_ctx *c, gen *g)
 	uint16_t wnd =
 	    chance(g, 90) ? wnds[below(g, sizeof wnds / sizeof wnds[0])] : (uint16_t)rnd(g);
 	gt_tcp_opts o;
-	random_opts(g, &o);
+	const gt_tcp_opts *opts = pick_opts(c, g, &o);
 	uint8_t data[1500];
 	uint32_t n = chance(g, 50) ? 0 : below(g, chance(g, 80) ? 300 : 1500);
 	fill(g, data, n);
-	return fz_build(c, flags, seq, ack, wnd, chance(g, 40) ? &o : NULL, data, n);
+	return fz_build(c, flags, seq, ack, wnd, opts, data, n);
 }
 
 /* One to four mutations of the packet in c->pkt; returns the new length. */
@@ -364,10 +407,12 @@ static size_t gen_packet(fz_ctx *c, gen *g)
 			flags |= GT_TCP_FIN;
 		else if (chance(g, 3))
 			flags = GT_TCP_RST;
-		gt_tcp_opts mss = {.has_mss = true, .mss = 536};
-		size_t len = fz_build(c, flags, fz_rcv_nxt(c), ack, 8192,
-		                      (flags & GT_TCP_SYN) ? &mss : NULL, data, n);
-		return len;
+		gt_tcp_opts o;
+		if (flags & GT_TCP_SYN)
+			fz_syn_opts(c, &o, flags & GT_TCP_ACK);
+		else
+			peer_opts(c, g, &o);
+		return fz_build(c, flags, fz_rcv_nxt(c), ack, 8192, &o, data, n);
 	}
 	/* another connection: a SYN or a segment to a random port */
 	gt_conn_tuple saved = c->conn;
@@ -384,6 +429,7 @@ static size_t gen_packet(fz_ctx *c, gen *g)
 
 typedef struct fz_totals {
 	uint64_t packets, segments, runs;
+	uint64_t out_ts, out_sack; /* the target's segments with TSopt, with SACK blocks */
 	uint64_t drop[GT_DROP_REASON_COUNT];
 	/* packets by the state the connection was in when they arrived
 	 * (index GT_TCP_STATE_COUNT: the connection was gone) */
@@ -403,6 +449,8 @@ static void add_totals(fz_ctx *c, fz_totals *tot)
 {
 	const gt_stack_counters *k = gt_stack_get_counters(c->st);
 	tot->packets += c->fed;
+	tot->out_ts += c->out_ts;
+	tot->out_sack += c->out_sack;
 	tot->segments += k->rx_segments;
 	for (int i = 0; i < GT_DROP_REASON_COUNT; i++)
 		tot->drop[i] += k->drop[i];
@@ -415,7 +463,7 @@ static void add_totals(fz_ctx *c, fz_totals *tot)
 #define DRIFT 10
 #define EPOCH 1000
 
-static void fuzz_one(uint8_t sel, uint64_t seed, unsigned packets, fz_totals *tot)
+static void fuzz_one(uint8_t sel, uint8_t opt, uint64_t seed, unsigned packets, fz_totals *tot)
 {
 	fz_ctx *c = malloc(sizeof *c);
 	assert_non_null(c);
@@ -428,15 +476,16 @@ static void fuzz_one(uint8_t sel, uint64_t seed, unsigned packets, fz_totals *to
 				add_totals(c, tot);
 				fz_teardown(c);
 			}
-			snprintf(fz_where, sizeof fz_where, "setup of selector 0x%02x", sel);
-			fz_setup(c, sel);
+			snprintf(fz_where, sizeof fz_where,
+			         "setup of selector 0x%02x, options 0x%02x", sel, opt);
+			fz_setup_opts(c, sel, opt);
 			age = drift = 0;
 		}
 		age++;
 		drift = state_now(c) == (unsigned)c->want ? 0 : drift + 1;
 		snprintf(fz_where, sizeof fz_where,
-		         "selector 0x%02x (%s), seed %" PRIu64 ", packet %u", sel,
-		         gt_tcp_state_name(c->want), seed, i);
+		         "selector 0x%02x (%s), options 0x%02x, seed %" PRIu64 ", packet %u", sel,
+		         gt_tcp_state_name(c->want), opt, seed, i);
 		size_t len = gen_packet(c, &g);
 		tot->in_state[state_now(c)]++;
 		fz_input(c, c->pkt, len);
@@ -474,22 +523,52 @@ static double wall_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The option bytes the test uses: every combination the peer can offer (none,
+ * SACK, timestamps, window scale, all; with and without MSS) and the target's
+ * configuration refusing each of them. */
+static const uint8_t opt_combos[] = {
+    0,
+    FZ_OPT_NO_MSS,
+    FZ_OPT_SACK,
+    FZ_OPT_TS,
+    FZ_OPT_WS,
+    FZ_OPT_SACK | FZ_OPT_TS,
+    FZ_OPT_SACK | FZ_OPT_TS | FZ_OPT_WS,
+    FZ_OPT_SACK | FZ_OPT_TS | FZ_OPT_WS | FZ_OPT_BIG,
+    FZ_OPT_SACK | FZ_OPT_TS | FZ_OPT_WS | FZ_OPT_NO_SACK,
+    FZ_OPT_SACK | FZ_OPT_TS | FZ_OPT_WS | FZ_OPT_NO_TS,
+    FZ_OPT_SACK | FZ_OPT_TS | FZ_OPT_WS | FZ_OPT_NO_WS,
+    FZ_OPT_SACK | FZ_OPT_TS | FZ_OPT_NO_MSS | FZ_OPT_BIG,
+    FZ_OPT_NO_SACK | FZ_OPT_NO_TS | FZ_OPT_NO_WS,
+};
+#define N_COMBOS (sizeof opt_combos / sizeof opt_combos[0])
+
 /* Every state is reached by each of the 16 variants of the selector (ORPHAN,
- * DATA, ACTIVE, EDGE) before the packets start. */
+ * DATA, ACTIVE, EDGE) with each option combination before the packets start,
+ * and the handshake agreed on what both sides offered. */
 static void test_reach_every_state(void **state)
 {
 	(void)state;
 	for (unsigned s = 0; s < 256; s++) {
-		fz_ctx *c = malloc(sizeof *c);
-		assert_non_null(c);
-		snprintf(fz_where, sizeof fz_where, "setup of selector 0x%02x", s);
-		fz_setup(c, (uint8_t)s);
-		gt_tcb *t =
-		    c->want == GT_TCP_LISTEN ? gt_stack_sock_tcb(c->st, c->lsock) : fz_tcb(c);
-		assert_non_null(t);
-		assert_int_equal(t->state, c->want);
-		fz_teardown(c);
-		free(c);
+		for (size_t k = 0; k < N_COMBOS; k++) {
+			fz_ctx *c = malloc(sizeof *c);
+			assert_non_null(c);
+			snprintf(fz_where, sizeof fz_where,
+			         "setup of selector 0x%02x, options 0x%02x", s, opt_combos[k]);
+			fz_setup_opts(c, (uint8_t)s, opt_combos[k]);
+			gt_tcb *t = c->want == GT_TCP_LISTEN ? gt_stack_sock_tcb(c->st, c->lsock)
+			                                     : fz_tcb(c);
+			assert_non_null(t);
+			assert_int_equal(t->state, c->want);
+			if (t->state > GT_TCP_SYN_SENT) {
+				assert_int_equal(t->ts_ok, c->ts_ok);
+				assert_int_equal(t->sack_ok, c->sack_ok);
+				assert_int_equal(t->ws_ok, c->ws_ok);
+				assert_int_equal(t->snd_wscale, c->ws_ok ? c->peer_wscale : 0);
+			}
+			fz_teardown(c);
+			free(c);
+		}
 	}
 }
 
@@ -504,14 +583,19 @@ static void test_fuzz_every_state(void **state)
 	fz_totals tot = {0};
 	double t0 = wall_seconds();
 	for (unsigned idx = 0; idx < FZ_NSTATES; idx++) {
+		/* each run its option combination: all of them in every state */
 		for (unsigned v = 0; v < 16; v++)
-			fuzz_one((uint8_t)(idx | v << 4), seed, packets, &tot);
+			fuzz_one((uint8_t)(idx | v << 4), opt_combos[(idx + v) % N_COMBOS], seed,
+			         packets, &tot);
 	}
 	double wall = wall_seconds() - t0;
 
 	printf("fuzz: %" PRIu64 " runs, %" PRIu64 " packets, %" PRIu64
 	       " past the wire checks, %.2f s wall\n",
 	       tot.runs, tot.packets, tot.segments, wall);
+	printf("fuzz: the target sent %" PRIu64 " segments with TSopt, %" PRIu64
+	       " with SACK blocks\n",
+	       tot.out_ts, tot.out_sack);
 	printf("fuzz: drops:");
 	for (int i = 1; i < GT_DROP_REASON_COUNT; i++) {
 		if (tot.drop[i])
@@ -531,6 +615,8 @@ static void test_fuzz_every_state(void **state)
 	 * every way that matters: a test that only exercised the checksum check
 	 * would pass the invariants too. */
 	assert_true(tot.segments * 5 > tot.packets * 2);
+	/* the options were agreed and used */
+	assert_true(tot.out_ts * 20 > tot.packets && tot.out_sack > 0);
 	for (unsigned i = 0; i < FZ_NSTATES; i++) {
 		if (tot.in_state[fz_states[i]] * 40 < tot.packets)
 			fail_msg("only %" PRIu64 " packets reached a connection in %s",
@@ -542,7 +628,8 @@ static void test_fuzz_every_state(void **state)
 	    GT_DROP_BAD_FLAGS,      GT_DROP_NO_CONNECTION,  GT_DROP_OUT_OF_WINDOW,
 	    GT_DROP_BAD_ACK,        GT_DROP_RST_INVALID,    GT_DROP_RST_CHALLENGED,
 	    GT_DROP_SYN_CHALLENGED, GT_DROP_NO_ACK,         GT_DROP_LISTEN_BAD,
-	    GT_DROP_DATA_AFTER_FIN, GT_DROP_UNEXPECTED,
+	    GT_DROP_DATA_AFTER_FIN, GT_DROP_UNEXPECTED,     GT_DROP_PAWS,
+	    GT_DROP_NO_TIMESTAMP,
 	};
 	for (size_t i = 0; i < sizeof must_see / sizeof must_see[0]; i++) {
 		if (!tot.drop[must_see[i]])
