@@ -763,5 +763,10 @@ void gt_tcb_syncookie_open(gt_tcb *tcb, const gt_segment *ack, const gt_syncooki
 	passive_setup(tcb, &syn, ck->iss, now);
 	/* our SYN-ACK went out: SND.NXT = ISS + 1 (RFC 9293 §3.10.7.2) */
 	tcb->snd_nxt = tcb->snd_max = tcb->snd_sml = ck->iss + 1;
+	/* ... and offered the window a SYN-ACK offers (unscaled, RFC 7323
+	 * §2.2): the right edge it announced, or text riding on this ACK or
+	 * right behind it would meet a zero window */
+	uint32_t wnd = gt_tcb_rcv_window(tcb);
+	tcb->rcv_adv = tcb->rcv_nxt + (wnd > 65535 ? 65535 : wnd);
 	gt_tcb_set_state(tcb, GT_TCP_SYN_RECEIVED, "ACK with a valid SYN cookie", now);
 }

@@ -102,6 +102,9 @@ static int write_event(FILE *f, const gt_event *ev)
 		if (ev->kind == GT_EV_TX && ev->has_seg && ev->seg.rexmit &&
 		    fputs(",\"rexmit\":true", f) < 0)
 			return -1;
+		if (ev->kind == GT_EV_TX && ev->has_seg && ev->seg.syncookie &&
+		    fputs(",\"syncookie\":true", f) < 0)
+			return -1;
 		if (ev->kind == GT_EV_DROP &&
 		    put_key_string(f, "reason", gt_drop_reason_name(ev->reason)) < 0)
 			return -1;
