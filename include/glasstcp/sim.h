@@ -77,6 +77,27 @@ void gt_sim_set_event_fn(gt_sim *sim, gt_event_fn fn, void *user);
 /* Every packet put on a link is also written here (capture at the sender). */
 void gt_sim_set_pcap(gt_sim *sim, gt_pcap_writer *w);
 
+/* A segment the simulator builds for a host that has no stack of its own to
+ * speak for it, with any source address: a packet source such as the
+ * attacker of a SYN flood, whose SYNs carry forged (spoofed) sources. */
+typedef struct gt_sim_raw_seg {
+	uint32_t src_addr; /* anything: it is not checked against the sender's */
+	uint32_t dst_addr; /* routed as every packet: to the host with this address */
+	uint16_t src_port;
+	uint16_t dst_port;
+	uint32_t seq;
+	uint32_t ack;
+	uint8_t flags;
+	uint16_t wnd;
+	uint16_t mss; /* the MSS option, 0 for none */
+} gt_sim_raw_seg;
+/* Puts s on the link from host `from` at gt_sim_now(), the way the host's own
+ * stack sends: scripted faults, impairment, the capture, and a GT_EV_TX event
+ * of host `from` (conn: the forged source as the local end). An answer to a
+ * source no host owns goes nowhere (gt_sim_stats.unroutable). Returns 0 or
+ * -EINVAL (no such host). */
+int gt_sim_send_raw(gt_sim *sim, int from, const gt_sim_raw_seg *s);
+
 int gt_sim_add_fault(gt_sim *sim, const gt_sim_fault *f);
 void gt_sim_set_fault_fn(gt_sim *sim, gt_sim_fault_fn fn, void *user);
 

@@ -458,7 +458,9 @@ void gt_stack_drop(gt_stack *st, gt_drop_reason reason, const gt_tcb *tcb, const
 	               .pkt = pkt,
 	               .pkt_len = len,
 	               .sock = -1};
-	if (tcb) {
+	/* a listener drops a segment of a would-be connection: the trace names
+	 * that connection (who sent it), not the listener's 0.0.0.0:0 */
+	if (tcb && !(seg && tcb->state == GT_TCP_LISTEN)) {
 		ev.has_conn = true;
 		ev.conn = tcb->tuple;
 	} else if (seg) {

@@ -638,6 +638,8 @@ static void segment_label(sbuf *out, const gt_seg_info *sg, const char *flags, u
 		sb_printf(out, " len=%" PRIu32, sg->len);
 	if (sg->rexmit)
 		sb_printf(out, " (rexmit)");
+	if (sg->syncookie)
+		sb_printf(out, " (SYN cookie)");
 	if (note != GT_DROP_NONE)
 		sb_printf(out, " [dropped: %s]", gt_drop_reason_name(note));
 }

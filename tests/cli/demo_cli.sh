@@ -12,9 +12,9 @@ source "$(dirname "$0")/lib.bash"
 "$GT" demo --list >"$TMP/list" 2>"$TMP/err" || fail "demo --list exited $?"
 scenarios=$(awk '{print $1}' "$TMP/list")
 count=$(echo "$scenarios" | grep -c .)
-[ "$count" -ge 13 ] || fail "demo --list shows $count scenarios, expected at least 13"
+[ "$count" -ge 14 ] || fail "demo --list shows $count scenarios, expected at least 14"
 for want in handshake close close-server close-3way simultaneous-close simultaneous-open \
-	half-close abort refused syn-lost lost-fin lost-last-ack transfer; do
+	half-close abort refused syn-lost lost-fin lost-last-ack transfer syn-flood; do
 	echo "$scenarios" | grep -qx -- "$want" || fail "demo --list lacks '$want'"
 done
 while read -r name summary; do
@@ -57,6 +57,69 @@ expect_row 'FIN_WAIT_2 -> TIME_WAIT' 'A' 'LAST_ACK -> CLOSED'
 grep -qE '^ *60140\.000 +TIME_WAIT -> CLOSED$' "$TMP/close" ||
 	fail "demo close: no 'TIME_WAIT -> CLOSED' row at 60140 ms (2*MSL after the last ACK)"
 
+# ---- syn-flood: cookies let the client in; without them it fails ----
+
+"$GT" demo syn-flood >"$TMP/flood" 2>"$TMP/err" || fail "demo syn-flood exited $?: $(cat "$TMP/err")"
+"$GT" demo syn-flood >"$TMP/flood2" 2>&1
+cmp -s "$TMP/flood" "$TMP/flood2" || fail "demo syn-flood: two runs differ"
+expect_flood() { # file description extended-regex
+	grep -qE -- "$3" "$1" || fail "demo syn-flood: $2 (no line matching '$3')"
+}
+expect_flood "$TMP/flood" "the SYN queue filling" \
+	'^ +0\.000 +\(attacker\) +==== S x128 \(spoofed sources\) =+> +LISTEN -> SYN_RECEIVED x128: SYN queue 1/128 \.\. 128/128 \(full\)'
+expect_flood "$TMP/flood" "cookies taking over" \
+	'==== S x2872 \(spoofed sources\) =+> +LISTEN, SYN queue full: each answered with SA \(SYN cookie\)'
+expect_flood "$TMP/flood" "the client's SYN-ACK marked as a cookie" \
+	'^ +110\.000 +SYN_SENT +<--- SA seq=0 ack=1 win=65535 \(SYN cookie\) -+ +LISTEN$'
+expect_flood "$TMP/flood" "the client ESTABLISHED, the server's child made from the cookie" \
+	'^ +120\.000 +SYN_SENT -> ESTABLISHED +---- A .*LISTEN -> SYN_RECEIVED -> ESTABLISHED$'
+expect_flood "$TMP/flood" "the half-open connections giving up" 'SYN_RECEIVED -> CLOSED x128'
+expect_flood "$TMP/flood" "what a SYN cookie is" 'A SYN cookie \(RFC 4987 §3\.6\)'
+expect_flood "$TMP/flood" "syncookies_sent" '^  syncookies_sent +2873 '
+expect_flood "$TMP/flood" "syncookies_ok" '^  syncookies_ok +1 '
+expect_flood "$TMP/flood" "syncookies_bad" '^  syncookies_bad +0 '
+expect_flood "$TMP/flood" "the SYN queue's length" '^  SYN queue +128/128 at most'
+expect_flood "$TMP/flood" "the summary" '^syn-flood: ok$'
+expect_flood "$TMP/flood" "the bytes" 'bytes verified: +600 of 600'
+# the table stays readable: the client's rows and a few for thousands of SYNs
+rows=$(grep -cE '^ *[0-9]+\.[0-9]{3} ' "$TMP/flood")
+[ "$rows" -le 30 ] || fail "demo syn-flood: $rows table rows, want at most 30"
+
+"$GT" demo syn-flood --syncookies off >"$TMP/off" 2>"$TMP/err" ||
+	fail "demo syn-flood --syncookies off exited $?: $(cat "$TMP/err")"
+"$GT" demo syn-flood --syncookies off >"$TMP/off2" 2>&1
+cmp -s "$TMP/off" "$TMP/off2" || fail "demo syn-flood --syncookies off: two runs differ"
+expect_flood "$TMP/off" "(off) the flood's SYNs dropped" 'each dropped \[syn_queue_full\]'
+expect_flood "$TMP/off" "(off) the client's first SYN dropped" \
+	'^ +100\.000 +CLOSED -> SYN_SENT +---- S  seq=0 win=65535 \[dropped: syn_queue_full\]'
+for t in 1100 3100 7100 15100 31100 63100; do
+	expect_flood "$TMP/off" "(off) the SYN retransmitted at $t ms, dropped" \
+		"^ +$t\.000 +SYN_SENT +---- S  seq=0 win=65535 \(rexmit\) \[dropped: syn_queue_full\]"
+done
+expect_flood "$TMP/off" "(off) connect() failing" '^ *123100\.000 +SYN_SENT -> CLOSED$'
+expect_flood "$TMP/off" "(off) the error" 'errors the apps saw: client ETIMEDOUT'
+expect_flood "$TMP/off" "(off) syncookies_sent 0" '^  syncookies_sent +0 '
+expect_flood "$TMP/off" "(off) syn_queue_full" '^  syn_queue_full +2879 '
+grep -q "(SYN cookie)" "$TMP/off" && fail "demo syn-flood --syncookies off: a SYN cookie was sent"
+"$GT" demo syn-flood --syncookies always >"$TMP/always" 2>&1 ||
+	fail "demo syn-flood --syncookies always exited $?"
+expect_flood "$TMP/always" "(always) every SYN a cookie" '==== S x3000 \(spoofed sources\)'
+# --json: the full event stream, the attacker's SYNs and the cookie flag in it
+"$GT" demo syn-flood --json >"$TMP/flood.jsonl" 2>"$TMP/err" || fail "demo syn-flood --json exited $?"
+python3 - "$TMP/flood.jsonl" <<'EOF' || fail "demo syn-flood --json: see above"
+import json, sys
+evs = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
+syns = [e for e in evs if e["host"] == "attacker" and e["ev"] == "tx"]
+cookies = [e for e in evs if e.get("syncookie")]
+to_client = [e for e in cookies if ">192.0.2.1:" in e["conn"]]
+made = [e for e in evs if e["ev"] == "state" and e["cause"] == "ACK with a valid SYN cookie"]
+ok = len(syns) == 3000 and len(cookies) == 2873 and len(made) == 1 and len(to_client) == 1
+if not ok:
+    print(f"attacker SYNs {len(syns)}, cookies {len(cookies)}, made from a cookie {len(made)}, "
+          f"to the client {len(to_client)}")
+sys.exit(0 if ok else 1)
+EOF
+
 # ---- bad usage: exit 2 and one clear message on stderr ----
 
 expect_usage_error() { # description args...
@@ -90,9 +153,13 @@ expect_usage_error "negative delay" close --delay -5
 expect_usage_error "non-numeric delay" close --delay soon
 expect_usage_error "fractional delay" close --delay 1.5
 expect_usage_error "missing pcap file" close --pcap
+expect_usage_error "bad --syncookies" syn-flood --syncookies maybe
+expect_usage_error "missing --syncookies" syn-flood --syncookies
 grep -q "unknown scenario 'no-such-scenario'" <("$GT" demo no-such-scenario 2>&1) ||
 	fail "unknown scenario: message does not name it"
 grep -q -- "--loss" <("$GT" demo close --loss 2 2>&1) || fail "bad --loss: message does not name the option"
+grep -q -- "--syncookies needs on, off or always, got 'maybe'" <("$GT" demo syn-flood --syncookies maybe 2>&1) ||
+	fail "bad --syncookies: message does not say what it takes"
 
 # edge values that are fine
 "$GT" demo close --loss 0 --delay 0 --seed 0 >/dev/null 2>&1 || fail "demo close --loss 0 --delay 0 --seed 0 failed"

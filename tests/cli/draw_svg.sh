@@ -107,6 +107,9 @@ expect_states() {
 scenarios=$("$GT" demo --list | awk '{print $1}')
 [ "$(echo "$scenarios" | grep -c .)" -ge 13 ] || fail "demo --list shows too few scenarios"
 for name in $scenarios; do
+	# syn-flood's trace has thousands of connections, the first a spoofed one;
+	# its --svg is the client's connection (the flood left out), checked below
+	[ "$name" = syn-flood ] && continue
 	d="$TMP/$name"
 	mkdir -p "$d"
 	"$GT" demo "$name" --json >"$d/t.jsonl" || fail "$name: demo --json exited $?"
@@ -146,6 +149,11 @@ for name in close lost-fin transfer; do
 	grep -qF "SA seq=0 ack=1 len=0" "$d/e.svg" || fail "$name: explained: no SYN-ACK label"
 	grep -qF ">192.0.2.2:80<" "$d/e.svg" || fail "$name: explained: the server is not named by its address"
 done
+
+# syn-flood --svg: the client's connection, the flood left out of the picture
+"$GT" demo syn-flood --svg "$TMP/flood.svg" >/dev/null 2>"$TMP/err" || fail "syn-flood --svg exited $?: $(cat "$TMP/err")"
+grep -q "192.0.2.1" "$TMP/flood.svg" || fail "syn-flood --svg: not the client's connection"
+grep -q "198\.1[89]\." "$TMP/flood.svg" && fail "syn-flood --svg: a spoofed source in the picture"
 
 # The seed's scenario in detail: --absolute, stdin, --list, --html.
 d="$TMP/close"

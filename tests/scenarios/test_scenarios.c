@@ -81,6 +81,8 @@ static void on_event(void *user, const gt_event *ev)
 		assert_int_equal(gt_trace_jsonl_write(r->jsonl, ev), 0);
 	if (r->log)
 		gt_trace_log_record(r->log, ev);
+	if (ev->host && strcmp(ev->host, "attacker") == 0)
+		return; /* syn-flood's packet source (test_syn_flood_scenario) */
 	int h = host_index(ev->host);
 	assert_true(h >= 0);
 	switch (ev->kind) {
@@ -745,6 +747,100 @@ static void test_all_pass(void **state)
 	}
 }
 
+/* What syn-flood shows of the client's connection, from its events. */
+typedef struct flood_rec {
+	char client_states[256];
+	bool cookie_synack; /* the server's SYN-ACK to the client carried a cookie */
+	bool cookie_child;  /* LISTEN -> SYN_RECEIVED "ACK with a valid SYN cookie" */
+	unsigned client_syns;
+	unsigned client_syns_dropped; /* syn_queue_full */
+	unsigned attacker_syns;
+} flood_rec;
+
+static void flood_event(void *user, const gt_event *ev)
+{
+	flood_rec *f = user;
+	bool client_conn = ev->has_conn && (ev->conn.remote_addr == GT_SCENARIO_CLIENT_ADDR ||
+	                                    ev->conn.local_addr == GT_SCENARIO_CLIENT_ADDR);
+	if (!strcmp(ev->host, "attacker")) {
+		f->attacker_syns += ev->kind == GT_EV_TX;
+		assert_true((ev->conn.local_addr & GT_SCENARIO_FLOOD_MASK) ==
+		            GT_SCENARIO_FLOOD_NET);
+		return;
+	}
+	if (!client_conn)
+		return;
+	bool client = !strcmp(ev->host, "client");
+	if (client && ev->kind == GT_EV_STATE) {
+		size_t n = strlen(f->client_states);
+		snprintf(f->client_states + n, sizeof f->client_states - n, "%s%s>%s", n ? " " : "",
+		         gt_tcp_state_name(ev->from), gt_tcp_state_name(ev->to));
+	}
+	if (client && ev->kind == GT_EV_TX && ev->seg.flags == GT_TCP_SYN)
+		f->client_syns++;
+	if (!client && ev->kind == GT_EV_TX && ev->seg.syncookie &&
+	    ev->seg.flags == (GT_TCP_SYN | GT_TCP_ACK))
+		f->cookie_synack = true;
+	if (!client && ev->kind == GT_EV_STATE && ev->from == GT_TCP_LISTEN &&
+	    !strcmp(ev->cause, "ACK with a valid SYN cookie"))
+		f->cookie_child = true;
+	if (!client && ev->kind == GT_EV_DROP && ev->reason == GT_DROP_SYN_QUEUE_FULL)
+		f->client_syns_dropped++;
+}
+
+/* syn-flood: with cookies the client gets through at once, one SYN, a SYN-ACK
+ * with a cookie; without them each of its SYNs is dropped and connect()
+ * times out after the last retransmission (1 + 2 + ... + 32 s, then 60 s). */
+static void test_syn_flood_scenario(void **state)
+{
+	const gt_scenario *sc = gt_scenario_find("syn-flood");
+	assert_non_null(sc);
+	assert_true(gt_scenario_is_flood(sc));
+	assert_false(gt_scenario_is_flood(gt_scenario_find("close")));
+	gt_scenario_opts o;
+	gt_scenario_result res;
+	flood_rec f = {0};
+	gt_scenario_opts_default(&o);
+	assert_int_equal(gt_scenario_run(sc, &o, flood_event, &f, &res), 0);
+	assert_string_equal(f.client_states, "CLOSED>SYN_SENT SYN_SENT>ESTABLISHED "
+	                                     "ESTABLISHED>FIN_WAIT_1 FIN_WAIT_1>FIN_WAIT_2 "
+	                                     "FIN_WAIT_2>TIME_WAIT TIME_WAIT>CLOSED");
+	assert_true(f.cookie_synack);
+	assert_true(f.cookie_child);
+	assert_int_equal(f.client_syns, 1);
+	assert_int_equal(f.attacker_syns, GT_SCENARIO_FLOOD_SYNS);
+	assert_int_equal(res.flood_syns, GT_SCENARIO_FLOOD_SYNS);
+	assert_int_equal(res.client_established_us, GT_SCENARIO_FLOOD_CLIENT_US + 20 * MS);
+	assert_int_equal(res.server_counters.syncookies_ok, 1);
+	assert_int_equal(res.server_counters.syncookies_sent,
+	                 GT_SCENARIO_FLOOD_SYNS - GT_SCENARIO_FLOOD_BACKLOG + 1);
+	assert_int_equal(res.server_conns_max, 1 + GT_SCENARIO_FLOOD_BACKLOG + 1);
+	assert_int_equal(res.bytes_verified, 600);
+	assert_int_equal(res.rexmits, 6 * GT_SCENARIO_FLOOD_BACKLOG); /* the half-open SYN-ACKs */
+
+	f = (flood_rec){0};
+	o.syncookies = GT_SYNCOOKIES_OFF;
+	assert_int_equal(gt_scenario_run(sc, &o, flood_event, &f, &res), 0);
+	assert_string_equal(f.client_states, "CLOSED>SYN_SENT SYN_SENT>CLOSED");
+	assert_int_equal(res.client_error, -ETIMEDOUT);
+	assert_int_equal(f.client_syns, 7); /* the SYN and max_syn_retries (6) */
+	assert_int_equal(f.client_syns_dropped, 7);
+	assert_false(f.cookie_synack);
+	assert_int_equal(res.server_counters.syncookies_sent, 0);
+	assert_int_equal(res.client_established_us, GT_TIME_NEVER);
+	assert_int_equal(res.end_us, GT_SCENARIO_FLOOD_CLIENT_US + 123 * S);
+
+	f = (flood_rec){0};
+	o.syncookies = GT_SYNCOOKIES_ALWAYS;
+	assert_int_equal(gt_scenario_run(sc, &o, flood_event, &f, &res), 0);
+	assert_true(f.cookie_synack && f.cookie_child);
+	assert_int_equal(res.server_counters.syncookies_sent, GT_SCENARIO_FLOOD_SYNS + 1);
+	assert_int_equal(res.server_conns_max, 2);
+
+	o.syncookies = (gt_syncookies_mode)7;
+	assert_int_equal(gt_scenario_run(sc, &o, NULL, NULL, &res), -EINVAL);
+}
+
 static void test_bad_options(void **state)
 {
 	const gt_scenario *sc = gt_scenario_find("close");
@@ -791,6 +887,7 @@ int main(void)
 	    cmocka_unit_test(test_transfer_loss_deterministic),
 	    cmocka_unit_test(test_determinism),
 	    cmocka_unit_test(test_all_pass),
+	    cmocka_unit_test(test_syn_flood_scenario),
 	    cmocka_unit_test(test_bad_options),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

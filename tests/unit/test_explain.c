@@ -211,13 +211,15 @@ static size_t compare_all(const char *what, const run *r)
 	return n;
 }
 
-/* ---- the 13 demo scenarios ---- */
+/* ---- the demo scenarios (but syn-flood's thousands of spoofed SYNs) ---- */
 
 static void test_every_scenario_matches_glasstcp(void **state)
 {
 	(void)state;
-	assert_int_equal(gt_scenario_count, 13);
+	assert_int_equal(gt_scenario_count, 14);
 	for (size_t i = 0; i < gt_scenario_count; i++) {
+		if (gt_scenario_is_flood(&gt_scenarios[i]))
+			continue; /* three hosts, thousands of connections: test_syn_flood.c */
 		run r;
 		run_scenario(gt_scenarios[i].name, 1, 0, NULL, &r);
 		size_t ends = compare_all(gt_scenarios[i].name, &r);

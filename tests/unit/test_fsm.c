@@ -44,8 +44,11 @@ static gt_fsm_counts *count_all_scenarios(void)
 {
 	gt_fsm_counts *c = calloc(1, sizeof *c);
 	assert_non_null(c);
-	for (size_t i = 0; i < gt_scenario_count; i++)
+	for (size_t i = 0; i < gt_scenario_count; i++) {
+		if (gt_scenario_is_flood(&gt_scenarios[i]))
+			continue; /* three hosts, thousands of connections: test_syn_flood.c */
 		count_scenario(&gt_scenarios[i], c);
+	}
 	return c;
 }
 
@@ -172,7 +175,7 @@ static void test_count_log(void **state)
 static void test_demo_scenarios_coverage(void **state)
 {
 	(void)state;
-	assert_int_equal(gt_scenario_count, 13);
+	assert_int_equal(gt_scenario_count, 14); /* 13 here: syn-flood is not counted */
 	gt_fsm_counts *c = count_all_scenarios();
 	assert_int_equal(c->traces, 13);
 

@@ -543,6 +543,55 @@ static void test_pcap_capture(void **state)
 	assert_int_equal(records, sent);
 }
 
+/* gt_sim_send_raw: a SYN with a forged source from a third host reaches the
+ * listener as any SYN, is reported as the sender's tx event, and the answer
+ * to an address no host owns goes nowhere. */
+static void test_send_raw_spoofed(void **state)
+{
+	(void)state;
+	net n;
+	net_setup(&n, 5);
+	int atk = gt_sim_add_host(n.sim, "attacker", GT_TEST_ADDR(66), NULL);
+	assert_int_equal(atk, 2);
+	const uint32_t spoofed = 0xC6120001u; /* 198.18.0.1 */
+	gt_sim_raw_seg syn = {.src_addr = spoofed,
+	                      .dst_addr = SERVER_ADDR,
+	                      .src_port = 40000,
+	                      .dst_port = PORT,
+	                      .seq = 1000,
+	                      .flags = GT_TCP_SYN,
+	                      .wnd = 8192,
+	                      .mss = 1460};
+	assert_int_equal(gt_sim_send_raw(n.sim, atk, &syn), 0);
+	assert_int_equal(gt_sim_send_raw(n.sim, 7, &syn), -EINVAL);
+	assert_int_equal(gt_sim_send_raw(NULL, atk, &syn), -EINVAL);
+	gt_sim_run_until(n.sim, 50 * 1000);
+	/* the sender's tx event carries the forged source as its local end */
+	bool tx = false, rx = false, synack = false;
+	for (size_t i = 0; i < gt_trace_log_count(n.log); i++) {
+		const gt_event *ev = gt_trace_log_get(n.log, i);
+		if (ev->kind == GT_EV_TX && !strcmp(ev->host, "attacker")) {
+			tx = ev->conn.local_addr == spoofed && ev->seg.flags == GT_TCP_SYN &&
+			     ev->seg.seq == 1000 && ev->seg.mss == 1460 && ev->t_us == 0;
+		}
+		if (ev->kind == GT_EV_RX && !strcmp(ev->host, "server"))
+			rx = ev->conn.remote_addr == spoofed && ev->t_us == DELAY;
+		if (ev->kind == GT_EV_TX && !strcmp(ev->host, "server"))
+			synack = ev->seg.flags == (GT_TCP_SYN | GT_TCP_ACK) &&
+			         ev->conn.remote_addr == spoofed && ev->seg.ack == 1001;
+	}
+	assert_true(tx);
+	assert_true(rx);
+	assert_true(synack);
+	/* a half-open connection waits for an ACK that never comes */
+	assert_int_equal(gt_stack_conn_count(n.sst), 2);
+	const gt_sim_stats *ss = gt_sim_get_stats(n.sim);
+	assert_int_equal(ss->packets_sent, 2);
+	assert_int_equal(ss->unroutable, 1);
+	assert_int_equal(gt_stack_get_counters(n.sst)->rx_segments, 1);
+	net_teardown(&n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -560,6 +609,7 @@ int main(void)
 	    cmocka_unit_test(test_corruption_is_caught),
 	    cmocka_unit_test(test_reorder_delays),
 	    cmocka_unit_test(test_pcap_capture),
+	    cmocka_unit_test(test_send_raw_spoofed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,6 +4,7 @@
  * report. */
 #include "cli/cli.h"
 #include "cli/cli_args.h"
+#include "cli/demo_flood.h"
 #include "scenarios/scenarios.h"
 #include "view/flow.h"
 #include "view/ladder.h"
@@ -21,7 +22,8 @@ static void usage(FILE *f)
 	fprintf(f,
 	        "usage: glasstcp demo --list\n"
 	        "       glasstcp demo NAME [--json] [--pcap FILE] [--svg FILE] [--html FILE]\n"
-	        "                          [--profile P] [--seed N] [--loss P] [--delay MS]\n\n"
+	        "                          [--profile P] [--seed N] [--loss P] [--delay MS]\n"
+	        "                          [--syncookies on|off|always]\n\n"
 	        "Runs scenario NAME between \"client\" (192.0.2.1) and \"server\" (192.0.2.2) "
 	        "on the\nsimulated network and prints every segment and state change as a "
 	        "table.\n\n"
@@ -35,7 +37,10 @@ static void usage(FILE *f)
 	        "  --seed N      the simulator's seed (default 1): ISNs, ports, losses, data\n"
 	        "  --loss P      probability that the network loses a packet, 0 <= P < 1 "
 	        "(default 0)\n"
-	        "  --delay MS    one-way delay in milliseconds, 0..%d (default 10)\n",
+	        "  --delay MS    one-way delay in milliseconds, 0..%d (default 10)\n"
+	        "  --syncookies M  the server's SYN cookies (RFC 4987 §3.6): on (when the SYN\n"
+	        "                queue is full; default), off (a full queue drops SYNs) or\n"
+	        "                always (every SYN); syn-flood shows the difference\n",
 	        MAX_DELAY_MS);
 }
 
@@ -88,6 +93,23 @@ static bool take_loss(const char *value, void *out)
 	return true;
 }
 
+/* --syncookies on|off|always into a gt_syncookies_mode */
+static bool take_syncookies(const char *value, void *out)
+{
+	static const struct {
+		const char *name;
+		gt_syncookies_mode mode;
+	} modes[] = {{"on", GT_SYNCOOKIES_ON_OVERFLOW},
+	             {"off", GT_SYNCOOKIES_OFF},
+	             {"always", GT_SYNCOOKIES_ALWAYS}};
+	for (size_t i = 0; value && i < sizeof modes / sizeof modes[0]; i++)
+		if (!strcmp(value, modes[i].name)) {
+			*(gt_syncookies_mode *)out = modes[i].mode;
+			return true;
+		}
+	return false;
+}
+
 /* --delay MS into a uint32_t */
 static bool take_delay(const char *value, void *out)
 {
@@ -112,6 +134,8 @@ static int parse_args(int argc, char **argv, demo_args *a)
 	    gt_cli_number("--loss", "a probability 0 <= P < 1", take_loss, &a->opts.loss),
 	    gt_cli_number("--delay", "milliseconds 0.." GT_CLI_STR(MAX_DELAY_MS), take_delay,
 	                  &a->opts.delay_ms),
+	    gt_cli_number("--syncookies", "on, off or always", take_syncookies,
+	                  &a->opts.syncookies),
 	};
 	gt_cli_args spec = {.cmd = "demo",
 	                    .operand = "scenario",
@@ -126,6 +150,7 @@ static int parse_args(int argc, char **argv, demo_args *a)
  * written as they happen (and kept too when a picture is wanted). */
 typedef struct demo_sink {
 	gt_trace_log *log;
+	gt_flood_view *flood; /* syn-flood: the flood's events, summarised */
 	bool json;
 	bool write_failed;
 } demo_sink;
@@ -137,6 +162,8 @@ static void on_event(void *user, const gt_event *ev)
 		if (gt_trace_jsonl_write(stdout, ev) < 0)
 			s->write_failed = true;
 	}
+	if (s->flood && gt_flood_view_take(s->flood, ev))
+		return;
 	if (s->log)
 		gt_trace_log_record(s->log, ev);
 }
@@ -243,14 +270,18 @@ int gt_cli_demo(int argc, char **argv)
 		                        a.name);
 
 	demo_sink sink = {.json = a.json};
-	if ((!a.json || a.svg || a.html) && !(sink.log = gt_trace_log_new())) {
+	bool flood = gt_scenario_is_flood(sc);
+	if (((!a.json || a.svg || a.html) && !(sink.log = gt_trace_log_new())) ||
+	    (flood && !(sink.flood = gt_flood_view_new((gt_time_us)a.opts.delay_ms * 1000)))) {
 		fprintf(stderr, "glasstcp demo: out of memory\n");
+		gt_trace_log_free(sink.log);
 		return 1;
 	}
 	gt_pcap_writer *pcap = NULL;
 	if (a.pcap && !(pcap = gt_pcap_open(a.pcap))) {
 		fprintf(stderr, "glasstcp demo: cannot write %s: %s\n", a.pcap, strerror(errno));
 		gt_trace_log_free(sink.log);
+		gt_flood_view_free(sink.flood);
 		return 1;
 	}
 	a.opts.pcap = pcap;
@@ -265,11 +296,14 @@ int gt_cli_demo(int argc, char **argv)
 	if (rc < 0) {
 		fprintf(stderr, "glasstcp demo: %s: %s\n", sc->name, res.failure);
 		gt_trace_log_free(sink.log);
+		gt_flood_view_free(sink.flood);
 		return 1;
 	}
 	if (!a.json) {
 		gt_table_opts to = {.left_host = "client", .right_host = "server"};
-		if (gt_trace_table_print(stdout, sink.log, &to) < 0)
+		if (flood ? gt_flood_view_print(stdout, sink.flood, sink.log, &res,
+		                                a.opts.syncookies) < 0
+		          : gt_trace_table_print(stdout, sink.log, &to) < 0)
 			sink.write_failed = true;
 		summary(sc, &a, &res);
 	}
@@ -283,6 +317,7 @@ int gt_cli_demo(int argc, char **argv)
 			status = 1;
 	}
 	gt_trace_log_free(sink.log);
+	gt_flood_view_free(sink.flood);
 	if (rc == 1)
 		fprintf(stderr, "glasstcp demo: %s failed: %s\n", sc->name, res.failure);
 	if (fflush(stdout) != 0 || ferror(stdout) || sink.write_failed) {

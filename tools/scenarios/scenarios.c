@@ -21,7 +21,7 @@
 #define MS 1000ull
 #define S  1000000ull
 
-enum { HOST_CLIENT = 0, HOST_SERVER = 1 };
+enum { HOST_CLIENT = 0, HOST_SERVER = 1, HOST_ATTACKER = 2 };
 
 typedef enum client_plan {
 	CLIENT_CLOSE,    /* close() client_delay after the request is queued */
@@ -61,6 +61,8 @@ struct gt_scenario_script {
 	fault_plan fault;
 	int client_error; /* the error the client application must see, or 0 */
 	int server_error;
+	gt_time_us client_start; /* the client's connect(), from time 0 */
+	bool flood;              /* the attacker's spoofed SYNs (scenarios.h) */
 };
 
 static const struct gt_scenario_script sc_handshake = {
@@ -141,6 +143,17 @@ static const struct gt_scenario_script sc_lost_last_ack = {
     .server_delay = 100 * MS,
     .fault = FAULT_LAST_ACK,
 };
+/* The client asks, shuts down its side, reads the answer to EOF and closes,
+ * all while the attacker floods the server. */
+static const struct gt_scenario_script sc_syn_flood = {
+    .port = GT_SCENARIO_PORT,
+    .request = 100,
+    .response = 500,
+    .client = CLIENT_SHUTDOWN,
+    .server = SERVER_AT_EOF,
+    .client_start = GT_SCENARIO_FLOOD_CLIENT_US,
+    .flood = true,
+};
 static const struct gt_scenario_script sc_transfer = {
     .port = GT_SCENARIO_PORT,
     .request = GT_SCENARIO_TRANSFER_BYTES,
@@ -190,6 +203,10 @@ const gt_scenario gt_scenarios[] = {
      &sc_lost_last_ack},
     {"transfer", "1 MiB of pseudo-random bytes client -> server, checked byte for byte",
      &sc_transfer},
+    {"syn-flood",
+     "3,000 SYNs from spoofed sources fill the server's SYN queue; SYN cookies let the "
+     "client connect anyway (--syncookies off: its SYNs are dropped, connect() times out)",
+     &sc_syn_flood},
 };
 const size_t gt_scenario_count = sizeof(gt_scenarios) / sizeof(gt_scenarios[0]);
 
@@ -200,6 +217,11 @@ const gt_scenario *gt_scenario_find(const char *name)
 			return &gt_scenarios[i];
 	}
 	return NULL;
+}
+
+bool gt_scenario_is_flood(const gt_scenario *sc)
+{
+	return sc && sc->script->flood;
 }
 
 void gt_scenario_opts_default(gt_scenario_opts *o)
@@ -257,10 +279,21 @@ typedef struct app {
 	gt_time_us next_chunk;
 } app;
 
+/* The attacker: one spoofed SYN every GT_SCENARIO_FLOOD_GAP_US. */
+typedef struct flood {
+	uint64_t sent, total;
+	gt_time_us next; /* GT_TIME_NEVER once done */
+	gt_time_us last;
+} flood;
+
 typedef struct run {
 	const struct gt_scenario_script *sc;
 	gt_sim *sim;
 	app cli, srv;
+	flood fl;
+	bool starved; /* a flood without SYN cookies: the client must fail */
+	size_t server_conns_max;
+	gt_time_us client_established;
 	gt_time_us together; /* when both ends were first ESTABLISHED */
 	int fatal;           /* a negative errno that stops the run */
 	/* FAULT_LAST_ACK */
@@ -381,7 +414,12 @@ static void client_tick(run *r, gt_time_us now)
 	app *a = &r->cli;
 	if (a->ph == P_DONE)
 		return;
+	if (a->ph == P_START && now < sc->client_start) {
+		a->wake = sc->client_start;
+		return;
+	}
 	if (a->ph == P_START) {
+		a->wake = GT_TIME_NEVER;
 		uint16_t lport = sc->simultaneous_open ? GT_SCENARIO_SO_CLIENT_PORT : 0;
 		int rc = open_connection(a, lport, GT_SCENARIO_SERVER_ADDR, sc->port, now);
 		if (rc < 0) {
@@ -394,6 +432,7 @@ static void client_tick(run *r, gt_time_us now)
 	if (a->ph == P_DONE)
 		return;
 	if (a->ph == P_CONNECTING && connected(a)) {
+		r->client_established = now;
 		a->ph = P_SENDING;
 		a->tx_target = sc->request;
 	}
@@ -544,6 +583,34 @@ static void tick(run *r, gt_time_us now)
 	}
 }
 
+/* ---- the SYN flood ---- */
+
+/* Sends every spoofed SYN due at now: a random source in 198.18.0.0/15 and
+ * port, a random ISN, an MSS option as real floods carry. */
+static void flood_tick(run *r, gt_time_us now)
+{
+	flood *f = &r->fl;
+	while (f->next <= now) {
+		uint64_t x = gt_sim_rand(r->sim);
+		gt_sim_raw_seg syn = {
+		    .src_addr = GT_SCENARIO_FLOOD_NET | ((uint32_t)x & ~GT_SCENARIO_FLOOD_MASK),
+		    .dst_addr = GT_SCENARIO_SERVER_ADDR,
+		    .src_port = (uint16_t)(1024 + (x >> 17) % (65536 - 1024)),
+		    .dst_port = GT_SCENARIO_PORT,
+		    .seq = (uint32_t)(x >> 32),
+		    .flags = GT_TCP_SYN,
+		    .wnd = 64240,
+		    .mss = 1460,
+		};
+		if (gt_sim_send_raw(r->sim, HOST_ATTACKER, &syn) < 0) {
+			r->fatal = -EINVAL;
+			return;
+		}
+		f->last = now;
+		f->next = ++f->sent < f->total ? f->next + GT_SCENARIO_FLOOD_GAP_US : GT_TIME_NEVER;
+	}
+}
+
 /* ---- scripted faults ---- */
 
 static bool drop_last_ack(void *user, const gt_sim_packet *p)
@@ -672,28 +739,33 @@ static void check_app(gt_scenario_result *res, const char *who, const app *a)
 static void check(run *r, gt_scenario_result *res, bool timed_out)
 {
 	const struct gt_scenario_script *sc = r->sc;
+	/* starved of SYN cookies, the client gives up and nothing is sent */
+	const int want_cli = r->starved ? -ETIMEDOUT : sc->client_error;
+	const uint64_t want_req = r->starved ? 0 : sc->request;
+	const uint64_t want_resp = r->starved ? 0 : sc->response;
 	res->passed = true;
 	if (timed_out)
 		failed(res, "still running at the virtual-time bound (%.3f s)",
 		       (double)res->end_us / 1e6);
 	/* the most telling first: an error nobody expected, an application left
 	 * waiting, then an expected error that never came */
-	if (r->cli.error && r->cli.error != sc->client_error)
+	if (r->cli.error && r->cli.error != want_cli)
 		failed(res, "the client saw %s, expected %s", gt_scenario_err_name(r->cli.error),
-		       gt_scenario_err_name(sc->client_error));
+		       gt_scenario_err_name(want_cli));
 	if (r->srv.error && r->srv.error != sc->server_error)
 		failed(res, "the server saw %s, expected %s", gt_scenario_err_name(r->srv.error),
 		       gt_scenario_err_name(sc->server_error));
 	check_app(res, "client", &r->cli);
-	check_app(res, "server", &r->srv);
-	if (r->cli.error != sc->client_error)
+	if (!(r->starved && r->srv.ph == P_ACCEPTING)) /* nobody came */
+		check_app(res, "server", &r->srv);
+	if (r->cli.error != want_cli)
 		failed(res, "the client saw %s, expected %s", gt_scenario_err_name(r->cli.error),
-		       gt_scenario_err_name(sc->client_error));
+		       gt_scenario_err_name(want_cli));
 	if (r->srv.error != sc->server_error)
 		failed(res, "the server saw %s, expected %s", gt_scenario_err_name(r->srv.error),
 		       gt_scenario_err_name(sc->server_error));
-	check_stream(res, "the server", &r->srv, sc->request);
-	check_stream(res, "the client", &r->cli, sc->response);
+	check_stream(res, "the server", &r->srv, want_req);
+	check_stream(res, "the client", &r->cli, want_resp);
 	size_t left_c = gt_stack_conn_count(gt_sim_stack(r->sim, HOST_CLIENT));
 	size_t left_s = gt_stack_conn_count(gt_sim_stack(r->sim, HOST_SERVER));
 	size_t listeners = r->srv.lsock >= 0 ? 1 : 0;
@@ -702,13 +774,13 @@ static void check(run *r, gt_scenario_result *res, bool timed_out)
 		       left_s - listeners);
 	if (sc->fault == FAULT_LAST_ACK && !r->last_ack_dropped)
 		failed(res, "the client's last ACK was never sent");
-	res->bytes_expected = (uint64_t)sc->request + sc->response;
+	res->bytes_expected = want_req + want_resp;
 	res->bytes_to_server = r->srv.rx;
 	res->bytes_to_client = r->cli.rx;
 	uint64_t ok_s = r->srv.rx_bad ? r->srv.rx_bad_at : r->srv.rx;
 	uint64_t ok_c = r->cli.rx_bad ? r->cli.rx_bad_at : r->cli.rx;
 	res->bytes_verified =
-	    (ok_s < sc->request ? ok_s : sc->request) + (ok_c < sc->response ? ok_c : sc->response);
+	    (ok_s < want_req ? ok_s : want_req) + (ok_c < want_resp ? ok_c : want_resp);
 	res->client_error = r->cli.error;
 	res->server_error = r->srv.error;
 }
@@ -731,36 +803,33 @@ static gt_time_us min_time(gt_time_us a, gt_time_us b)
 	return a < b ? a : b;
 }
 
-int gt_scenario_run(const gt_scenario *sc, const gt_scenario_opts *o, gt_event_fn fn, void *user,
-                    gt_scenario_result *res)
+/* The sim, its hosts (the attacker too for a flood), faults, links and
+ * applications. Returns 0, or a negative errno with res->failure set. */
+static int setup(run *r, const gt_scenario *sc, const gt_scenario_opts *o, gt_event_fn fn,
+                 void *user, gt_scenario_result *res)
 {
-	*res = (gt_scenario_result){0};
-	if (!sc || !o || !(o->loss >= 0 && o->loss < 1) || o->delay_ms > 10000) {
-		snprintf(res->failure, sizeof res->failure, "bad options");
-		return -EINVAL;
-	}
-	run r = {.sc = sc->script, .together = GT_TIME_NEVER};
-	r.sim = gt_sim_new(o->seed);
-	if (!r.sim) {
+	r->sim = gt_sim_new(o->seed);
+	if (!r->sim) {
 		snprintf(res->failure, sizeof res->failure, "out of memory");
 		return -ENOMEM;
 	}
 	if (fn)
-		gt_sim_set_event_fn(r.sim, fn, user);
+		gt_sim_set_event_fn(r->sim, fn, user);
 	gt_stack_config base;
 	gt_stack_config_default(&base);
 	if (o->profile && gt_stack_config_profile(&base, o->profile) < 0) {
-		gt_sim_free(r.sim);
 		snprintf(res->failure, sizeof res->failure, "no profile '%s'", o->profile);
 		return -EINVAL;
 	}
-	int rc = gt_sim_add_host(r.sim, "client", GT_SCENARIO_CLIENT_ADDR, &base);
+	base.syncookies = o->syncookies;
+	int rc = gt_sim_add_host(r->sim, "client", GT_SCENARIO_CLIENT_ADDR, &base);
 	if (rc == HOST_CLIENT)
-		rc = gt_sim_add_host(r.sim, "server", GT_SCENARIO_SERVER_ADDR, &base);
-	if (rc == HOST_SERVER)
-		rc = add_faults(&r);
+		rc = gt_sim_add_host(r->sim, "server", GT_SCENARIO_SERVER_ADDR, &base);
+	if (rc == HOST_SERVER && sc->script->flood)
+		rc = gt_sim_add_host(r->sim, "attacker", GT_SCENARIO_ATTACKER_ADDR, &base);
+	if (rc >= HOST_SERVER)
+		rc = add_faults(r);
 	if (rc < 0) {
-		gt_sim_free(r.sim);
 		snprintf(res->failure, sizeof res->failure, "cannot set up the network");
 		return rc;
 	}
@@ -768,42 +837,77 @@ int gt_scenario_run(const gt_scenario *sc, const gt_scenario_opts *o, gt_event_f
 	gt_sim_link_default(&lp);
 	lp.delay_us = (gt_time_us)o->delay_ms * MS;
 	lp.loss = o->loss;
-	gt_sim_set_link(r.sim, -1, -1, &lp);
+	gt_sim_set_link(r->sim, -1, -1, &lp);
 	if (o->pcap)
-		gt_sim_set_pcap(r.sim, o->pcap);
+		gt_sim_set_pcap(r->sim, o->pcap);
 
 	uint64_t up = mix64(o->seed ^ 0x7570u), down = mix64(o->seed ^ 0x646f776eu);
-	app_init(&r.cli, gt_sim_stack(r.sim, HOST_CLIENT), up, down);
-	app_init(&r.srv, gt_sim_stack(r.sim, HOST_SERVER), down, up);
+	app_init(&r->cli, gt_sim_stack(r->sim, HOST_CLIENT), up, down);
+	app_init(&r->srv, gt_sim_stack(r->sim, HOST_SERVER), down, up);
+	r->fl = (flood){.next = GT_TIME_NEVER};
+	if (sc->script->flood)
+		r->fl = (flood){.total = GT_SCENARIO_FLOOD_SYNS, .next = 0};
+	r->starved = sc->script->flood && o->syncookies == GT_SYNCOOKIES_OFF;
+	return 0;
+}
 
-	gt_time_us bound = o->max_time_us ? o->max_time_us : GT_SCENARIO_MAX_TIME_US;
-	bool timed_out = false;
+/* Steps the sim until the applications are done and nothing is pending, or
+ * the bound. Returns whether the bound stopped it. */
+static bool run_loop(run *r, gt_time_us bound)
+{
+	gt_stack *srv = gt_sim_stack(r->sim, HOST_SERVER);
 	for (;;) {
-		gt_time_us now = gt_sim_now(r.sim);
-		tick(&r, now);
-		if (r.fatal)
-			break;
-		gt_time_us next = gt_sim_next_time(r.sim);
-		gt_time_us wake = min_time(r.cli.wake, r.srv.wake);
+		gt_time_us now = gt_sim_now(r->sim);
+		flood_tick(r, now);
+		tick(r, now);
+		if (r->fatal)
+			return false;
+		gt_time_us next = gt_sim_next_time(r->sim);
+		gt_time_us wake = min_time(min_time(r->cli.wake, r->srv.wake), r->fl.next);
 		if (wake <= now)
 			wake = now + 1; /* cannot happen: an application acts at once */
 		if (next == GT_TIME_NEVER && wake == GT_TIME_NEVER)
-			break; /* nothing will ever happen again */
-		if (min_time(next, wake) > bound) {
-			timed_out = true;
-			break;
-		}
+			return false; /* nothing will ever happen again */
+		if (min_time(next, wake) > bound)
+			return true;
 		if (wake < next)
-			gt_sim_run_until(r.sim, wake);
+			gt_sim_run_until(r->sim, wake);
 		else
-			gt_sim_step(r.sim);
+			gt_sim_step(r->sim);
+		size_t conns = gt_stack_conn_count(srv);
+		if (conns > r->server_conns_max)
+			r->server_conns_max = conns;
 	}
+}
+
+int gt_scenario_run(const gt_scenario *sc, const gt_scenario_opts *o, gt_event_fn fn, void *user,
+                    gt_scenario_result *res)
+{
+	*res = (gt_scenario_result){0};
+	if (!sc || !o || !(o->loss >= 0 && o->loss < 1) || o->delay_ms > 10000 ||
+	    o->syncookies > GT_SYNCOOKIES_ALWAYS) {
+		snprintf(res->failure, sizeof res->failure, "bad options");
+		return -EINVAL;
+	}
+	run r = {.sc = sc->script, .together = GT_TIME_NEVER, .client_established = GT_TIME_NEVER};
+	int rc = setup(&r, sc, o, fn, user, res);
+	if (rc < 0) {
+		gt_sim_free(r.sim);
+		return rc;
+	}
+	gt_time_us bound = o->max_time_us ? o->max_time_us : GT_SCENARIO_MAX_TIME_US;
+	bool timed_out = run_loop(&r, bound);
 	res->end_us = gt_sim_now(r.sim);
 	const gt_sim_stats *ss = gt_sim_get_stats(r.sim);
 	res->segments = ss->packets_sent;
 	res->lost = ss->lost + ss->faulted;
 	for (int h = HOST_CLIENT; h <= HOST_SERVER; h++)
 		res->rexmits += gt_stack_get_counters(gt_sim_stack(r.sim, h))->tx_rexmits;
+	res->flood_syns = r.fl.sent;
+	res->flood_end_us = r.fl.last;
+	res->server_conns_max = r.server_conns_max;
+	res->client_established_us = r.client_established;
+	res->server_counters = *gt_stack_get_counters(gt_sim_stack(r.sim, HOST_SERVER));
 	if (r.fatal) {
 		gt_sim_free(r.sim);
 		snprintf(res->failure, sizeof res->failure, "cannot set up the applications (%s)",

@@ -24,6 +24,19 @@
 #define GT_SCENARIO_SO_SERVER_PORT 7002
 /* Bytes the "transfer" scenario sends from client to server. */
 #define GT_SCENARIO_TRANSFER_BYTES (1u << 20)
+/* "syn-flood": a third host, "attacker" (203.0.113.66), sends SYNs from
+ * spoofed sources in 198.18.0.0/15 (RFC 2544's benchmarking range, which no
+ * host of the run owns: the SYN-ACKs go nowhere) to the server's port 80,
+ * GT_SCENARIO_FLOOD_SYNS of them, one every GT_SCENARIO_FLOOD_GAP_US from
+ * time 0; the client connects at GT_SCENARIO_FLOOD_CLIENT_US. The server
+ * listens with the default backlog (128). */
+#define GT_SCENARIO_ATTACKER_ADDR   0xCB007142u /* 203.0.113.66 */
+#define GT_SCENARIO_FLOOD_NET       0xC6120000u /* 198.18.0.0 */
+#define GT_SCENARIO_FLOOD_MASK      0xFFFE0000u /* /15 */
+#define GT_SCENARIO_FLOOD_SYNS      3000u
+#define GT_SCENARIO_FLOOD_GAP_US    100u            /* 10,000 SYNs/s */
+#define GT_SCENARIO_FLOOD_CLIENT_US (100ull * 1000) /* the client's connect() */
+#define GT_SCENARIO_FLOOD_BACKLOG   128u            /* the server's: listen()'s default */
 /* Default virtual-time bound of a run. */
 #define GT_SCENARIO_MAX_TIME_US (3600ull * 1000000ull)
 
@@ -36,13 +49,16 @@ typedef struct gt_scenario {
 } gt_scenario;
 
 typedef struct gt_scenario_opts {
-	uint64_t seed;          /* the sim's PRNG (ISNs, ports, losses) and the data bytes */
-	double loss;            /* random loss on both links, in [0, 1) */
-	uint32_t delay_ms;      /* one-way delay of both links */
-	gt_pcap_writer *pcap;   /* optional: the sim's capture (gt_sim_set_pcap) */
-	gt_time_us max_time_us; /* the virtual-time bound; 0 means GT_SCENARIO_MAX_TIME_US */
-	const char *profile;    /* both hosts' stack profile (gt_stack_config_profile);
-	                           NULL: the stack's defaults */
+	uint64_t seed;                 /* the sim's PRNG (ISNs, ports, losses) and the data bytes */
+	double loss;                   /* random loss on both links, in [0, 1) */
+	uint32_t delay_ms;             /* one-way delay of both links */
+	gt_pcap_writer *pcap;          /* optional: the sim's capture (gt_sim_set_pcap) */
+	gt_time_us max_time_us;        /* the virtual-time bound; 0 means GT_SCENARIO_MAX_TIME_US */
+	const char *profile;           /* both hosts' stack profile (gt_stack_config_profile);
+	                                  NULL: the stack's defaults */
+	gt_syncookies_mode syncookies; /* the server's SYN cookies (default: on overflow);
+	                                  "syn-flood" expects the client to fail with
+	                                  GT_SYNCOOKIES_OFF (ETIMEDOUT) */
 } gt_scenario_opts;
 
 typedef struct gt_scenario_result {
@@ -61,6 +77,15 @@ typedef struct gt_scenario_result {
 	uint64_t rexmits;  /* of those, retransmissions */
 	uint64_t lost;     /* dropped by the network: random loss and scripted faults */
 	gt_time_us end_us; /* the virtual time the run ended */
+
+	/* "syn-flood" (zero for the others) */
+	uint64_t flood_syns;               /* spoofed SYNs the attacker sent */
+	gt_time_us flood_end_us;           /* when it sent the last one */
+	size_t server_conns_max;           /* gt_stack_conn_count(server) at most, listener
+	                                      included, sampled after every step */
+	gt_time_us client_established_us;  /* when the client reached ESTABLISHED;
+	                                      GT_TIME_NEVER if it never did */
+	gt_stack_counters server_counters; /* the server's counters at the end */
 } gt_scenario_result;
 
 /* Every scenario, in --list order. */
@@ -73,7 +98,11 @@ const gt_scenario *gt_scenario_find(const char *name);
  * "no error" for 0. */
 const char *gt_scenario_err_name(int err);
 
-/* seed 1, no loss, 10 ms delay, no capture, the default bound. */
+/* Whether sc runs a SYN flood (a third host, "attacker"). */
+bool gt_scenario_is_flood(const gt_scenario *sc);
+
+/* seed 1, no loss, 10 ms delay, no capture, the default bound, SYN cookies
+ * on overflow. */
 void gt_scenario_opts_default(gt_scenario_opts *o);
 
 /* Runs sc to completion. fn (may be NULL) receives every event of both hosts

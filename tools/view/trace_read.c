@@ -254,6 +254,8 @@ static int get_seg(const reader *r, json_t *obj, gt_event *ev)
 		ev->seg.wnd = (uint32_t)wnd;
 	}
 	ev->has_seg = true;
+	if ((rc = get_bool(r, obj, "syncookie", &ev->seg.syncookie)) < 0)
+		return rc;
 	return get_bool(r, obj, "rexmit", &ev->seg.rexmit);
 }
 

@@ -219,6 +219,59 @@ static void event_trampoline(void *user, const gt_event *ev)
 		h->sim->event_fn(h->sim->event_user, ev);
 }
 
+/* ---- packets with forged sources ---- */
+
+static void report_raw_tx(sim_host *h, const gt_segment *seg, const uint8_t *pkt, size_t len)
+{
+	gt_sim *sim = h->sim;
+	if (!sim->event_fn)
+		return;
+	gt_event ev = {
+	    .kind = GT_EV_TX,
+	    .t_us = sim->now,
+	    .host = h->name,
+	    .has_conn = true,
+	    .conn = {.local_addr = seg->src_addr,
+	             .remote_addr = seg->dst_addr,
+	             .local_port = seg->src_port,
+	             .remote_port = seg->dst_port},
+	    .has_seg = true,
+	    .seg = {.seq = seg->seq,
+	            .ack = seg->ack,
+	            .win = seg->wnd,
+	            .wnd = seg->wnd,
+	            .flags = seg->flags,
+	            .mss = seg->opts.has_mss ? seg->opts.mss : 0},
+	    .pkt = pkt,
+	    .pkt_len = len,
+	    .sock = -1,
+	};
+	sim->event_fn(sim->event_user, &ev);
+}
+
+int gt_sim_send_raw(gt_sim *sim, int from, const gt_sim_raw_seg *s)
+{
+	if (!sim || !s || from < 0 || from >= sim->nhosts)
+		return -EINVAL;
+	gt_segment seg = {.src_addr = s->src_addr,
+	                  .dst_addr = s->dst_addr,
+	                  .src_port = s->src_port,
+	                  .dst_port = s->dst_port,
+	                  .seq = s->seq,
+	                  .ack = s->ack,
+	                  .flags = s->flags,
+	                  .wnd = s->wnd,
+	                  .ttl = 64,
+	                  .opts = {.has_mss = s->mss != 0, .mss = s->mss}};
+	uint8_t pkt[GT_IPV4_HDR_LEN + GT_TCP_HDR_LEN + GT_TCP_MAX_OPT_LEN];
+	size_t len = gt_wire_write_headers(pkt, &seg, 0, (uint16_t)sim->stats.packets_sent);
+	gt_wire_finalize(pkt, len);
+	sim_host *h = &sim->hosts[from];
+	report_raw_tx(h, &seg, pkt, len);
+	sim_send(h, pkt, len);
+	return 0;
+}
+
 /* ---- public API ---- */
 
 void gt_sim_link_default(gt_link_params *p)
