@@ -58,7 +58,7 @@ typedef void (*gt_b_fn)(void *user, gt_stack *st, gt_time_us now);
 void gt_b_call(gt_bstack *bs, gt_b_fn fn, void *user);
 
 /* The calls. Every one returns -EINVAL for bs NULL and -EBADF for a handle
- * that is not a socket of bs (never opened, closed, or another stack's). */
+ * that is not an open socket of bs (never opened, or closed). */
 
 /* A new socket (blocking, no timeouts); -EMFILE, -ENOMEM. */
 int gt_b_socket(gt_bstack *bs);
