@@ -184,20 +184,19 @@ static void test_timeouts(void **state)
 	/* accept times out the same way (SO_RCVTIMEO of the listener) */
 	set_timeo(p->b, l, GT_SO_RCVTIMEO, 0, 50000);
 	assert_int_equal(gt_b_accept(p->b, l, NULL, NULL), -EAGAIN);
-	/* O_NONBLOCK: -EAGAIN at once */
+	/* O_NONBLOCK: -EAGAIN at once (the timeout would be 5 s) */
+	set_timeo(p->a, c, GT_SO_RCVTIMEO, 5, 0);
 	assert_int_equal(gt_b_fcntl(p->a, c, F_GETFL, 0), O_RDWR);
 	assert_int_equal(gt_b_fcntl(p->a, c, F_SETFL, O_NONBLOCK), 0);
 	assert_int_equal(gt_b_fcntl(p->a, c, F_GETFL, 0), O_RDWR | O_NONBLOCK);
 	t0 = now_s();
 	assert_int_equal(gt_b_recv(p->a, c, buf, sizeof buf), -EAGAIN);
-	assert_true(now_s() - t0 < 0.1);
-	/* non-blocking send fills the buffers (the peer reads nothing): a short
-	 * count, then -EAGAIN */
+	assert_true(now_s() - t0 < 2.0);
+	/* non-blocking send fills the buffers (the peer reads nothing): short
+	 * counts, then -EAGAIN (the ACKs of what was sent make room again,
+	 * until the peer's window is shut too) */
 	static char big[1 << 20];
-	ssize_t n = gt_b_send(p->a, c, big, sizeof big);
-	assert_true(n > 0 && (size_t)n < sizeof big);
-	/* (the ACKs of what was sent make room again, until the peer's window
-	 * is shut too) */
+	ssize_t n = 0;
 	for (int tries = 0; tries < 2;) {
 		ssize_t r = gt_b_send(p->a, c, big, sizeof big);
 		if (r == -EAGAIN) {
@@ -206,17 +205,21 @@ static void test_timeouts(void **state)
 			tries++;
 			continue;
 		}
-		assert_true(r > 0);
+		assert_true(r > 0 && (size_t)r < sizeof big);
 		n += r;
 		tries = 0;
 	}
-	assert_int_equal(gt_b_send(p->a, c, big, 1), -EAGAIN);
-	/* blocking with SO_SNDTIMEO: nothing fits, -EAGAIN after the time */
+	assert_true(n > 0);
+	/* blocking with SO_SNDTIMEO: what fits before the time (probably
+	 * nothing: -EAGAIN), after the time */
 	assert_int_equal(gt_b_fcntl(p->a, c, F_SETFL, 0), 0);
 	set_timeo(p->a, c, GT_SO_SNDTIMEO, 0, 100000);
 	t0 = now_s();
-	assert_int_equal(gt_b_send(p->a, c, big, 1), -EAGAIN);
+	ssize_t r = gt_b_send(p->a, c, big, sizeof big);
 	assert_true(now_s() - t0 >= 0.099);
+	assert_true(r == -EAGAIN || (r > 0 && (size_t)r < sizeof big));
+	if (r > 0)
+		n += r;
 	/* a negative tv_sec: no wait, as Linux */
 	set_timeo(p->a, c, GT_SO_RCVTIMEO, -1, 0);
 	assert_int_equal(gt_b_recv(p->a, c, buf, sizeof buf), -EAGAIN);
@@ -224,9 +227,9 @@ static void test_timeouts(void **state)
 	set_timeo(p->b, srv, GT_SO_RCVTIMEO, 5, 0);
 	size_t got = 0;
 	while (got < (size_t)n) {
-		ssize_t r = gt_b_recv(p->b, srv, big, sizeof big);
-		assert_true(r > 0);
-		got += (size_t)r;
+		ssize_t m = gt_b_recv(p->b, srv, big, sizeof big);
+		assert_true(m > 0);
+		got += (size_t)m;
 	}
 	assert_int_equal(got, (size_t)n);
 	gt_b_close(p->a, c);
