@@ -140,6 +140,13 @@ typedef struct gt_tun_app {
 	/* SIGINT or SIGTERM arrived. May be NULL: then the first signal stops
 	 * the loop. */
 	void (*on_signal)(void *user, gt_tun *t, int signo, gt_time_us now);
+	/* Around the loop's one wait (epoll_wait), for a runtime that shares the
+	 * stack with other threads (bsock.h): before_wait (until: the deadline
+	 * the loop sleeps to, GT_TIME_NEVER for none) may release a lock that
+	 * after_wait takes again; the loop touches nothing between them. Both
+	 * may be NULL. */
+	void (*before_wait)(void *user, gt_tun *t, gt_time_us until);
+	void (*after_wait)(void *user, gt_tun *t);
 	void *user;
 } gt_tun_app;
 void gt_tun_set_app(gt_tun *t, const gt_tun_app *app);

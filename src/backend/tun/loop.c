@@ -381,7 +381,11 @@ int gt_tun_run(gt_tun *t)
 				return rc;
 		}
 		struct epoll_event evs[EPOLL_EVENTS];
+		if (t->app.before_wait)
+			t->app.before_wait(t->app.user, t, next);
 		int n = epoll_wait(t->epfd, evs, EPOLL_EVENTS, timeout);
+		if (t->app.after_wait)
+			t->app.after_wait(t->app.user, t);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
