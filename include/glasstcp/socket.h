@@ -27,6 +27,18 @@ enum {
 
 enum { GT_SHUT_RD = 0, GT_SHUT_WR = 1, GT_SHUT_RDWR = 2 };
 
+/* A socket handle is a non-negative int: a generation (GT_SOCK_GEN_BITS,
+ * bumped when the slot is reused, so that a stale handle fails with -EBADF)
+ * above the slot's index (GT_SOCK_INDEX_BITS). Handles open at once on one
+ * stack have distinct indexes below max_conns: gt_sock_index() may index a
+ * caller's own per-socket arrays. */
+#define GT_SOCK_INDEX_BITS 20
+#define GT_SOCK_GEN_BITS   11
+static inline uint32_t gt_sock_index(int s)
+{
+	return (uint32_t)s & ((1u << GT_SOCK_INDEX_BITS) - 1);
+}
+
 /* A new unbound socket; -EMFILE when the stack's limit is reached. */
 int gt_socket(gt_stack *st);
 /* addr 0 = the stack's address; port 0 = an ephemeral port. -EADDRINUSE, -EINVAL. */

@@ -52,7 +52,8 @@ typedef struct gt_stack_config {
 	uint32_t rcvbuf_max;           /* the largest receive buffer a socket may ask for
 	                                  (SO_RCVBUF), up to GT_RCVBUF_LIMIT; the window
 	                                  scale offered covers it. 0 = rcvbuf (default) */
-	uint32_t max_conns;            /* connections (incl. TIME_WAIT, SYN queue); default 1024 */
+	uint32_t max_conns;            /* connections (incl. TIME_WAIT, SYN queue); default 1024,
+	                                  at most GT_MAX_CONNS_LIMIT */
 	uint32_t conn_reserve;         /* slots of max_conns that listeners never take, kept
 	                                  for connect(): 0 = max_conns / 16 (none below 16) */
 	gt_syncookies_mode syncookies; /* default GT_SYNCOOKIES_ON_OVERFLOW */
@@ -119,6 +120,9 @@ typedef struct gt_stack_config {
 	void *isn_user;
 } gt_stack_config;
 
+/* The most connections one stack holds (max_conns): 2^20, the socket
+ * handles' index bits (socket.h). */
+#define GT_MAX_CONNS_LIMIT (1u << 20)
 /* The largest receive buffer: 16 MiB (window scale 8 covers it). */
 #define GT_RCVBUF_LIMIT (16u << 20)
 /* The largest TSO segment: what an IPv4 datagram holds beside the headers. */

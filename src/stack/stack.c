@@ -61,7 +61,7 @@ static bool keepalive_time_ok(gt_time_us t)
 int gt_stack_create(const gt_stack_config *cfg, gt_stack **out)
 {
 	if (!cfg || !out || !cfg->output || cfg->mss < 64 || cfg->sndbuf < 1024 ||
-	    cfg->rcvbuf < 1024 || cfg->max_conns == 0 || cfg->max_conns > 65535 ||
+	    cfg->rcvbuf < 1024 || cfg->max_conns == 0 || cfg->max_conns > GT_MAX_CONNS_LIMIT ||
 	    cfg->ephemeral_lo == 0 || cfg->ephemeral_lo > cfg->ephemeral_hi ||
 	    cfg->rto_min_us == 0 || cfg->rto_min_us > cfg->rto_max_us || cfg->msl_us == 0)
 		return -EINVAL;
@@ -721,15 +721,18 @@ int gt_stack_sock_alloc(gt_stack *st, gt_tcb *tcb)
 	uint32_t i = st->sock_free;
 	st->sock_free = st->socks[i].next_free;
 	st->socks[i].tcb = tcb;
-	st->socks[i].gen = (uint16_t)((st->socks[i].gen + 1) & 0x7fff);
-	int h = (int)((uint32_t)st->socks[i].gen << 16 | i);
+	/* handle = generation (GT_SOCK_GEN_BITS) above the slot index
+	 * (GT_SOCK_INDEX_BITS): a stale handle fails with -EBADF until its slot
+	 * has been reused 2^11 times */
+	st->socks[i].gen = (uint16_t)((st->socks[i].gen + 1) & ((1u << GT_SOCK_GEN_BITS) - 1));
+	int h = (int)((uint32_t)st->socks[i].gen << GT_SOCK_INDEX_BITS | i);
 	tcb->sock = h;
 	return h;
 }
 
 void gt_stack_sock_release(gt_stack *st, int s)
 {
-	uint32_t i = (uint32_t)s & 0xffff;
+	uint32_t i = gt_sock_index(s);
 	st->socks[i].tcb->sock = -1;
 	st->socks[i].tcb = NULL;
 	st->socks[i].next_free = st->sock_free;
@@ -740,8 +743,9 @@ gt_tcb *gt_stack_sock_tcb(const gt_stack *st, int s)
 {
 	if (s < 0)
 		return NULL;
-	uint32_t i = (uint32_t)s & 0xffff;
-	if (i >= st->sock_cap || !st->socks[i].tcb || st->socks[i].gen != (uint32_t)s >> 16)
+	uint32_t i = gt_sock_index(s);
+	if (i >= st->sock_cap || !st->socks[i].tcb ||
+	    st->socks[i].gen != (uint32_t)s >> GT_SOCK_INDEX_BITS)
 		return NULL;
 	return st->socks[i].tcb;
 }

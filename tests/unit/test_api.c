@@ -411,7 +411,7 @@ static void test_config_validation(void **state)
 	BAD(rcvbuf, 0);
 	BAD(rcvbuf, 1023);
 	BAD(max_conns, 0);
-	BAD(max_conns, 65536);
+	BAD(max_conns, GT_MAX_CONNS_LIMIT + 1);
 	BAD(ephemeral_lo, 0);
 	BAD(rto_min_us, 0);
 	BAD(rto_max_us, 100000); /* below rto_min */
@@ -493,6 +493,47 @@ static void test_ephemeral_ports_unique(void **state)
 	/* another destination may reuse them */
 	assert_int_equal(gt_connect(F.st, s, FX_PEER_ADDR, FX_PEER_PORT + 1, F.now), -EINPROGRESS);
 	fx_drain(&F);
+}
+
+static void many_conns(fx_opts *o)
+{
+	o->cfg.max_conns = 70000;
+}
+
+/* More than 65,535 sockets on one stack (GT_MAX_CONNS_LIMIT is 2^20): every
+ * handle distinct and live, the limit still EMFILE, and a closed handle
+ * stale (-EBADF) though its slot is reused. */
+static void test_more_than_65535_sockets(void **state)
+{
+	fx_reinit_with(many_conns);
+	enum { N = 70000 };
+	static int s[N];
+	for (int i = 0; i < N; i++) {
+		s[i] = gt_socket(F.st);
+		if (s[i] < 0)
+			fail_msg("gt_socket %d: %d", i, s[i]);
+	}
+	assert_int_equal(gt_socket(F.st), -EMFILE);
+	assert_int_equal(gt_stack_conn_count(F.st), 0); /* sockets, not connections */
+	static uint8_t seen[GT_MAX_CONNS_LIMIT];
+	memset(seen, 0, sizeof(seen));
+	for (int i = 0; i < N; i++) {
+		uint32_t idx = gt_sock_index(s[i]);
+		assert_true(idx < N);
+		assert_false(seen[idx]);
+		seen[idx] = 1;
+		assert_int_equal(gt_sock_state(F.st, s[i]), GT_TCP_CLOSED);
+	}
+	/* the last one binds to a port: all of them are real sockets */
+	assert_int_equal(gt_bind(F.st, s[N - 1], 0, 5555), 0);
+	int old = s[69999 - 1];
+	assert_int_equal(gt_close(F.st, old, F.now), 0);
+	int again = gt_socket(F.st);
+	assert_true(again >= 0);
+	assert_int_equal(gt_sock_index(again), gt_sock_index(old));
+	assert_int_not_equal(again, old);
+	assert_int_equal(gt_sock_state(F.st, old), -EBADF);
+	assert_int_equal(gt_close(F.st, old, F.now), -EBADF);
 }
 
 static void four_conns(fx_opts *o)
@@ -635,6 +676,7 @@ int main(void)
 	    FX_TEST(test_ephemeral_ports_unique),
 	    FX_TEST(test_max_conns_emfile),
 	    FX_TEST(test_syn_conn_limit_and_time_wait_recycling),
+	    FX_TEST(test_more_than_65535_sockets),
 	    FX_TEST(test_memory_bounded_by_max_conns),
 	    FX_TEST(test_many_sequential_connections_default_limit),
 	};

@@ -31,7 +31,7 @@ static void leave(gt_brt *rt)
 /* The socket's blocking state (the defaults when none was kept). */
 static gt_bsock_state sock_get(const gt_bstack *bs, int s)
 {
-	size_t i = (size_t)((unsigned)s & 0xffffu);
+	size_t i = gt_sock_index(s);
 	if (s >= 0 && i < bs->nsocks && bs->socks[i].h == s)
 		return bs->socks[i];
 	return DEFAULTS;
@@ -40,7 +40,7 @@ static gt_bsock_state sock_get(const gt_bstack *bs, int s)
 /* The entry of s, made (with the defaults) when it is another socket's. */
 static gt_bsock_state *sock_entry(gt_bstack *bs, int s)
 {
-	size_t i = (size_t)((unsigned)s & 0xffffu);
+	size_t i = gt_sock_index(s);
 	if (i >= bs->nsocks) {
 		size_t n = bs->nsocks ? bs->nsocks : 64;
 		while (n <= i)
@@ -62,7 +62,7 @@ static gt_bsock_state *sock_entry(gt_bstack *bs, int s)
 
 static void sock_forget(gt_bstack *bs, int s)
 {
-	size_t i = (size_t)((unsigned)s & 0xffffu);
+	size_t i = gt_sock_index(s);
 	if (s >= 0 && i < bs->nsocks && bs->socks[i].h == s)
 		bs->socks[i] = DEFAULTS;
 }
