@@ -8,7 +8,9 @@ PREFIX        ?= /usr/local
 # and errors (stderr), which name any missing Debian package, always are.
 CONFIGURE = out=$$(cmake -S . $(1)) || { printf '%s\n' "$$out"; exit 1; }
 
-.PHONY: all demo test deps deps-fuzz toolchain build build-test install fuzz fuzz-build fuzz-smoke format clean
+BUILD_BENCH   ?= build/bench
+
+.PHONY: bench bench-callgrind deps-bench all demo test deps deps-fuzz toolchain build build-test install fuzz fuzz-build fuzz-smoke format clean
 
 all: build
 
@@ -72,3 +74,21 @@ format:
 
 clean:
 	rm -rf build
+
+# glasstcp against Linux and lwIP, side by side in one run (bench/README.md):
+# Release (-O2) in $(BUILD_BENCH). BENCH_BYTES, BENCH_RUNS, BENCH_CONNS.
+deps-bench:
+	@bash scripts/install-deps.sh bench
+
+bench-build: deps-bench
+	@$(call CONFIGURE,-B $(BUILD_BENCH) -DCMAKE_BUILD_TYPE=Release "-DCMAKE_C_FLAGS_RELEASE=-O2 -DNDEBUG" -DGT_TESTS=OFF)
+	@cmake --build $(BUILD_BENCH) -j $(JOBS) --target glasstcp_bench
+
+bench: bench-build
+	@$(BUILD_BENCH)/bench/glasstcp_bench $(BENCH_ARGS)
+
+# Instructions per byte and per segment of glasstcp's bulk transfer (both
+# stacks, the link and the pattern check), under callgrind.
+BENCH_CG_BYTES ?= 100000000
+bench-callgrind: bench-build
+	@bash bench/callgrind.sh $(BUILD_BENCH)/bench/glasstcp_bench $(BENCH_CG_BYTES)

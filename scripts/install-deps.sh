@@ -7,11 +7,15 @@
 #                            clang and its runtimes (libFuzzer, ASan, UBSan), which
 #                            Debian 12 ships in libclang-rt-14-dev, only recommended
 #                            by clang-14's libclang-common-14-dev
+#   install-deps.sh bench    `make bench`: lwIP (liblwip-dev, the comparison stack)
+#                            and valgrind (`make bench-callgrind`)
 set -euo pipefail
 if [ "${1-}" = "--build" ]; then
   need=(cmake gcc make libc6-dev)
 elif [ "${1-}" = fuzz ]; then
   need=(cmake make clang libclang-rt-14-dev)
+elif [ "${1-}" = bench ]; then
+  need=(cmake gcc make liblwip-dev valgrind)
 else
 need=(cmake gcc make pkg-config clang-format libcmocka-dev libpcap-dev libjansson-dev tshark xxd
       # the views: SVG checked by xmllint, DOT by Graphviz, the HTML report

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # No function longer than LIMIT lines (from its name to its closing brace) in
-# src/, tools/, tests/ and examples/: a longer one hides its steps; split it
+# src/, tools/, tests/, examples/ and bench/: a longer one hides its steps; split it
 # into named ones (docs/design.md). Relies on the tree's clang-format style
 # (BreakBeforeBraces: Linux), which tests/cli/format_check.sh enforces: a
 # function's braces stand alone at column 0.
@@ -16,7 +16,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 cd "$root" || exit 2
-files=$(find src tools tests examples -name '*.c' 2>/dev/null | sort)
+files=$(find src tools tests examples bench -name '*.c' 2>/dev/null | sort)
 [ -n "$files" ] || { echo "function_length: no C files under $root"; exit 2; }
 # shellcheck disable=SC2086
 awk -v limit="$limit" '
