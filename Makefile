@@ -10,7 +10,7 @@ CONFIGURE = out=$$(cmake -S . $(1)) || { printf '%s\n' "$$out"; exit 1; }
 
 BUILD_BENCH   ?= build/bench
 
-.PHONY: bench bench-callgrind deps-bench all demo test deps deps-fuzz toolchain build build-test install fuzz fuzz-build fuzz-smoke format clean
+.PHONY: all demo test deps deps-fuzz deps-bench toolchain build build-test install fuzz fuzz-build fuzz-smoke bench bench-build bench-callgrind format clean
 
 all: build
 
