@@ -6,6 +6,11 @@
  * BENCH_ONLY (one measurement: bulk_mss1460, bulk_mss_large, lifecycle). --json: one JSON object a
  * line per figure and per ratio, instead of the table. */
 #include "bench.h"
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,13 +58,48 @@ static int cmp_double(const void *a, const void *b)
 }
 
 /* The median over runs of the rate (bytes/1e6 or connections per second). */
+/* One run in a child process: a stack that aborts (lwIP asserts) costs
+ * only its row, and each run starts from a fresh process (lwIP keeps global
+ * state, e.g. its TIME_WAIT list, across runs otherwise). */
+static bench_result run_isolated(bench_fn fn, const bench_params *p)
+{
+	int fd[2];
+	if (pipe(fd) < 0)
+		return bench_fail("pipe: %s", strerror(errno));
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(fd[0]);
+		close(fd[1]);
+		return bench_fail("fork: %s", strerror(errno));
+	}
+	if (pid == 0) {
+		close(fd[0]);
+		bench_result res = fn(p);
+		ssize_t w = write(fd[1], &res, sizeof res);
+		_exit(w == (ssize_t)sizeof res ? 0 : 1);
+	}
+	close(fd[1]);
+	bench_result res;
+	ssize_t n = read(fd[0], &res, sizeof res);
+	close(fd[0]);
+	int status = 0;
+	waitpid(pid, &status, 0);
+	if (WIFSIGNALED(status))
+		return bench_fail("crashed (%s)", strsignal(WTERMSIG(status)));
+	if (n != (ssize_t)sizeof res)
+		return bench_fail("the run gave no result (exit status %d)", WEXITSTATUS(status));
+	return res;
+}
+
 static void measure(row *r, int k, const bench_params *base, unsigned runs)
 {
 	bench_params p = *base;
 	p.mss = r->mss[k];
 	double v[64];
 	for (unsigned i = 0; i < runs; i++) {
-		bench_result res = r->fn[k](&p);
+		bench_result res = run_isolated(r->fn[k], &p);
 		if (!res.ok) {
 			snprintf(r->why[k], sizeof r->why[k], "%s", res.err);
 			return;
