@@ -84,27 +84,35 @@ static inline uint16_t fold64_to16(uint64_t acc)
 	return (uint16_t)acc;
 }
 
+/* A host-order 8-byte load at any alignment (memcpy: no unaligned access or
+ * aliasing through a cast). */
+static inline uint64_t load_native64(const uint8_t *p)
+{
+	uint64_t w;
+	memcpy(&w, p, sizeof(w));
+	return w;
+}
+
 uint32_t gt_csum_add(uint32_t sum, const uint8_t *data, size_t len)
 {
-	uint64_t acc = 0;
-
 	/* RFC 1071 §2(B),(C): the one's-complement sum of native-order words equals
 	 * the byte-swapped sum of big-endian words, so sum wide native loads and
-	 * swap once at the end. Four 8-byte loads per step keep the loop short. */
+	 * swap once at the end. §2(A): the sum is commutative and associative, so
+	 * four independent accumulators (four carry chains, not one) take 32 bytes
+	 * a step and are added together afterwards. */
+	uint64_t acc0 = 0, acc1 = 0, acc2 = 0, acc3 = 0;
 	while (len >= 32) {
-		uint64_t w[4];
-		memcpy(w, data, sizeof(w));
-		acc = add_ones_complement64(acc, w[0]);
-		acc = add_ones_complement64(acc, w[1]);
-		acc = add_ones_complement64(acc, w[2]);
-		acc = add_ones_complement64(acc, w[3]);
+		acc0 = add_ones_complement64(acc0, load_native64(data));
+		acc1 = add_ones_complement64(acc1, load_native64(data + 8));
+		acc2 = add_ones_complement64(acc2, load_native64(data + 16));
+		acc3 = add_ones_complement64(acc3, load_native64(data + 24));
 		data += 32;
 		len -= 32;
 	}
+	uint64_t acc = add_ones_complement64(add_ones_complement64(acc0, acc1),
+	                                     add_ones_complement64(acc2, acc3));
 	while (len >= 8) {
-		uint64_t w;
-		memcpy(&w, data, sizeof(w));
-		acc = add_ones_complement64(acc, w);
+		acc = add_ones_complement64(acc, load_native64(data));
 		data += 8;
 		len -= 8;
 	}

@@ -150,6 +150,76 @@ static void test_csum_matches_reference_at_any_alignment(void **state)
 	assert_int_equal(gt_csum_fold(chained), reference_fold(0, buf, 141));
 }
 
+/* 64 KiB buffers: random bytes at every start alignment, all ones, and words
+ * that make every 64-bit add carry (RFC 1071 §2: the end-around carry). */
+static void test_csum_large_buffers(void **state)
+{
+	enum { BIG = 65536 };
+	uint8_t *buf = malloc(BIG + 8);
+	assert_non_null(buf);
+	uint64_t rng = gt_test_seed(2) | 1;
+	for (size_t i = 0; i < BIG + 8; i++)
+		buf[i] = (uint8_t)xorshift64(&rng);
+	const uint32_t initials[] = {0, 0xffff, 0xffffffffu};
+	for (size_t k = 0; k < ARRAY_LEN(initials); k++)
+		for (size_t off = 0; off < 8; off++)
+			for (size_t len = BIG - 3; len <= BIG; len++)
+				assert_int_equal(
+				    gt_csum_fold(gt_csum_add(initials[k], buf + off, len)),
+				    reference_fold(initials[k], buf + off, len));
+
+	memset(buf, 0xff, BIG + 8);
+	for (size_t off = 0; off < 8; off++)
+		assert_int_equal(gt_csum_fold(gt_csum_add(0xffffffffu, buf + off, BIG)),
+		                 reference_fold(0xffffffffu, buf + off, BIG));
+	/* ff..ff, 00..01 word pairs and ff fe runs: carries out of every lane. */
+	for (size_t i = 0; i < BIG + 8; i++)
+		buf[i] = (i % 16 < 8) ? 0xff : (i % 16 == 15 ? 0x01 : 0x00);
+	for (size_t off = 0; off < 8; off++)
+		assert_int_equal(gt_csum_fold(gt_csum_add(0, buf + off, BIG)),
+		                 reference_fold(0, buf + off, BIG));
+	for (size_t i = 0; i < BIG + 8; i++)
+		buf[i] = (i % 2) ? 0xfe : 0xff;
+	for (size_t off = 0; off < 8; off++)
+		assert_int_equal(gt_csum_fold(gt_csum_add(0xfffeu, buf + off, BIG - off)),
+		                 reference_fold(0xfffeu, buf + off, BIG - off));
+	free(buf);
+}
+
+/* Chained calls over random even-length pieces (the last of any length) equal
+ * one pass, as the pseudo-header and segment sums chain. */
+static void test_csum_chained_even_pieces(void **state)
+{
+	enum { LEN = 4099 };
+	static uint8_t buf[LEN];
+	uint64_t rng = gt_test_seed(3) | 1;
+	for (size_t i = 0; i < LEN; i++)
+		buf[i] = (uint8_t)xorshift64(&rng);
+	for (int round = 0; round < 200; round++) {
+		const uint32_t init = (uint32_t)xorshift64(&rng);
+		uint32_t sum = init;
+		size_t at = 0;
+		while (at < LEN) {
+			size_t piece = (size_t)(xorshift64(&rng) % 600) & ~(size_t)1;
+			if (piece >= LEN - at)
+				piece = LEN - at; /* the last piece: odd is allowed */
+			sum = gt_csum_add(sum, buf + at, piece);
+			at += piece;
+		}
+		assert_int_equal(gt_csum_fold(sum), reference_fold(init, buf, LEN));
+	}
+	/* Deterministic splits, all even but the last. */
+	const size_t splits[] = {0, 2, 8, 12, 40, 66, 1460, 2048, 4098};
+	for (size_t a = 0; a < ARRAY_LEN(splits); a++) {
+		for (size_t b = a; b < ARRAY_LEN(splits); b++) {
+			uint32_t sum = gt_csum_add(0x1234, buf, splits[a]);
+			sum = gt_csum_add(sum, buf + splits[a], splits[b] - splits[a]);
+			sum = gt_csum_add(sum, buf + splits[b], LEN - splits[b]);
+			assert_int_equal(gt_csum_fold(sum), reference_fold(0x1234, buf, LEN));
+		}
+	}
+}
+
 static void test_finalize_matches_hand_computed_packet(void **state)
 {
 	/* 192.0.2.1:49152 > 192.0.2.2:80 PA seq 0x01020304 wnd 65535, MSS 1460,
@@ -1114,6 +1184,8 @@ int main(void)
 	    cmocka_unit_test(test_csum_odd_length),
 	    cmocka_unit_test(test_csum_ipv4_header_vector),
 	    cmocka_unit_test(test_csum_matches_reference_at_any_alignment),
+	    cmocka_unit_test(test_csum_large_buffers),
+	    cmocka_unit_test(test_csum_chained_even_pieces),
 	    cmocka_unit_test(test_finalize_matches_hand_computed_packet),
 	    cmocka_unit_test(test_round_trip_every_option_combination),
 	    cmocka_unit_test(test_options_canonical_layout),
