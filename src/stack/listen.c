@@ -64,7 +64,8 @@ static void syncookie_reply(gt_stack *st, gt_tcb *lst, const gt_segment *syn, gt
 	lst->syncookie_last = now;
 	st->tx_syncookie = true;
 	gt_tcb_syncookie_reply(&tmp, syn, now);
-	st->tx_syncookie = false;
+	st->tx_syncookie = false; /* (it only marks the trace's tx event) */
+	st->counters.syncookies_sent++;
 }
 
 /* Whether an ACK to lst may carry a cookie: cookies are always on, or lst
@@ -120,22 +121,16 @@ static void listen_syn(gt_stack *st, gt_tcb *lst, const gt_segment *seg, gt_time
 		gt_stack_drop(st, GT_DROP_ACCEPT_QUEUE_FULL, lst, seg, NULL, 0, now);
 		return;
 	}
-	gt_drop_reason full = GT_DROP_NONE;
-	gt_tcb *child = NULL;
-	if (mode == GT_SYNCOOKIES_ALWAYS)
-		full = GT_DROP_SYN_QUEUE_FULL; /* no queue at all */
-	else if (lst->syn_len >= lst->backlog)
-		full = GT_DROP_SYN_QUEUE_FULL;
-	else if (!(child = new_child(st, lst, seg, now)))
-		full = GT_DROP_CONN_LIMIT;
-	if (child) {
+	/* with cookies always on there is no SYN queue at all */
+	bool queue_full = mode == GT_SYNCOOKIES_ALWAYS || lst->syn_len >= lst->backlog;
+	gt_tcb *child = queue_full ? NULL : new_child(st, lst, seg, now);
+	if (child)
 		gt_tcb_passive_open(child, seg, now);
-		return;
-	}
-	if (mode != GT_SYNCOOKIES_OFF)
+	else if (mode != GT_SYNCOOKIES_OFF)
 		syncookie_reply(st, lst, seg, now);
 	else
-		gt_stack_drop(st, full, lst, seg, NULL, 0, now);
+		gt_stack_drop(st, queue_full ? GT_DROP_SYN_QUEUE_FULL : GT_DROP_CONN_LIMIT, lst,
+		              seg, NULL, 0, now);
 }
 
 void gt_listen_input(gt_stack *st, gt_tcb *lst, const gt_segment *seg, gt_time_us now)

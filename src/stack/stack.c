@@ -484,8 +484,6 @@ static void transmit(gt_stack *st, const gt_conn_tuple *conn, size_t len, bool r
 	st->counters.tx_segments++;
 	if (rexmit)
 		st->counters.tx_rexmits++;
-	if (st->tx_syncookie)
-		st->counters.syncookies_sent++;
 	if (st->txbuf[GT_IPV4_HDR_LEN + 13] & GT_TCP_RST)
 		st->counters.tx_rsts++;
 	if (st->cfg.on_event) {

@@ -48,6 +48,23 @@ def read_all(s, n=None):
     return bytes(got)
 
 
+def accept_five(port, ready):
+    """Listens on 0.0.0.0:PORT (READYFILE made once listening), accepts one
+    connection and reads 5 bytes from it: (listener, connection, bytes)."""
+    lsock = socket.socket()
+    lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    lsock.bind(("0.0.0.0", int(port)))
+    lsock.listen(1)
+    lsock.settimeout(TIMEOUT)
+    open(ready, "w").close()
+    c, _ = lsock.accept()
+    c.settimeout(TIMEOUT)
+    got = read_all(c, 5)
+    if len(got) != 5:
+        die(f"read {len(got)} bytes, expected 5")
+    return lsock, c, got
+
+
 def connect(host, port):
     return socket.create_connection((host, int(port)), timeout=TIMEOUT)
 
@@ -109,34 +126,12 @@ def main():
         linger0(s)
         print("reset sent")
     elif cmd == "linger-server":
-        port, ready = args
-        lsock = socket.socket()
-        lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        lsock.bind(("0.0.0.0", int(port)))
-        lsock.listen(1)
-        lsock.settimeout(TIMEOUT)
-        open(ready, "w").close()
-        c, _ = lsock.accept()
-        c.settimeout(TIMEOUT)
-        got = read_all(c, 5)
-        if len(got) != 5:
-            die(f"read {len(got)} bytes, expected 5")
+        lsock, c, got = accept_five(*args)
         linger0(c)
         lsock.close()
         print("reset sent")
     elif cmd == "expect-reset":
-        port, ready = args
-        lsock = socket.socket()
-        lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        lsock.bind(("0.0.0.0", int(port)))
-        lsock.listen(1)
-        lsock.settimeout(TIMEOUT)
-        open(ready, "w").close()
-        c, _ = lsock.accept()
-        c.settimeout(TIMEOUT)
-        got = read_all(c, 5)
-        if len(got) != 5:
-            die(f"read {len(got)} bytes, expected 5")
+        lsock, c, got = accept_five(*args)
         try:
             more = c.recv(100)
         except ConnectionResetError:

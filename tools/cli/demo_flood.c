@@ -135,12 +135,14 @@ bool gt_flood_view_take(gt_flood_view *v, const gt_event *ev)
 	return true;
 }
 
-/* ---- a growable string ---- */
+/* ---- a line being laid out ---- */
 
+/* Bounded: every cell is one short printf of counts, times and a reason's
+ * name, and a row never outgrows the table's width by much (a longer one is
+ * cut, never overrun). */
 typedef struct sbuf {
-	char *s;
-	size_t len, cap;
-	bool oom;
+	char s[512];
+	size_t len;
 } sbuf;
 
 #if defined(__GNUC__)
@@ -151,32 +153,17 @@ sb_printf(sbuf *b, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	char tmp[512];
-	int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+	int n = vsnprintf(b->s + b->len, sizeof b->s - b->len, fmt, ap);
 	va_end(ap);
-	if (b->oom || n < 0)
-		return;
-	size_t need = b->len + (size_t)n + 1;
-	if (need > b->cap) {
-		size_t cap = b->cap ? b->cap : 128;
-		while (cap < need)
-			cap *= 2;
-		char *s = realloc(b->s, cap);
-		if (!s) {
-			b->oom = true;
-			return;
-		}
-		b->s = s;
-		b->cap = cap;
-	}
-	memcpy(b->s + b->len, tmp, (size_t)n + 1);
-	b->len += (size_t)n;
+	if (n > 0)
+		b->len += (size_t)n < sizeof b->s - b->len ? (size_t)n : sizeof b->s - 1 - b->len;
 }
 
 static void sb_pad(sbuf *b, size_t col, char c)
 {
-	while (b->len < col && !b->oom)
-		sb_printf(b, "%c", c);
+	while (b->len < col && b->len + 1 < sizeof b->s)
+		b->s[b->len++] = c;
+	b->s[b->len] = '\0';
 }
 
 /* ---- the flood's rows ---- */
@@ -261,15 +248,15 @@ static void row_cells(const frow *r, gt_time_us delay_us, gt_time_us start, sbuf
 
 static int put_row(FILE *f, const frow *r, const cols *c, gt_time_us delay_us, gt_time_us start)
 {
-	sbuf line = {0}, who = {0}, seg = {0}, srv = {0};
+	sbuf line = {.len = 0}, who = {.len = 0}, seg = {.len = 0}, srv = {.len = 0};
 	bool left;
 	row_cells(r, delay_us, start, &who, &seg, &left, &srv);
 	gt_time_us t = row_time(r, delay_us) - start;
 	sb_printf(&line, "%*" PRIu64 ".%03" PRIu64, (int)c->time_w - 4, t / 1000, t % 1000);
 	sb_pad(&line, c->client, ' ');
-	sb_printf(&line, "%s", who.s ? who.s : "");
+	sb_printf(&line, "%s", who.s);
 	sb_pad(&line, c->seg, ' ');
-	if (seg.s) {
+	if (seg.len) {
 		sb_printf(&line, "%s", seg.s);
 		size_t end = c->server >= 2 ? c->server - 2 : 0;
 		if (line.len + 1 < end) {
@@ -280,15 +267,8 @@ static int put_row(FILE *f, const frow *r, const cols *c, gt_time_us delay_us, g
 	sb_pad(&line, c->server, ' ');
 	if (line.len > c->server && line.s[line.len - 1] != ' ')
 		sb_printf(&line, "  ");
-	sb_printf(&line, "%s", srv.s ? srv.s : "");
-	int rc = line.oom || who.oom || seg.oom || srv.oom ? -ENOMEM : 0;
-	if (!rc && fprintf(f, "%s\n", line.s) < 0)
-		rc = -EIO;
-	free(line.s);
-	free(who.s);
-	free(seg.s);
-	free(srv.s);
-	return rc;
+	sb_printf(&line, "%s", srv.s);
+	return fprintf(f, "%s\n", line.s) < 0 ? -EIO : 0;
 }
 
 /* ---- the merge ---- */
